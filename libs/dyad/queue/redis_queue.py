@@ -1,0 +1,489 @@
+"""Job queue on Redis Streams: priorities, consumer groups, visibility timeout, retries, DLQ.
+
+Layout (``P`` is the key prefix, ``DYAD_QUEUE_PREFIX``):
+
+- ``P:jobs:{high,normal,low}`` — one stream per priority; entries carry only ``job_id``;
+  consumer group ``workers``;
+- ``P:job:<id>`` — the job record (hash; ``stage:<name>`` fields hold stage progress);
+- ``P:events:<id>`` — the job's event stream (what Watch reads);
+- ``P:index`` — zset of job ids by creation time (List); ``P:idem:<key>`` — idempotency keys;
+- ``P:delayed`` — zset of jobs waiting out a retry backoff; ``P:dead`` — the dead-letter stream.
+
+Delivery is at-least-once. A worker ``claim``s a job (XREADGROUP, or XAUTOCLAIM of an entry
+idle longer than the visibility timeout — its worker died), reports progress (which also
+extends its lease), and ``complete``s (XACK) or ``fail``s it. A failure is retried after
+``base · 2^(attempt-1)`` seconds (capped); after ``max_deliveries`` deliveries — crashes count
+too — the job goes to the dead-letter stream as FAILED. Work must therefore be idempotent:
+Dyad's stages write content-addressed artefacts, so a redelivered job skips finished stages.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from dyad.config import PlatformSettings
+from dyad.errors import Cancelled, DyadError, InvalidInput, NotFound
+from dyad.queue import scripts
+from dyad.queue.records import PRIORITY_ORDER, JobEvent, JobRecord, JobStatus, Priority
+from dyad.storage.base import manifest_key
+
+log = logging.getLogger("dyad.queue")
+
+GROUP = "workers"
+EVENTS_MAXLEN = 1000
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    prefix: str = "dyad"
+    visibility_timeout_s: float = 600.0
+    max_deliveries: int = 5
+    backoff_base_s: float = 2.0
+    backoff_max_s: float = 300.0
+
+    @classmethod
+    def from_settings(cls, s: PlatformSettings) -> QueueConfig:
+        return cls(
+            s.queue_prefix,
+            s.queue_visibility_timeout_s,
+            s.queue_max_deliveries,
+            s.queue_backoff_base_s,
+            s.queue_backoff_max_s,
+        )
+
+    def backoff_s(self, attempt: int) -> float:
+        """Delay before retry number ``attempt`` (1-based): base · 2^(attempt-1), capped."""
+        return float(min(self.backoff_max_s, self.backoff_base_s * 2 ** max(0, attempt - 1)))
+
+
+class JobQueue:
+    """Producer and consumer side of the queue; safe to share across threads."""
+
+    def __init__(self, client: redis.Redis, config: QueueConfig | None = None) -> None:
+        # redis-py's return types are unions over RESP versions; we run decode_responses=True.
+        self.r: Any = client
+        self.cfg = config or QueueConfig()
+        p = self.cfg.prefix
+        self._streams = {prio: f"{p}:jobs:{prio.value}" for prio in PRIORITY_ORDER}
+        self._index, self._delayed, self._dead = f"{p}:index", f"{p}:delayed", f"{p}:dead"
+        self._submit = self.r.register_script(scripts.SUBMIT)
+        self._promote = self.r.register_script(scripts.PROMOTE)
+        self._heartbeat = self.r.register_script(scripts.HEARTBEAT)
+        self._cancel = self.r.register_script(scripts.CANCEL)
+        self._groups_ready = False
+
+    @classmethod
+    def from_url(cls, url: str, config: QueueConfig | None = None) -> JobQueue:
+        return cls(redis.Redis.from_url(url, decode_responses=True), config)
+
+    # --- keys -------------------------------------------------------------------------
+    def _job(self, job_id: str) -> str:
+        return f"{self.cfg.prefix}:job:{job_id}"
+
+    def _events(self, job_id: str) -> str:
+        return f"{self.cfg.prefix}:events:{job_id}"
+
+    def ensure_groups(self) -> None:
+        """Create the consumer group on every priority stream (idempotent)."""
+        if self._groups_ready:
+            return
+        for stream in self._streams.values():
+            try:
+                self.r.xgroup_create(stream, GROUP, id="0", mkstream=True)
+            except redis.ResponseError as e:
+                if "BUSYGROUP" not in str(e):
+                    raise
+        self._groups_ready = True
+
+    # --- producer side ----------------------------------------------------------------
+    def submit(
+        self,
+        payload: dict[str, Any],
+        *,
+        priority: Priority | str = Priority.NORMAL,
+        idempotency_key: str = "",
+        team: str = "",
+        stages: list[str] | None = None,
+        job_id: str | None = None,
+    ) -> tuple[JobRecord, bool]:
+        """Enqueue a job; returns (record, created). An idempotency key seen before returns
+        the existing job and ``created=False``."""
+        self.ensure_groups()
+        prio = Priority.parse(priority)
+        job_id = job_id or uuid.uuid4().hex
+        manifest_key(job_id)  # validates the id's characters; jobs/<id>/ is its store prefix
+        if len(idempotency_key) > 256:
+            raise InvalidInput("idempotency_key", "at most 256 characters")
+        now = time.time()
+        rec = JobRecord(
+            job_id=job_id,
+            status=JobStatus.QUEUED,
+            priority=prio,
+            payload=payload,
+            stage_plan=list(stages or []),
+            team=team,
+            idempotency_key=idempotency_key,
+            created_at=now,
+            updated_at=now,
+        )
+        idem = f"{self.cfg.prefix}:idem:{team}:{idempotency_key}" if idempotency_key else "-"
+        flat = [x for kv in rec.to_hash().items() for x in kv]
+        created, jid = self._submit(
+            keys=[idem, self._job(job_id), self._index, self._streams[prio], self._events(job_id)],
+            args=[
+                job_id,
+                repr(now),
+                JobEvent.encode(job_id, JobStatus.QUEUED, message="queued"),
+                EVENTS_MAXLEN,
+                *flat,
+            ],
+        )
+        return self.get(jid), bool(created)
+
+    def get(self, job_id: str) -> JobRecord:
+        h = self.r.hgetall(self._job(job_id))
+        if not h:
+            raise NotFound(f"no job {job_id!r}")
+        return JobRecord.from_hash(h)
+
+    def cancel(self, job_id: str) -> JobRecord:
+        """Request cancellation: queued jobs end now, running ones at the next stage boundary."""
+        ev = JobEvent.encode(job_id, JobStatus.CANCELLED, message="cancelled before start")
+        res = self._cancel(
+            keys=[self._job(job_id), self._delayed, self._events(job_id)],
+            args=[job_id, repr(time.time()), ev, EVENTS_MAXLEN],
+        )
+        if res is None:
+            raise NotFound(f"no job {job_id!r}")
+        return self.get(job_id)
+
+    def list_jobs(
+        self,
+        *,
+        status: JobStatus | None = None,
+        team: str | None = None,
+        since: float = 0.0,
+        until: float | None = None,
+        limit: int = 100,
+    ) -> list[JobRecord]:
+        """Jobs newest first, filtered by status and team, created within [since, until]."""
+        hi = "+inf" if until is None else repr(until)
+        out: list[JobRecord] = []
+        offset, page = 0, max(limit, 100)
+        while len(out) < limit:
+            ids = self.r.zrevrangebyscore(self._index, hi, repr(since), start=offset, num=page)
+            if not ids:
+                break
+            offset += len(ids)
+            pipe = self.r.pipeline(transaction=False)
+            for jid in ids:
+                pipe.hgetall(self._job(jid))
+            for h in pipe.execute():
+                if not h:
+                    continue
+                rec = JobRecord.from_hash(h)
+                if (status is None or rec.status == status) and (team is None or rec.team == team):
+                    out.append(rec)
+        return out[:limit]
+
+    def watch(
+        self, job_id: str, *, after: str = "0", block_s: float = 1.0, timeout_s: float | None = None
+    ) -> Iterator[JobEvent]:
+        """Yield the job's events after ``after`` until one with a terminal status."""
+        self.get(job_id)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        last = after
+        while deadline is None or time.monotonic() < deadline:
+            resp = self.r.xread({self._events(job_id): last}, count=100, block=int(block_s * 1000))
+            for _stream, entries in resp or []:
+                for eid, fields in entries:
+                    last = eid
+                    ev = JobEvent.decode(eid, fields["event"])
+                    yield ev
+                    if ev.status.terminal:
+                        return
+
+    # --- consumer side ----------------------------------------------------------------
+    def promote_due(self, now: float | None = None) -> int:
+        """Move retries whose backoff has elapsed back onto their streams."""
+        now = time.time() if now is None else now
+        return int(self._promote(keys=[self._delayed], args=[repr(now), self.cfg.prefix, 100]))
+
+    def claim(self, consumer: str, *, block_s: float = 1.0) -> Delivery | None:
+        """The next job for ``consumer``, highest priority first; None after ``block_s``.
+
+        Looks, in order, for entries whose worker died (idle past the visibility timeout),
+        then new entries without blocking, then blocks on all streams.
+        """
+        self.ensure_groups()
+        self.promote_due()
+        idle_ms = int(self.cfg.visibility_timeout_s * 1000)
+        for prio, stream in self._streams.items():
+            _next, claimed, _deleted = self.r.xautoclaim(
+                stream, GROUP, consumer, min_idle_time=idle_ms, start_id="0-0", count=1
+            )
+            for eid, fields in claimed:
+                d = self._start(consumer, prio, eid, fields, redelivered=True)
+                if d is not None:
+                    return d
+        for prio, stream in self._streams.items():
+            resp = self.r.xreadgroup(GROUP, consumer, {stream: ">"}, count=1)
+            if resp:
+                d = self._start_first(consumer, prio, resp)
+                if d is not None:
+                    return d
+        resp = self.r.xreadgroup(
+            GROUP,
+            consumer,
+            dict.fromkeys(self._streams.values(), ">"),
+            count=1,
+            block=max(1, int(block_s * 1000)),
+        )
+        if resp:
+            prio = next(p for p, s in self._streams.items() if s == resp[0][0])
+            return self._start_first(consumer, prio, resp)
+        return None
+
+    def _start_first(self, consumer: str, prio: Priority, resp: Any) -> Delivery | None:
+        _stream, entries = resp[0]
+        eid, fields = entries[0]
+        return self._start(consumer, prio, eid, fields, redelivered=False)
+
+    def _start(
+        self,
+        consumer: str,
+        prio: Priority,
+        eid: str,
+        fields: dict[str, str] | None,
+        *,
+        redelivered: bool,
+    ) -> Delivery | None:
+        stream = self._streams[prio]
+        job_id = (fields or {}).get("job_id")
+        if not job_id or not self.r.exists(self._job(job_id)):
+            self.r.xack(stream, GROUP, eid)  # entry trimmed or job record gone
+            return None
+        key = self._job(job_id)
+        attempts = int(self.r.hincrby(key, "attempts", 1))
+        rec = self.get(job_id)
+        if rec.status.terminal:  # finished or cancelled while this entry waited
+            self.r.xack(stream, GROUP, eid)
+            return None
+        delivery = Delivery(self, rec, consumer, stream, eid)
+        if rec.cancel_requested:
+            delivery.mark_cancelled()
+            return None
+        if attempts > self.cfg.max_deliveries:
+            err = rec.error or {"code": "INTERNAL", "message": "worker lost the job repeatedly"}
+            delivery.dead_letter(err, f"{attempts - 1} deliveries without completion")
+            return None
+        now = repr(time.time())
+        self.r.hset(
+            key,
+            mapping={
+                "status": JobStatus.RUNNING.value,
+                "worker": consumer,
+                "started_at": now,
+                "updated_at": now,
+            },
+        )
+        msg = f"attempt {attempts}" + (" (redelivered)" if redelivered else "")
+        self._event(job_id, JobStatus.RUNNING, progress=rec.progress, message=msg)
+        log.info("claimed job %s: %s", job_id, msg, extra={"job_id": job_id})
+        delivery.record = self.get(job_id)
+        return delivery
+
+    def _event(self, job_id: str, status: JobStatus, pipe: Any = None, **kw: Any) -> None:
+        (pipe or self.r).xadd(
+            self._events(job_id),
+            {"event": JobEvent.encode(job_id, status, **kw)},
+            maxlen=EVENTS_MAXLEN,
+            approximate=True,
+        )
+
+    # --- operations -------------------------------------------------------------------
+    def dead_letters(self, count: int = 100) -> list[dict[str, str]]:
+        """Newest dead-letter entries: job_id, reason, error, attempts."""
+        return [dict(f, entry_id=eid) for eid, f in self.r.xrevrange(self._dead, count=count)]
+
+    def requeue_dead(self, job_id: str) -> JobRecord:
+        """Give a failed job a fresh set of deliveries (after the cause was fixed)."""
+        rec = self.get(job_id)
+        if rec.status != JobStatus.FAILED:
+            raise InvalidInput("job_id", f"job is {rec.status.value}, not failed")
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hset(
+            self._job(job_id),
+            mapping={
+                "status": JobStatus.QUEUED.value,
+                "attempts": "0",
+                "error": "",
+                "updated_at": repr(time.time()),
+            },
+        )
+        self._event(job_id, JobStatus.QUEUED, pipe, message="requeued from dead letters")
+        pipe.xadd(self._streams[rec.priority], {"job_id": job_id})
+        pipe.execute()
+        return self.get(job_id)
+
+    def stats(self) -> dict[str, Any]:
+        """Depth per priority (lag: not yet delivered; pending: delivered, not acked)."""
+        self.ensure_groups()
+        out: dict[str, Any] = {}
+        for prio, stream in self._streams.items():
+            info = next(g for g in self.r.xinfo_groups(stream) if g["name"] == GROUP)
+            out[prio.value] = {"lag": int(info.get("lag") or 0), "pending": int(info["pending"])}
+        out["delayed"] = int(self.r.zcard(self._delayed))
+        out["dead"] = int(self.r.xlen(self._dead))
+        return out
+
+
+class Delivery:
+    """One delivery of a job to one worker; the handle the worker reports through."""
+
+    def __init__(self, q: JobQueue, record: JobRecord, consumer: str, stream: str, entry_id: str):
+        self.q, self.record, self.consumer = q, record, consumer
+        self.stream, self.entry_id = stream, entry_id
+
+    @property
+    def job_id(self) -> str:
+        return self.record.job_id
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.record.payload
+
+    def heartbeat(self) -> bool:
+        """Extend the lease; False when another worker has taken the job over."""
+        ok = self.q._heartbeat(keys=[self.stream], args=[GROUP, self.consumer, self.entry_id])
+        return bool(ok)
+
+    def progress(self, stage: str, fraction: float, message: str = "") -> None:
+        """Report a stage's progress (0–1); also extends the lease."""
+        if not 0.0 <= fraction <= 1.0:
+            raise InvalidInput("fraction", "progress is between 0 and 1")
+        self.heartbeat()
+        key = self.q._job(self.job_id)
+        self.q.r.hset(
+            key, mapping={f"stage:{stage}": repr(fraction), "updated_at": repr(time.time())}
+        )
+        self.record = self.q.get(self.job_id)
+        self.q._event(
+            self.job_id,
+            JobStatus.RUNNING,
+            stage=stage,
+            stage_progress=fraction,
+            progress=self.record.progress,
+            message=message,
+        )
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self.q.r.hget(self.q._job(self.job_id), "cancel_requested") == "1"
+
+    def check_cancelled(self) -> None:
+        """Raise ``Cancelled`` when the owner asked to cancel (call between stages)."""
+        if self.cancel_requested:
+            raise Cancelled(f"job {self.job_id} cancelled")
+
+    def complete(self, result_uri: str = "", result: dict[str, Any] | None = None) -> None:
+        now = repr(time.time())
+        pipe = self.q.r.pipeline(transaction=True)
+        pipe.hset(
+            self.q._job(self.job_id),
+            mapping={
+                "status": JobStatus.SUCCEEDED.value,
+                "result_uri": result_uri,
+                "result": json.dumps(result or {}, sort_keys=True),
+                "error": "",
+                "finished_at": now,
+                "updated_at": now,
+            },
+        )
+        self.q._event(self.job_id, JobStatus.SUCCEEDED, pipe, progress=1.0, message="done")
+        pipe.xack(self.stream, GROUP, self.entry_id)
+        pipe.execute()
+
+    def mark_cancelled(self) -> None:
+        now = repr(time.time())
+        pipe = self.q.r.pipeline(transaction=True)
+        pipe.hset(
+            self.q._job(self.job_id),
+            mapping={
+                "status": JobStatus.CANCELLED.value,
+                "finished_at": now,
+                "updated_at": now,
+            },
+        )
+        self.q._event(self.job_id, JobStatus.CANCELLED, pipe, message="cancelled")
+        pipe.xack(self.stream, GROUP, self.entry_id)
+        pipe.execute()
+
+    def fail(self, exc: BaseException, *, error_id: str = "") -> JobStatus:
+        """Record a failure: retry after a backoff, or dead-letter when out of tries or when
+        the error says retrying cannot help. Returns the job's new status."""
+        if isinstance(exc, Cancelled):
+            self.mark_cancelled()
+            return JobStatus.CANCELLED
+        code = exc.code if isinstance(exc, DyadError) else "INTERNAL"
+        message = exc.message if isinstance(exc, DyadError) else f"{type(exc).__name__}: {exc}"
+        err = {"code": code, "message": message, "error_id": error_id}
+        attempts = int(self.q.r.hget(self.q._job(self.job_id), "attempts") or 0)
+        permanent = isinstance(exc, DyadError) and not exc.retryable and code != "INTERNAL"
+        if permanent or attempts >= self.q.cfg.max_deliveries:
+            reason = "not retryable" if permanent else f"failed {attempts} times"
+            self.dead_letter(err, reason)
+            return JobStatus.FAILED
+        delay = self.q.cfg.backoff_s(attempts)
+        pipe = self.q.r.pipeline(transaction=True)
+        pipe.hset(
+            self.q._job(self.job_id),
+            mapping={
+                "status": JobStatus.RETRYING.value,
+                "error": json.dumps(err),
+                "updated_at": repr(time.time()),
+            },
+        )
+        pipe.zadd(self.q._delayed, {self.job_id: time.time() + delay})
+        self.q._event(
+            self.job_id, JobStatus.RETRYING, pipe, message=f"{message}; retry in {delay:g} s"
+        )
+        pipe.xack(self.stream, GROUP, self.entry_id)
+        pipe.execute()
+        return JobStatus.RETRYING
+
+    def dead_letter(self, err: dict[str, Any], reason: str) -> None:
+        """Copy to the dead-letter stream, then ack: a crash in between duplicates, never loses."""
+        now = repr(time.time())
+        pipe = self.q.r.pipeline(transaction=True)
+        pipe.xadd(
+            self.q._dead,
+            {
+                "job_id": self.job_id,
+                "reason": reason,
+                "error": json.dumps(err),
+                "attempts": str(self.q.r.hget(self.q._job(self.job_id), "attempts") or 0),
+                "time": now,
+            },
+        )
+        pipe.hset(
+            self.q._job(self.job_id),
+            mapping={
+                "status": JobStatus.FAILED.value,
+                "error": json.dumps(err),
+                "finished_at": now,
+                "updated_at": now,
+            },
+        )
+        self.q._event(self.job_id, JobStatus.FAILED, pipe, message=f"dead-lettered: {reason}")
+        pipe.xack(self.stream, GROUP, self.entry_id)
+        pipe.execute()
+        log.warning("job %s dead-lettered: %s", self.job_id, reason, extra={"job_id": self.job_id})

@@ -1,0 +1,14 @@
+"""gRPC helpers shared by every service: error interceptor, server bootstrap, client channels."""
+
+from dyad.rpc.client import error_from_rpc, insecure_channel, remaining_timeout
+from dyad.rpc.interceptor import ErrorInterceptor
+from dyad.rpc.server import DyadServer, ServerOptions
+
+__all__ = [
+    "DyadServer",
+    "ErrorInterceptor",
+    "ServerOptions",
+    "error_from_rpc",
+    "insecure_channel",
+    "remaining_timeout",
+]

@@ -1,0 +1,182 @@
+"""grpc.aio server bootstrap shared by every service.
+
+``DyadServer`` wires what every Dyad server must have (DESIGN.md §4):
+
+- ``grpc.health.v1`` health, ``NOT_SERVING`` for every service until ``warmup`` has run
+  (weights loaded, one forward pass), then ``SERVING``; ``NOT_SERVING`` again on shutdown so
+  load balancers stop routing before the drain;
+- server reflection listing every added service (grpcurl, grpcui);
+- max message sizes (large payloads go through the artefact store, not messages);
+- the error interceptor (status codes, request ids, metrics, default deadline);
+- graceful shutdown on SIGTERM/SIGINT: refuse new calls, let in-flight ones finish within
+  ``grace_s``, then cancel what remains.
+
+Typical use in a service's ``__main__``::
+
+    server = DyadServer("motion", ServerOptions.from_settings(settings), warmup=model.warm_up)
+    server.add_service(motion_service_pb2_grpc.add_MotionServiceServicer_to_server,
+                       MotionServicer(model), motion_service_pb2.DESCRIPTOR, "MotionService")
+    asyncio.run(server.serve())
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from grpc import aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from dyad.config import PlatformSettings
+from dyad.rpc.interceptor import ErrorInterceptor
+
+log = logging.getLogger("dyad.rpc.server")
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    host: str = "127.0.0.1"
+    #: 0 picks a free port; ``DyadServer.port`` tells which.
+    port: int = 0
+    max_message_bytes: int = 8 * 1024 * 1024
+    grace_s: float = 30.0
+    #: Applied to unary calls that arrive without a client deadline; None: no limit.
+    default_deadline_s: float | None = 600.0
+
+    @classmethod
+    def from_settings(cls, s: PlatformSettings) -> ServerOptions:
+        return cls(
+            s.grpc_host,
+            s.grpc_port,
+            s.grpc_max_message_bytes,
+            s.grpc_grace_s,
+            s.grpc_default_deadline_s or None,
+        )
+
+
+class DyadServer:
+    """One grpc.aio server with health, reflection, the error interceptor and a clean drain."""
+
+    def __init__(
+        self,
+        name: str,
+        options: ServerOptions | None = None,
+        *,
+        warmup: Callable[[], Any] | None = None,
+        interceptors: list[aio.ServerInterceptor] | None = None,
+    ) -> None:
+        self.name = name
+        self.options = options or ServerOptions()
+        self._warmup = warmup
+        self._service_names: list[str] = []
+        self._servicers: list[tuple[Callable[[Any, aio.Server], None], Any]] = []
+        self._health = health.aio.HealthServicer()
+        self._interceptors = [
+            ErrorInterceptor(default_deadline_s=self.options.default_deadline_s),
+            *(interceptors or []),
+        ]
+        self._server: aio.Server | None = None
+        self._stopping: asyncio.Event | None = None
+        self.port: int | None = None
+
+    def add_service(
+        self,
+        add_to_server: Callable[[Any, aio.Server], None],
+        servicer: Any,
+        file_descriptor: Any,
+        service: str,
+    ) -> None:
+        """Register a servicer; ``file_descriptor.services_by_name[service]`` names it."""
+        full_name = file_descriptor.services_by_name[service].full_name
+        self._servicers.append((add_to_server, servicer))
+        self._service_names.append(full_name)
+
+    @property
+    def service_names(self) -> list[str]:
+        return list(self._service_names)
+
+    async def start(self) -> int:
+        """Bind and start serving; health stays NOT_SERVING until ``set_serving``."""
+        mx = self.options.max_message_bytes
+        server = aio.server(
+            interceptors=self._interceptors,
+            options=[
+                ("grpc.max_receive_message_length", mx),
+                ("grpc.max_send_message_length", mx),
+                ("grpc.so_reuseport", 0),
+            ],
+        )
+        for add, servicer in self._servicers:
+            add(servicer, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        reflection.enable_server_reflection(
+            [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+        )
+        for svc in ("", *self._service_names):
+            await self._health.set(svc, NOT_SERVING)
+        address = f"{self.options.host}:{self.options.port}"
+        self.port = server.add_insecure_port(address)
+        if not self.port:
+            raise OSError(f"{self.name}: could not bind {address}")
+        await server.start()
+        self._server = server
+        self._stopping = asyncio.Event()
+        log.info("%s listening on %s:%d", self.name, self.options.host, self.port)
+        return self.port
+
+    async def set_serving(self, serving: bool = True) -> None:
+        for svc in ("", *self._service_names):
+            await self._health.set(svc, SERVING if serving else NOT_SERVING)
+
+    async def warm_up_and_serve(self) -> None:
+        """Run the warm-up (in a thread when it is blocking), then report SERVING."""
+        if self._warmup is not None:
+            result = self._warmup()
+            if inspect.isawaitable(result):
+                await result
+        await self.set_serving(True)
+        log.info("%s ready", self.name)
+
+    def request_stop(self) -> None:
+        """Begin a graceful stop (what SIGTERM does)."""
+        if self._stopping is not None:
+            self._stopping.set()
+
+    async def stop(self, grace_s: float | None = None) -> None:
+        """Report NOT_SERVING, refuse new calls, drain in-flight ones for up to ``grace_s``."""
+        if self._server is None:
+            return
+        grace = self.options.grace_s if grace_s is None else grace_s
+        await self._health.enter_graceful_shutdown()
+        log.info("%s draining (grace %.1f s)", self.name, grace)
+        await self._server.stop(grace)
+        self._server = None
+        log.info("%s stopped", self.name)
+
+    async def serve(self, *, ready: Callable[[int], Awaitable[None] | None] | None = None) -> None:
+        """Start, warm up, serve until SIGTERM/SIGINT or ``request_stop``, then drain."""
+        port = await self.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        try:
+            await self.warm_up_and_serve()
+            if ready is not None:
+                maybe = ready(port)
+                if inspect.isawaitable(maybe):
+                    await maybe
+            assert self._stopping is not None
+            await self._stopping.wait()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+            await self.stop()
