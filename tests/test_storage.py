@@ -121,6 +121,9 @@ def test_concurrent_identical_puts(store: ArtifactStore) -> None:
     assert len(set(refs)) == 1
     assert store.get_bytes(refs[0]) == data
     assert store.list() == [store.key_of(refs[0].uri)], "no temp or duplicate objects left"
+    if isinstance(store, LocalStore):
+        on_disk = [p for p in store.root.rglob("*") if p.is_file()]
+        assert on_disk == [store.root / store.key_of(refs[0].uri)], on_disk
 
 
 def test_local_writes_are_atomic(tmp_path: Path) -> None:

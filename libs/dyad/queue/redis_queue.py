@@ -19,7 +19,6 @@ Dyad's stages write content-addressed artefacts, so a redelivered job skips fini
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -30,14 +29,14 @@ from typing import Any
 import redis
 
 from dyad.config import PlatformSettings
-from dyad.errors import Cancelled, DyadError, InvalidInput, NotFound
+from dyad.errors import InvalidInput, NotFound
 from dyad.queue import scripts
+from dyad.queue.delivery import GROUP, Delivery
 from dyad.queue.records import PRIORITY_ORDER, JobEvent, JobRecord, JobStatus, Priority
 from dyad.storage.base import manifest_key
 
 log = logging.getLogger("dyad.queue")
 
-GROUP = "workers"
 EVENTS_MAXLEN = 1000
 
 
@@ -344,146 +343,3 @@ class JobQueue:
         out["delayed"] = int(self.r.zcard(self._delayed))
         out["dead"] = int(self.r.xlen(self._dead))
         return out
-
-
-class Delivery:
-    """One delivery of a job to one worker; the handle the worker reports through."""
-
-    def __init__(self, q: JobQueue, record: JobRecord, consumer: str, stream: str, entry_id: str):
-        self.q, self.record, self.consumer = q, record, consumer
-        self.stream, self.entry_id = stream, entry_id
-
-    @property
-    def job_id(self) -> str:
-        return self.record.job_id
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        return self.record.payload
-
-    def heartbeat(self) -> bool:
-        """Extend the lease; False when another worker has taken the job over."""
-        ok = self.q._heartbeat(keys=[self.stream], args=[GROUP, self.consumer, self.entry_id])
-        return bool(ok)
-
-    def progress(self, stage: str, fraction: float, message: str = "") -> None:
-        """Report a stage's progress (0–1); also extends the lease."""
-        if not 0.0 <= fraction <= 1.0:
-            raise InvalidInput("fraction", "progress is between 0 and 1")
-        self.heartbeat()
-        key = self.q._job(self.job_id)
-        self.q.r.hset(
-            key, mapping={f"stage:{stage}": repr(fraction), "updated_at": repr(time.time())}
-        )
-        self.record = self.q.get(self.job_id)
-        self.q._event(
-            self.job_id,
-            JobStatus.RUNNING,
-            stage=stage,
-            stage_progress=fraction,
-            progress=self.record.progress,
-            message=message,
-        )
-
-    @property
-    def cancel_requested(self) -> bool:
-        return self.q.r.hget(self.q._job(self.job_id), "cancel_requested") == "1"
-
-    def check_cancelled(self) -> None:
-        """Raise ``Cancelled`` when the owner asked to cancel (call between stages)."""
-        if self.cancel_requested:
-            raise Cancelled(f"job {self.job_id} cancelled")
-
-    def complete(self, result_uri: str = "", result: dict[str, Any] | None = None) -> None:
-        now = repr(time.time())
-        pipe = self.q.r.pipeline(transaction=True)
-        pipe.hset(
-            self.q._job(self.job_id),
-            mapping={
-                "status": JobStatus.SUCCEEDED.value,
-                "result_uri": result_uri,
-                "result": json.dumps(result or {}, sort_keys=True),
-                "error": "",
-                "finished_at": now,
-                "updated_at": now,
-            },
-        )
-        self.q._event(self.job_id, JobStatus.SUCCEEDED, pipe, progress=1.0, message="done")
-        pipe.xack(self.stream, GROUP, self.entry_id)
-        pipe.execute()
-
-    def mark_cancelled(self) -> None:
-        now = repr(time.time())
-        pipe = self.q.r.pipeline(transaction=True)
-        pipe.hset(
-            self.q._job(self.job_id),
-            mapping={
-                "status": JobStatus.CANCELLED.value,
-                "finished_at": now,
-                "updated_at": now,
-            },
-        )
-        self.q._event(self.job_id, JobStatus.CANCELLED, pipe, message="cancelled")
-        pipe.xack(self.stream, GROUP, self.entry_id)
-        pipe.execute()
-
-    def fail(self, exc: BaseException, *, error_id: str = "") -> JobStatus:
-        """Record a failure: retry after a backoff, or dead-letter when out of tries or when
-        the error says retrying cannot help. Returns the job's new status."""
-        if isinstance(exc, Cancelled):
-            self.mark_cancelled()
-            return JobStatus.CANCELLED
-        code = exc.code if isinstance(exc, DyadError) else "INTERNAL"
-        message = exc.message if isinstance(exc, DyadError) else f"{type(exc).__name__}: {exc}"
-        err = {"code": code, "message": message, "error_id": error_id}
-        attempts = int(self.q.r.hget(self.q._job(self.job_id), "attempts") or 0)
-        permanent = isinstance(exc, DyadError) and not exc.retryable and code != "INTERNAL"
-        if permanent or attempts >= self.q.cfg.max_deliveries:
-            reason = "not retryable" if permanent else f"failed {attempts} times"
-            self.dead_letter(err, reason)
-            return JobStatus.FAILED
-        delay = self.q.cfg.backoff_s(attempts)
-        pipe = self.q.r.pipeline(transaction=True)
-        pipe.hset(
-            self.q._job(self.job_id),
-            mapping={
-                "status": JobStatus.RETRYING.value,
-                "error": json.dumps(err),
-                "updated_at": repr(time.time()),
-            },
-        )
-        pipe.zadd(self.q._delayed, {self.job_id: time.time() + delay})
-        self.q._event(
-            self.job_id, JobStatus.RETRYING, pipe, message=f"{message}; retry in {delay:g} s"
-        )
-        pipe.xack(self.stream, GROUP, self.entry_id)
-        pipe.execute()
-        return JobStatus.RETRYING
-
-    def dead_letter(self, err: dict[str, Any], reason: str) -> None:
-        """Copy to the dead-letter stream, then ack: a crash in between duplicates, never loses."""
-        now = repr(time.time())
-        pipe = self.q.r.pipeline(transaction=True)
-        pipe.xadd(
-            self.q._dead,
-            {
-                "job_id": self.job_id,
-                "reason": reason,
-                "error": json.dumps(err),
-                "attempts": str(self.q.r.hget(self.q._job(self.job_id), "attempts") or 0),
-                "time": now,
-            },
-        )
-        pipe.hset(
-            self.q._job(self.job_id),
-            mapping={
-                "status": JobStatus.FAILED.value,
-                "error": json.dumps(err),
-                "finished_at": now,
-                "updated_at": now,
-            },
-        )
-        self.q._event(self.job_id, JobStatus.FAILED, pipe, message=f"dead-lettered: {reason}")
-        pipe.xack(self.stream, GROUP, self.entry_id)
-        pipe.execute()
-        log.warning("job %s dead-lettered: %s", self.job_id, reason, extra={"job_id": self.job_id})
