@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+
 from dyad.queue import JobQueue, QueueConfig
 from dyad.storage import LocalStore, S3Store
 from dyad.testing import RedisServer, S3Server

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
 from dyad import metrics
 from dyad.config import PlatformSettings, load, setting, settings_table
 from dyad.errors import ConfigError
 from dyad.logs import configure, log_context
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import av
 import numpy as np
 import pytest
 import soundfile as sf
+
 from dyad.errors import FailedPrecondition, InvalidInput
 from dyad.media import (
     load_audio,

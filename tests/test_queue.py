@@ -10,6 +10,7 @@ import time
 
 import pytest
 import redis
+
 from dyad.errors import InvalidInput, NotFound
 from dyad.queue import JobQueue, JobStatus, Priority, QueueConfig
 from dyad.testing import RedisServer
@@ -266,3 +267,24 @@ def test_list_filters(redis_server: RedisServer) -> None:
 def test_backoff_schedule() -> None:
     cfg = QueueConfig(backoff_base_s=2, backoff_max_s=20)
     assert [cfg.backoff_s(n) for n in (1, 2, 3, 4, 5)] == [2, 4, 8, 16, 20]
+
+
+def test_queue_depth_metrics(redis_server: RedisServer) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from dyad.queue import QueueCollector
+
+    q = _queue(redis_server, backoff_base_s=60)
+    reg = CollectorRegistry()
+    reg.register(QueueCollector(q))
+    for prio in ("high", "low", "low"):
+        q.submit({}, priority=prio)
+    d = q.claim("w", block_s=0.1)  # takes the high one
+    assert d is not None
+    q.submit({}, priority="normal")
+    d.fail(RuntimeError("later"))
+    text = generate_latest(reg).decode()
+    assert 'dyad_queue_lag_jobs{priority="low"} 2.0' in text
+    assert 'dyad_queue_lag_jobs{priority="normal"} 1.0' in text
+    assert 'dyad_queue_pending_jobs{priority="high"} 0.0' in text
+    assert "dyad_queue_delayed_jobs 1.0" in text and "dyad_queue_dead_letter_jobs 0.0" in text

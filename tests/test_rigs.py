@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from dyad.errors import InvalidInput
 from dyad.rigs import ARKIT_BLENDSHAPES, RIGS, check_channels, get_rig, num_frames
 

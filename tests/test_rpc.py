@@ -16,13 +16,14 @@ from typing import Any
 import grpc
 import pytest
 import rpc_test_server
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
 from dyad import errors
 from dyad.logs import configure
 from dyad.rpc import error_from_rpc, insecure_channel
 from dyad.v1 import job_service_pb2 as pb
 from dyad.v1 import job_service_pb2_grpc as pb_grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 SERVER_SCRIPT = Path(__file__).with_name("rpc_test_server.py")
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -154,6 +155,27 @@ def test_server_default_deadline_for_calls_without_one() -> None:
         assert "server limit of 0.3 s" in (err.details() or "")
 
     with_server(t, default_deadline_s=0.3)
+
+
+def test_metrics_endpoint_counts_calls_by_code() -> None:
+    import urllib.request
+
+    async def t(ch: grpc.aio.Channel, server: Any) -> None:
+        stub = pb_grpc.JobServiceStub(ch)
+        await stub.GetJob(pb.GetJobRequest(job_id="ok"))
+        await _code_of(stub.GetJob(pb.GetJobRequest(job_id="bad")))
+        url = f"http://127.0.0.1:{server.metrics_port}/metrics"
+        text = await asyncio.to_thread(
+            lambda: urllib.request.urlopen(url, timeout=5).read().decode()
+        )
+        labels = 'method="GetJob",service="dyad.v1.JobService"'
+        assert f'dyad_rpc_requests_total{{code="INVALID_ARGUMENT",{labels}}}' in text
+        assert f'dyad_rpc_requests_total{{code="OK",{labels}}}' in text
+        assert f'dyad_rpc_duration_seconds_bucket{{le="0.005",{labels}}}' in text
+
+    from dyad.testing import free_port
+
+    with_server(t, metrics_port=free_port())
 
 
 def test_message_size_limit() -> None:

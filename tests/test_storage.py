@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
 from dyad.config import PlatformSettings
 from dyad.errors import IntegrityError, InvalidInput, NotFound
 from dyad.storage import ArtifactRef, ArtifactStore, LocalStore, S3Store, cas_key, open_store

@@ -1,7 +1,9 @@
 """The job queue on Redis Streams (DESIGN.md §6)."""
 
+from dyad.queue.delivery import Delivery
+from dyad.queue.metrics import QueueCollector
 from dyad.queue.records import PRIORITY_ORDER, JobEvent, JobRecord, JobStatus, Priority
-from dyad.queue.redis_queue import Delivery, JobQueue, QueueConfig
+from dyad.queue.redis_queue import JobQueue, QueueConfig
 
 __all__ = [
     "PRIORITY_ORDER",
@@ -11,5 +13,6 @@ __all__ = [
     "JobRecord",
     "JobStatus",
     "Priority",
+    "QueueCollector",
     "QueueConfig",
 ]

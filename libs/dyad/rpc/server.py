@@ -8,6 +8,7 @@
 - server reflection listing every added service (grpcurl, grpcui);
 - max message sizes (large payloads go through the artefact store, not messages);
 - the error interceptor (status codes, request ids, metrics, default deadline);
+- Prometheus ``/metrics`` on ``metrics_port`` (per-RPC counts by code, latency histograms);
 - graceful shutdown on SIGTERM/SIGINT: refuse new calls, let in-flight ones finish within
   ``grace_s``, then cancel what remains.
 
@@ -34,6 +35,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from dyad.config import PlatformSettings
+from dyad.metrics import start_metrics_server
 from dyad.rpc.interceptor import ErrorInterceptor
 
 log = logging.getLogger("dyad.rpc.server")
@@ -51,6 +53,8 @@ class ServerOptions:
     grace_s: float = 30.0
     #: Applied to unary calls that arrive without a client deadline; None: no limit.
     default_deadline_s: float | None = 600.0
+    #: Serve Prometheus ``/metrics`` on this port when the server starts; 0: off.
+    metrics_port: int = 0
 
     @classmethod
     def from_settings(cls, s: PlatformSettings) -> ServerOptions:
@@ -60,6 +64,7 @@ class ServerOptions:
             s.grpc_max_message_bytes,
             s.grpc_grace_s,
             s.grpc_default_deadline_s or None,
+            s.metrics_port,
         )
 
 
@@ -87,6 +92,7 @@ class DyadServer:
         self._server: aio.Server | None = None
         self._stopping: asyncio.Event | None = None
         self.port: int | None = None
+        self.metrics_port: int | None = None
 
     def add_service(
         self,
@@ -128,6 +134,8 @@ class DyadServer:
         if not self.port:
             raise OSError(f"{self.name}: could not bind {address}")
         await server.start()
+        if self.options.metrics_port:
+            self.metrics_port = start_metrics_server(self.options.metrics_port, self.options.host)
         self._server = server
         self._stopping = asyncio.Event()
         log.info("%s listening on %s:%d", self.name, self.options.host, self.port)
