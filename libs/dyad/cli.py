@@ -1,19 +1,56 @@
-"""The ``dyad`` command line. Stage commands are added by the services as they land."""
+"""The ``dyad`` command line.
+
+Each service contributes its own subcommands through the ``dyad.commands`` entry-point group
+(``pyproject.toml``): an entry is a ``register(subparsers)`` function that adds a parser and
+sets ``func`` on it. The library itself never imports a service (DESIGN.md §3).
+
+Errors: bad input or configuration prints one line and exits 2; other Dyad errors exit 1;
+nothing prints a stack trace unless ``DYAD_DEBUG=1``.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
+from importlib.metadata import entry_points
 
 from dyad import __version__
+from dyad.errors import EXIT_USAGE, DyadError
+
+_USAGE_CODES = {"INVALID_ARGUMENT", "FAILED_PRECONDITION", "NOT_FOUND"}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dyad", description="Two-person conversational 3D talking heads.")
+    parser.add_argument("--version", action="version", version=f"dyad {__version__}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+    for ep in sorted(entry_points(group="dyad.commands"), key=lambda e: e.name):
+        ep.load()(sub)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if args in (["--version"], ["version"]):
-        print(__version__)
-        return 0
-    print("dyad: no commands yet (the pipeline stages land with their issues)", file=sys.stderr)
-    return 2
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(func(args) or 0)
+    except DyadError as e:
+        if os.environ.get("DYAD_DEBUG") == "1":
+            raise
+        print(f"dyad: {e.message}", file=sys.stderr)
+        return EXIT_USAGE if e.code in _USAGE_CODES else 1
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -64,35 +64,34 @@ class _Call:
 
     async def fail(self, context: aio.ServicerContext, exc: BaseException) -> None:
         """Abort the call with the status ``exc`` maps to. Always raises."""
-        trailers: list[tuple[str, str]] = [(REQUEST_ID_KEY, self.request_id)]
-        if isinstance(exc, NotImplementedError):  # what generated base servicers raise
-            exc = Unimplemented(f"{self.service}/{self.method} is not implemented by this server")
-        if isinstance(exc, DyadError):
-            code, message = exc.code, exc.message
-            if isinstance(exc, InvalidInput):
-                trailers.append((ERROR_FIELD_KEY, exc.field))
-            if exc.code == "INTERNAL":
-                error_id = uuid.uuid4().hex[:16]
-                log.error("%s: %s", self.method, exc, exc_info=exc, extra={"error_id": error_id})
-                message = f"{message} (error id {error_id})"
-                trailers.append((ERROR_ID_KEY, error_id))
-            else:
-                log.info("%s -> %s: %s", self.method, code, message)
-        else:
-            code = "INTERNAL"
-            error_id = uuid.uuid4().hex[:16]
-            log.error(
-                "%s: unexpected %s",
-                self.method,
-                type(exc).__name__,
-                exc_info=exc,
-                extra={"error_id": error_id},
-            )
-            message = f"internal error (error id {error_id})"
-            trailers.append((ERROR_ID_KEY, error_id))
+        code, message, trailers = describe_error(exc, f"{self.service}/{self.method}")
         self.code = code
-        context.set_trailing_metadata(tuple(trailers))
+        context.set_trailing_metadata(((REQUEST_ID_KEY, self.request_id), *trailers))
         await context.abort(grpc.StatusCode[code], message)
+
+
+def describe_error(exc: BaseException, method: str) -> tuple[str, str, list[tuple[str, str]]]:
+    """The status a client gets for ``exc``: (code name, message, trailers); logs it.
+
+    Shared by the aio interceptor and Ray Serve deployments (``dyad.rpc.serve``), so both
+    speak the same contract: the field named for INVALID_ARGUMENT, an error id (and no trace)
+    for INTERNAL.
+    """
+    if isinstance(exc, NotImplementedError):  # what generated base servicers raise
+        exc = Unimplemented(f"{method} is not implemented by this server")
+    trailers: list[tuple[str, str]] = []
+    if isinstance(exc, DyadError) and exc.code != "INTERNAL":
+        if isinstance(exc, InvalidInput):
+            trailers.append((ERROR_FIELD_KEY, exc.field))
+        log.info("%s -> %s: %s", method, exc.code, exc.message)
+        return exc.code, exc.message, trailers
+    error_id = uuid.uuid4().hex[:16]
+    what = exc.message if isinstance(exc, DyadError) else "internal error"
+    log.error(
+        "%s: %s %s", method, type(exc).__name__, exc, exc_info=exc, extra={"error_id": error_id}
+    )
+    trailers.append((ERROR_ID_KEY, error_id))
+    return "INTERNAL", f"{what} (error id {error_id})", trailers
 
 
 def _is_abort(exc: BaseException) -> bool:

@@ -1,0 +1,1 @@
+"""Audio encoding: waveform → features aligned to motion frames (DualTalk §4.2)."""

@@ -1,0 +1,63 @@
+"""``AudioEncoderService`` over gRPC: validate, proto ↔ domain, call core — nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from dyad.errors import InvalidInput
+from dyad.services.audio_encoder.core import EncodedFeatures, FeatureService
+from dyad.services.audio_encoder.settings import BACKENDS
+from dyad.storage import ArtifactRef
+from dyad.v1 import audio_encoder_service_pb2 as pb
+from dyad.v1 import audio_encoder_service_pb2_grpc as pb_grpc
+from dyad.v1 import common_pb2
+
+
+def parse_request(req: pb.EncodeAudioRequest) -> tuple[list[ArtifactRef], str, int, list[str]]:
+    """Check the request's fields; return (artefacts, backend, fps, field names)."""
+    if not req.tracks:
+        raise InvalidInput("tracks", "at least one track is required")
+    if req.backend and req.backend not in BACKENDS:
+        raise InvalidInput(
+            "backend", f"unknown backend {req.backend!r}; expected one of {list(BACKENDS)}"
+        )
+    refs, fields = [], []
+    for i, track in enumerate(req.tracks):
+        field = f"tracks[{i}]"
+        if not track.artifact.uri:
+            raise InvalidInput(f"{field}.artifact.uri", "required")
+        sha = track.artifact.sha256
+        if sha and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
+            raise InvalidInput(f"{field}.artifact.sha256", "64 lower-case hex digits, or empty")
+        refs.append(ArtifactRef.from_proto(track.artifact))
+        fields.append(field)
+    return refs, req.backend, req.fps or 25, fields
+
+
+def to_response(
+    req: pb.EncodeAudioRequest, results: list[EncodedFeatures]
+) -> pb.EncodeAudioResponse:
+    out = pb.EncodeAudioResponse()
+    for track, r in zip(req.tracks, results, strict=True):
+        clip = common_pb2.FeatureClip(
+            speaker=track.speaker, backend=r.backend, fps=r.fps, num_frames=r.num_frames,
+            dim=r.dim, artifact=r.artifact.to_proto(),
+        )  # fmt: skip
+        out.features.append(pb.EncodedTrack(clip=clip, cache_hit=r.cache_hit))
+    return out
+
+
+class AudioEncoderServicer(pb_grpc.AudioEncoderServiceServicer):
+    def __init__(self, service: FeatureService) -> None:
+        self.service = service
+
+    async def EncodeAudio(
+        self, request: pb.EncodeAudioRequest, context: Any
+    ) -> pb.EncodeAudioResponse:
+        refs, backend, fps, fields = parse_request(request)
+        # Encoding is CPU/GPU-bound: keep the event loop free for health checks and other calls.
+        results = await asyncio.to_thread(
+            self.service.encode_artifacts, refs, backend=backend, fps=fps, fields=fields
+        )
+        return to_response(request, results)
