@@ -14,32 +14,19 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import socket
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import redis
 
+from bench.common import median_s, write_result
 from dyad.queue import JobQueue, QueueConfig
 from dyad.storage import LocalStore, S3Store
 from dyad.testing import RedisServer, S3Server
 
-RESULTS = Path(__file__).resolve().parent / "results"
 MiB = 1024 * 1024
-
-
-def _median_s(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def bench_store(repeat: int = 5) -> dict[str, Any]:
@@ -58,10 +45,10 @@ def bench_store(repeat: int = 5) -> dict[str, Any]:
         for name, store in stores.items():
             blobs = [os.urandom(20 * MiB) for _ in range(repeat)]  # distinct: no CAS skip
             it = iter(blobs)
-            put = _median_s(lambda st=store, it=it: st.put_bytes(next(it)), repeat)
+            put = median_s(lambda st=store, it=it: st.put_bytes(next(it)), repeat, warmup=False)
             ref = store.put_bytes(blobs[0])
-            get = _median_s(lambda st=store, r=ref: st.get_bytes(r), repeat)
-            again = _median_s(lambda st=store, b=blobs[0]: st.put_bytes(b), repeat)
+            get = median_s(lambda st=store, r=ref: st.get_bytes(r), repeat)
+            again = median_s(lambda st=store, b=blobs[0]: st.put_bytes(b), repeat)
             out[name] = {
                 "put_20MiB_median_s": put,
                 "get_20MiB_median_s": get,
@@ -109,23 +96,13 @@ def bench_queue(jobs: int = 300) -> dict[str, Any]:
 
 
 def main() -> None:
-    machine = {
-        "hostname": socket.gethostname(),
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-    }
-    result = {
-        "machine": machine,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "store": bench_store(),
-        "queue": bench_queue(),
-    }
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"platform-{machine['hostname']}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    """Every benchmark; each writes its own result file naming the machine."""
+    result = {"store": bench_store(), "queue": bench_queue()}
     print(json.dumps(result, indent=2))
-    print(f"written to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    print(f"written to {write_result('platform', result)}")
+    from bench import audio
+
+    audio.main()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from transformers import Wav2Vec2Config, Wav2Vec2Model
+from transformers.utils import logging as transformers_logging
 
 from dyad.errors import ConfigError, InvalidInput
 from dyad.services.audio_encoder.alignment import Span, window_positions
@@ -95,6 +96,7 @@ def load_wav2vec2(
     Any problem is a ``ConfigError`` naming ``setting``; weights missing from the checkpoint
     (which transformers would silently initialise at random) are one too.
     """
+    transformers_logging.disable_progress_bar()  # service logs are JSON lines, not bars
     path = Path(model_dir).expanduser()
     _check_dir(path, setting)
     try:

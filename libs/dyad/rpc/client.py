@@ -58,8 +58,13 @@ def error_from_rpc(exc: grpc.RpcError) -> errors.DyadError:
     message = exc.details() if hasattr(exc, "details") else str(exc)
     trailers = dict(exc.trailing_metadata() or ()) if hasattr(exc, "trailing_metadata") else {}
     if code == "INVALID_ARGUMENT":
-        field = str(trailers.get("dyad-error-field", "request"))
-        reason = message.split(": ", 1)[1] if message.startswith(field + ": ") else message
+        # The trailer names the field; where a proxy dropped trailers (Ray Serve does on
+        # errors), the message still starts with "field: ".
+        head, sep, _ = message.partition(": ")
+        field = str(trailers.get("dyad-error-field") or (head if sep and " " not in head else ""))
+        if not field:
+            return errors.InvalidInput("request", message)
+        reason = message[len(field) + 2 :] if message.startswith(field + ": ") else message
         return errors.InvalidInput(field, reason)
     cls = _BY_CODE.get(code, errors.Internal)
     return cls(message or code)

@@ -54,4 +54,8 @@ class RpcFailed(Exception):
     """Raised after the status is set on the Serve context; carries no traceback detail."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
+        # args must be the constructor's arguments: Ray pickles this across processes.
+        super().__init__(code, message)
+
+    def __str__(self) -> str:
+        return f"{self.args[0]}: {self.args[1]}"

@@ -101,18 +101,24 @@ def test_stitch_weights_sum_to_one() -> None:
     np.testing.assert_allclose(stitch(parts, ranges, 50), 7.0, rtol=1e-6)
 
 
-@pytest.mark.parametrize("backend", ["mel", "wav2vec2"])
-def test_windowed_matches_one_shot(backend: str, tiny_dir: Path) -> None:
+@pytest.mark.parametrize(
+    ("backend", "median", "p99", "worst"),
+    [("mel", 1e-6, 1e-4, 0.1), ("mfcc", 1e-6, 1e-4, 0.1), ("wav2vec2", 0.005, 0.05, 0.2)],
+)
+def test_windowed_matches_one_shot(
+    backend: str, median: float, p99: float, worst: float, tiny_dir: Path
+) -> None:
+    """Seams of 10 s windows with 2 s overlap vs one pass over 45 s (measured: mel/mfcc exact
+    but for ≤ 3 frames at the seams, max 0.03; tiny wav2vec2 median 0.0005, p99 0.015)."""
     wave = speechy(45.0, seed=3)
     windowed = encoder(backend, tiny_dir, window_s=10.0, overlap_s=2.0).encode([wave])[0]
     one_shot = encoder(backend, tiny_dir, window_s=1000.0, overlap_s=2.0).encode([wave])[0]
     assert windowed.shape == one_shot.shape == (1125, windowed.shape[1])
     scale = float(one_shot.std())
     err = np.abs(windowed - one_shot) / scale  # error in units of the feature spread
-    # The seams are at frames 200..250, 450..500, ...: error there must stay small too.
-    limit = 0.01 if backend == "mel" else 0.25
-    assert float(np.median(err)) < limit / 5, float(np.median(err))
-    assert float(np.percentile(err, 99)) < limit * 2, float(np.percentile(err, 99))
+    assert float(np.median(err)) < median, float(np.median(err))
+    assert float(np.percentile(err, 99)) < p99, float(np.percentile(err, 99))
+    assert float(err.max()) < worst, float(err.max())
 
 
 @pytest.mark.parametrize("backend", ["mel", "mfcc", "wav2vec2"])
@@ -221,3 +227,11 @@ def test_cache_hit_on_repeat(service: FeatureService) -> None:
     (mfcc,) = service.encode_artifacts([audio], backend="mfcc")
     (fps50,) = service.encode_artifacts([audio], fps=50)
     assert not mfcc.cache_hit and not fps50.cache_hit and fps50.num_frames == 100
+
+
+def test_readme_settings_table_is_current() -> None:
+    from dyad.config import settings_table
+    from dyad.services.audio_encoder.settings import PREFIX
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert settings_table(AudioEncoderSettings, prefix=PREFIX) in readme
