@@ -22,6 +22,10 @@ def parse_request(req: pb.EncodeAudioRequest) -> tuple[list[ArtifactRef], str, i
         raise InvalidInput(
             "backend", f"unknown backend {req.backend!r}; expected one of {list(BACKENDS)}"
         )
+    if req.model_id:
+        raise InvalidInput(
+            "model_id", "not supported yet: a deployment serves one wav2vec2 (DYAD_AUDIO_MODEL_DIR)"
+        )
     refs, fields = [], []
     for i, track in enumerate(req.tracks):
         field = f"tracks[{i}]"

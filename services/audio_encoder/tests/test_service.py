@@ -42,6 +42,11 @@ def run_with_server(tmp_path: Path, test: Any, **settings: Any) -> None:
 
     async def main() -> None:
         port = await server.start()
+        async with insecure_channel(f"127.0.0.1:{port}") as ch:
+            before = await health_pb2_grpc.HealthStub(ch).Check(
+                health_pb2.HealthCheckRequest(service="dyad.v1.AudioEncoderService")
+            )
+            assert before.status == health_pb2.HealthCheckResponse.NOT_SERVING
         await server.warm_up_and_serve()
         try:
             async with insecure_channel(f"127.0.0.1:{port}") as ch:
@@ -94,6 +99,7 @@ def test_bad_requests_get_clear_status(tmp_path: Path) -> None:
             "tracks": pb.EncodeAudioRequest(),
             "backend": pb.EncodeAudioRequest(tracks=[track(good)], backend="hubert"),
             "fps": pb.EncodeAudioRequest(tracks=[track(good)], fps=30),
+            "model_id": pb.EncodeAudioRequest(tracks=[track(good)], model_id="large"),
             "tracks[0].artifact.uri": pb.EncodeAudioRequest(tracks=[common_pb2.AudioTrack()]),
             "tracks[1]": pb.EncodeAudioRequest(
                 tracks=[track(good), track(store.put_bytes(wav_bytes(tone(6.0), SR)))]
