@@ -28,18 +28,7 @@ from dyad.services.audio_encoder.settings import AudioEncoderSettings
 from dyad.services.audio_encoder.wav2vec2 import save_tiny_random_model
 from dyad.storage import LocalStore
 
-SR = 16_000
-
-
-def speechy(seconds: float, seed: int = 0) -> np.ndarray:
-    """A voiced, syllable-modulated test signal: harmonics under a 4 Hz envelope, plus noise."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * SR)) / SR
-    f0 = 140 + 30 * np.sin(2 * np.pi * 0.5 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / SR
-    voiced = sum(np.sin(k * phase) / k for k in range(1, 8))
-    env = 0.5 * (1 + np.sin(2 * np.pi * 4 * t)) ** 2
-    return (0.1 * voiced * env + 0.005 * rng.standard_normal(t.size)).astype(np.float32)
+from .signals import SR, speechlike
 
 
 @pytest.fixture(scope="module")
@@ -66,14 +55,14 @@ def test_frame_count_is_the_release_formula(samples: int, frames: int) -> None:
 @pytest.mark.parametrize("seconds", [0.04, 1.0, 29.95, 3.333])
 def test_output_frames_for_many_lengths(backend: str, seconds: float) -> None:
     enc = encoder(backend)
-    wave = speechy(seconds)
+    wave = speechlike(seconds)
     (out,) = enc.encode([wave])
     assert out.shape == (frame_count(wave.size), enc.backend.dim) and out.dtype == np.float32
 
 
 def test_wav2vec2_frames_and_dim(tiny_dir: Path) -> None:
     enc = encoder("wav2vec2", tiny_dir)
-    outs = enc.encode([speechy(0.04), speechy(1.0), speechy(2.5)])
+    outs = enc.encode([speechlike(0.04), speechlike(1.0), speechlike(2.5)])
     assert [o.shape for o in outs] == [(1, 32), (25, 32), (63, 32)]
 
 
@@ -110,7 +99,7 @@ def test_windowed_matches_one_shot(
 ) -> None:
     """Seams of 10 s windows with 2 s overlap vs one pass over 45 s (measured: mel/mfcc exact
     but for ≤ 3 frames at the seams, max 0.03; tiny wav2vec2 median 0.0005, p99 0.015)."""
-    wave = speechy(45.0, seed=3)
+    wave = speechlike(45.0, seed=3)
     windowed = encoder(backend, tiny_dir, window_s=10.0, overlap_s=2.0).encode([wave])[0]
     one_shot = encoder(backend, tiny_dir, window_s=1000.0, overlap_s=2.0).encode([wave])[0]
     assert windowed.shape == one_shot.shape == (1125, windowed.shape[1])
@@ -124,7 +113,7 @@ def test_windowed_matches_one_shot(
 @pytest.mark.parametrize("backend", ["mel", "mfcc", "wav2vec2"])
 def test_batch_equals_one_by_one(backend: str, tiny_dir: Path) -> None:
     enc = encoder(backend, tiny_dir, window_s=4.0, overlap_s=1.0)  # some tracks get windowed
-    waves = [speechy(s, seed=i) for i, s in enumerate((0.5, 9.1, 2.0, 4.3))]
+    waves = [speechlike(s, seed=i) for i, s in enumerate((0.5, 9.1, 2.0, 4.3))]
     batched = enc.encode(waves)
     for w, b in zip(waves, batched, strict=True):
         np.testing.assert_allclose(b, enc.encode([w])[0], atol=1e-4)
@@ -140,7 +129,7 @@ def _empty_wav() -> bytes:
 
 
 def _nan_wav() -> bytes:
-    x = speechy(0.5)
+    x = speechlike(0.5)
     x[100] = np.nan
     buf = io.BytesIO()
     sf.write(buf, x, SR, format="WAV", subtype="FLOAT")
@@ -151,7 +140,7 @@ BAD_FILES = {
     "empty": (_empty_wav, "no samples"),
     "nan": (_nan_wav, "NaN"),
     "garbage": (lambda: b"this is not audio at all" * 10, ""),
-    "truncated-header": (lambda: wav_bytes(speechy(0.5), SR)[:30], ""),
+    "truncated-header": (lambda: wav_bytes(speechlike(0.5), SR)[:30], ""),
     "riff-lie": (lambda: b"RIFF" + struct.pack("<I", 999999) + b"WAVEfmt " + b"\0" * 8, ""),
 }
 
@@ -165,7 +154,7 @@ def service(tmp_path: Path) -> FeatureService:
 def test_bad_audio_files_name_the_field(service: FeatureService, case: str) -> None:
     make, needle = BAD_FILES[case]
     ref = service.store.put_bytes(make(), "audio/wav")
-    good = service.store.put_bytes(wav_bytes(speechy(0.5), SR), "audio/wav")
+    good = service.store.put_bytes(wav_bytes(speechlike(0.5), SR), "audio/wav")
     with pytest.raises(InvalidInput) as e:
         service.encode_artifacts([good, ref])
     assert e.value.field.startswith("tracks[1]"), e.value.field
@@ -173,7 +162,7 @@ def test_bad_audio_files_name_the_field(service: FeatureService, case: str) -> N
 
 
 def test_too_long_is_rejected(service: FeatureService) -> None:
-    ref = service.store.put_bytes(wav_bytes(speechy(3.5), SR), "audio/wav")
+    ref = service.store.put_bytes(wav_bytes(speechlike(3.5), SR), "audio/wav")
     with pytest.raises(InvalidInput) as e:
         service.encode_artifacts([ref])
     assert e.value.field == "tracks[0]" and "DYAD_AUDIO_MAX_DURATION_S" in str(e.value)
@@ -192,7 +181,7 @@ def test_wrong_or_missing_model_dir(tmp_path: Path) -> None:
 
 
 def test_bad_fps(service: FeatureService) -> None:
-    ref = service.store.put_bytes(wav_bytes(speechy(0.5), SR), "audio/wav")
+    ref = service.store.put_bytes(wav_bytes(speechlike(0.5), SR), "audio/wav")
     with pytest.raises(InvalidInput) as e:
         service.encode_artifacts([ref], fps=30)
     assert e.value.field == "fps"
@@ -203,7 +192,7 @@ def test_bad_fps(service: FeatureService) -> None:
 
 def test_cache_hit_on_repeat(service: FeatureService) -> None:
     # Any rate/width/channels in: 44.1 kHz stereo int16.
-    stereo = np.stack([speechy(2.0), speechy(2.0, seed=9)], axis=1)
+    stereo = np.stack([speechlike(2.0), speechlike(2.0, seed=9)], axis=1)
     from dyad.media import resample
 
     audio = service.store.put_bytes(wav_bytes(resample(stereo, SR, 44_100), 44_100), "audio/wav")

@@ -27,6 +27,8 @@ from dyad.services.audio_encoder.features import (
     weight_free_backend,
 )
 
+from .signals import speechlike
+
 SR = 16_000
 BACKENDS = [MelBackend, MfccBackend]
 
@@ -44,17 +46,6 @@ def _edges(n_mels: int, f_min: float, f_max: float) -> np.ndarray:
 def _sine(freq: float, seconds: float = 1.0, amp: float = 0.5) -> np.ndarray:
     t = np.arange(int(seconds * SR)) / SR
     return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
-
-
-def _speechlike(seconds: float, seed: int = 1) -> np.ndarray:
-    """Harmonic source with a wandering pitch and amplitude, plus a little noise."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * SR)) / SR
-    f0 = 140.0 + 30.0 * np.sin(2 * np.pi * 0.3 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / SR
-    src = sum(np.sin(k * phase) / k for k in range(1, 20))
-    sig = 0.1 * src * (0.6 + 0.4 * np.sin(2 * np.pi * 0.5 * t))
-    return (sig + 0.001 * rng.standard_normal(t.size)).astype(np.float32)
 
 
 # --------------------------------------------------------------------------- filterbank
@@ -237,7 +228,7 @@ SEAM = SPLIT // 160  # 100 Hz frame centred on the split
 
 @pytest.fixture(scope="module")
 def clip() -> np.ndarray:
-    return _speechlike(30.0)
+    return speechlike(30.0)
 
 
 @pytest.mark.parametrize("cls, reach", [(MelBackend, 3), (MfccBackend, 5)])
