@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -220,16 +221,16 @@ def _canonical_hash(name: str, cfg: MelConfig | MfccConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class _WeightFree:
+class _WeightFree(ABC):
     """Shared ``FeatureBackend`` plumbing; subclasses define ``frame_features``."""
 
     name: str
     dim: int
     cfg: MelConfig | MfccConfig
 
+    @abstractmethod
     def frame_features(self, wave: np.ndarray) -> np.ndarray:
         """Features ``[1 + N // hop, dim]`` at the 100 Hz analysis rate, before alignment."""
-        raise NotImplementedError
 
     def config_hash(self) -> str:
         return _canonical_hash(self.name, self.cfg)
