@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dyad.errors import ConfigError, InvalidInput
+from dyad.errors import ConfigError, InvalidInput, NotFound
 from dyad.media import load_audio
 from dyad.services.audio_encoder.alignment import (
     SAMPLE_RATE,
@@ -215,6 +215,19 @@ class FeatureService:
         for name in sorted(names):
             self.encoder(name).backend.warm_up()
 
+    def _fetch(self, ref: ArtifactRef, field: str) -> bytes:
+        """The artefact's bytes (checked against its sha256 when the ref has one)."""
+        try:
+            return self.store.get_bytes(ref if ref.sha256 else ref.uri)
+        except InvalidInput as e:  # a URI outside this store
+            raise InvalidInput(f"{field}.artifact.uri", e.reason) from None
+
+    def _exists(self, ref: ArtifactRef, field: str) -> bool:
+        try:
+            return self.store.exists(ref.uri)
+        except InvalidInput as e:
+            raise InvalidInput(f"{field}.artifact.uri", e.reason) from None
+
     @staticmethod
     def _cache_key(audio_sha256: str, identity: str) -> str:
         return f"cache/audio_features/{identity[:16]}/{audio_sha256}.json"
@@ -234,8 +247,11 @@ class FeatureService:
         results: list[EncodedFeatures | None] = [None] * len(refs)
         todo: list[tuple[int, str, np.ndarray]] = []
         for i, ref in enumerate(refs):
-            data = self.store.get_bytes(ref if ref.sha256 else ref.uri)
-            sha = ref.sha256 or hashlib.sha256(data).hexdigest()
+            # With the hash known, a cache hit costs a stat, not a download of the audio.
+            data = None if ref.sha256 else self._fetch(ref, fields[i])
+            sha = ref.sha256 or hashlib.sha256(data or b"").hexdigest()
+            if data is None and not self._exists(ref, fields[i]):
+                raise NotFound(f"{fields[i]}.artifact: no artefact at {ref.uri}")
             key = self._cache_key(sha, identity)
             if self.store.exists(key):
                 entry = json.loads(self.store.get_bytes(key))
@@ -244,6 +260,7 @@ class FeatureService:
                     fps, enc.name, True,
                 )  # fmt: skip
                 continue
+            data = self._fetch(ref, fields[i]) if data is None else data
             todo.append((i, key, read_audio(data, f"{fields[i]}.artifact")))
         feats = enc.encode([w for _, _, w in todo], fps=fps, fields=[fields[i] for i, _, _ in todo])
         for (i, key, _), f in zip(todo, feats, strict=True):

@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from dyad.errors import ConfigError, InvalidInput
+from dyad.errors import ConfigError, InvalidInput, NotFound
 from dyad.media import wav_bytes
 from dyad.services.audio_encoder.alignment import frame_count, interpolate_frames
 from dyad.services.audio_encoder.core import (
@@ -224,3 +224,24 @@ def test_readme_settings_table_is_current() -> None:
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert settings_table(AudioEncoderSettings, prefix=PREFIX) in readme
+
+
+def test_cache_hit_does_not_download_the_audio(service: FeatureService) -> None:
+    audio = service.store.put_bytes(wav_bytes(speechlike(1.0), SR), "audio/wav")
+    service.encode_artifacts([audio])
+    fetched: list[str] = []
+    orig = service.store.get_bytes
+
+    def spy(ref: Any) -> bytes:
+        fetched.append(ref.uri if hasattr(ref, "uri") else ref)
+        return orig(ref)
+
+    service.store.get_bytes = spy
+    (hit,) = service.encode_artifacts([audio])
+    assert hit.cache_hit and audio.uri not in fetched
+    gone = dataclasses.replace(audio, uri=service.store.uri("cas/sha256/aa/" + "a" * 64))
+    with pytest.raises(NotFound):
+        service.encode_artifacts([gone])
+    with pytest.raises(InvalidInput) as e:
+        service.encode_artifacts([dataclasses.replace(audio, uri="s3://elsewhere/x.wav")])
+    assert e.value.field == "tracks[0].artifact.uri"
