@@ -9,6 +9,7 @@ STAMP := $(VENV)/.setup-$(SETUP_HASH)
 # System packages, by the command each provides.
 APT_redis-server := redis-server
 APT_ffprobe := ffmpeg
+APT_espeak-ng := espeak-ng
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
@@ -20,6 +21,7 @@ apt:
 	@missing=""; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing $(APT_redis-server)"; \
 	command -v ffprobe >/dev/null 2>&1 || missing="$$missing $(APT_ffprobe)"; \
+	command -v espeak-ng >/dev/null 2>&1 || missing="$$missing $(APT_espeak-ng)"; \
 	if [ -n "$$missing" ]; then \
 	  echo "setup: installing system packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \

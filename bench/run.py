@@ -100,9 +100,10 @@ def main() -> None:
     result = {"store": bench_store(), "queue": bench_queue()}
     print(json.dumps(result, indent=2))
     print(f"written to {write_result('platform', result)}")
-    from bench import audio
+    from bench import audio, dialogue
 
     audio.main()
+    dialogue.main()
 
 
 if __name__ == "__main__":

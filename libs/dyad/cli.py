@@ -4,8 +4,8 @@ Each service contributes its own subcommands through the ``dyad.commands`` entry
 (``pyproject.toml``): an entry is a ``register(subparsers)`` function that adds a parser and
 sets ``func`` on it. The library itself never imports a service (DESIGN.md §3).
 
-Errors: bad input or configuration prints one line and exits 2; other Dyad errors exit 1;
-nothing prints a stack trace unless ``DYAD_DEBUG=1``.
+Errors: a Dyad error (bad input, configuration, an endpoint down or too slow) prints one line
+and exits 2; an internal error exits 1; nothing prints a stack trace unless ``DYAD_DEBUG=1``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from importlib.metadata import entry_points
 from dyad import __version__
 from dyad.errors import EXIT_USAGE, DyadError
 
-_USAGE_CODES = {"INVALID_ARGUMENT", "FAILED_PRECONDITION", "NOT_FOUND"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("DYAD_DEBUG") == "1":
             raise
         print(f"dyad: {e.message}", file=sys.stderr)
-        return EXIT_USAGE if e.code in _USAGE_CODES else 1
+        return 1 if e.code == "INTERNAL" else EXIT_USAGE
     except KeyboardInterrupt:
         return 130
 

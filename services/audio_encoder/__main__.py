@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import torch
 
 from dyad.config import PlatformSettings, load
-from dyad.logs import configure
-from dyad.rpc import DyadServer, ServerOptions
+from dyad.rpc import DyadServer, run_server, single_service_server
 from dyad.services.audio_encoder.core import FeatureService
 from dyad.services.audio_encoder.servicer import AudioEncoderServicer
 from dyad.services.audio_encoder.settings import AudioEncoderSettings
@@ -21,26 +18,17 @@ def build_server(platform: PlatformSettings, settings: AudioEncoderSettings) -> 
     if settings.torch_threads:
         torch.set_num_threads(settings.torch_threads)
     service = FeatureService(open_store(platform), settings)
-    server = DyadServer(
+    return single_service_server(
         "audio_encoder",
-        ServerOptions.from_settings(platform),
-        warmup=lambda: asyncio.to_thread(service.warm_up),
-    )
-    server.add_service(
+        platform,
         audio_encoder_service_pb2_grpc.add_AudioEncoderServiceServicer_to_server,
         AudioEncoderServicer(service),
         audio_encoder_service_pb2.DESCRIPTOR,
         "AudioEncoderService",
+        warmup=service.warm_up,
     )
-    return server
-
-
-def main() -> None:
-    platform = load(PlatformSettings)
-    configure(platform.log_level, json_format=platform.log_json)
-    server = build_server(platform, AudioEncoderSettings.from_env())
-    asyncio.run(server.serve())
 
 
 if __name__ == "__main__":
-    main()
+    platform = load(PlatformSettings)
+    run_server(build_server(platform, AudioEncoderSettings.from_env()), platform)

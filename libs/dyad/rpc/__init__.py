@@ -2,7 +2,7 @@
 
 from dyad.rpc.client import error_from_rpc, insecure_channel, remaining_timeout
 from dyad.rpc.interceptor import ErrorInterceptor
-from dyad.rpc.server import DyadServer, ServerOptions
+from dyad.rpc.server import DyadServer, ServerOptions, run_server, single_service_server
 
 __all__ = [
     "DyadServer",
@@ -11,4 +11,6 @@ __all__ = [
     "error_from_rpc",
     "insecure_channel",
     "remaining_timeout",
+    "run_server",
+    "single_service_server",
 ]

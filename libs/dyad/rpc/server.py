@@ -188,3 +188,33 @@ class DyadServer:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
             await self.stop()
+
+
+def single_service_server(
+    name: str,
+    platform: PlatformSettings,
+    add_to_server: Callable[[Any, aio.Server], None],
+    servicer: Any,
+    file_descriptor: Any,
+    service: str,
+    *,
+    warmup: Callable[[], Any] | None = None,
+) -> DyadServer:
+    """The usual shape of a service's ``__main__``: one servicer, a blocking warm-up run in a
+    thread (health stays NOT_SERVING until it returns), options from the platform settings."""
+
+    async def warm() -> None:
+        if warmup is not None:
+            await asyncio.to_thread(warmup)
+
+    server = DyadServer(name, ServerOptions.from_settings(platform), warmup=warm)
+    server.add_service(add_to_server, servicer, file_descriptor, service)
+    return server
+
+
+def run_server(server: DyadServer, platform: PlatformSettings) -> None:
+    """Configure logging from the settings and serve until SIGTERM."""
+    from dyad.logs import configure
+
+    configure(platform.log_level, json_format=platform.log_json)
+    asyncio.run(server.serve())

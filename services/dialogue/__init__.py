@@ -1,0 +1,1 @@
+"""Dialogue writing and interactive emotional speech (CHAT TDG + DADG/IAR)."""

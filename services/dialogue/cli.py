@@ -1,0 +1,140 @@
+"""``dyad dialogue write | speak | from-audio``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from dyad.errors import InvalidInput
+from dyad.services.dialogue.model import SCENARIOS, Dialogue
+from dyad.services.dialogue.settings import SPEECH_BACKENDS, WRITERS, DialogueSettings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    dlg = sub.add_parser("dialogue", help="write dialogues, speak them, or segment recordings")
+    cmds = dlg.add_subparsers(title="commands", metavar="COMMAND")
+    dlg.set_defaults(func=lambda _a: dlg.print_help() or 2)
+
+    w = cmds.add_parser("write", help="prompt → N dialogues as JSON")
+    w.add_argument("--prompt", required=True)
+    w.add_argument("--n", type=int, default=1, help="how many dialogues (1–64)")
+    w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--backend", choices=WRITERS, help="default: DYAD_DIALOGUE_WRITER (offline)")
+    w.add_argument("--scenario", choices=SCENARIOS)
+    w.add_argument("--temperature", type=float, default=0.8, help="llm backend only")
+    w.add_argument("--out", required=True, type=Path)
+    w.set_defaults(func=write)
+
+    s = cmds.add_parser("speak", help="dialogue JSON → two tracks, mix and timeline.json")
+    s.add_argument("--dialogue", required=True, type=Path)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument(
+        "--speech", choices=SPEECH_BACKENDS, help="default: DYAD_DIALOGUE_SPEECH (espeak)"
+    )
+    s.add_argument("--p-inter", type=float, help="interactive-word probability (default 0.5)")
+    s.add_argument("--out", required=True, type=Path)
+    s.set_defaults(func=speak)
+
+    f = cmds.add_parser("from-audio", help="recorded conversation → timeline.json + tracks")
+    f.add_argument(
+        "--audio", required=True, type=Path, help="two-channel file, or speaker A's track"
+    )
+    f.add_argument("--audio-b", type=Path, help="speaker B's track (with a mono --audio)")
+    f.add_argument("--transcript", type=Path, help='optional lines "A: text" / "B: text"')
+    f.add_argument("--out", required=True, type=Path)
+    f.set_defaults(func=from_audio)
+
+
+def _read(path: Path, flag: str) -> bytes:
+    if not path.is_file():
+        raise InvalidInput(flag, f"{path} is not a file")
+    return path.read_bytes()
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+def write(args: argparse.Namespace) -> int:
+    from dyad.services.dialogue.writer import DialogueWriter
+
+    dialogues = DialogueWriter(DialogueSettings.from_env()).write(
+        args.prompt,
+        args.n,
+        seed=args.seed,
+        backend=args.backend or "",
+        temperature=args.temperature,
+        scenario=args.scenario,
+    )
+    # Everything is written only after every dialogue succeeded: nothing partial.
+    args.out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for k, d in enumerate(dialogues):
+        path = args.out / f"dialogue_{k:03d}.json"
+        _write_json(path, d.to_dict())
+        paths.append(str(path))
+    print(json.dumps({"dialogues": paths}))
+    return 0
+
+
+def speak(args: argparse.Namespace) -> int:
+    from dyad.services.dialogue.conversation import speak as speak_dialogue
+    from dyad.services.dialogue.core import engine_from_settings
+
+    try:
+        raw = json.loads(_read(args.dialogue, "--dialogue"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InvalidInput("--dialogue", f"not JSON: {e}") from None
+    dialogue = Dialogue.from_dict(raw)
+    settings = DialogueSettings.from_env()
+    p = settings.p_inter if args.p_inter is None else args.p_inter
+    if not 0.0 <= p <= 1.0:
+        raise InvalidInput("--p-inter", "a probability, between 0 and 1")
+    engine = engine_from_settings(settings, args.speech or "")
+    conv = speak_dialogue(dialogue, engine, seed=args.seed, p_inter=p)
+    files = conv.write(args.out)
+    segs = conv.timeline.segments
+    print(
+        json.dumps(
+            {
+                "duration_s": round(conv.timeline.duration_s, 3),
+                "sentences": sum(s.kind == "sentence" for s in segs),
+                "backchannels": sum(s.kind == "backchannel" for s in segs),
+                "files": [str(f) for f in files],
+            }
+        )
+    )
+    return 0
+
+
+def from_audio(args: argparse.Namespace) -> int:
+    from dyad.media import write_wav
+    from dyad.services.dialogue.segmentation import (
+        load_pair,
+        parse_transcript,
+        segment_conversation,
+    )
+
+    a, b = load_pair(
+        _read(args.audio, "--audio"), _read(args.audio_b, "--audio-b") if args.audio_b else None
+    )
+    transcript = None
+    if args.transcript:
+        transcript = parse_transcript(
+            _read(args.transcript, "--transcript").decode("utf-8", "replace")
+        )
+    timeline = segment_conversation(a, b, transcript=transcript)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_wav(args.out / "speaker_a.wav", a, 16_000, subtype="FLOAT")
+    write_wav(args.out / "speaker_b.wav", b, 16_000, subtype="FLOAT")
+    _write_json(args.out / "timeline.json", timeline.to_dict())
+    print(
+        json.dumps(
+            {"duration_s": round(timeline.duration_s, 3), "segments": len(timeline.segments)}
+        )
+    )
+    return 0

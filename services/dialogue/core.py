@@ -1,0 +1,128 @@
+"""The dialogue service's domain entry points, over the artefact store (no grpc or ray).
+
+``DialogueCore`` writes dialogues, speaks them (artefacts: both tracks and the stereo mix as
+WAV in the store) and segments recorded conversations.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from dyad.errors import InvalidInput
+from dyad.media import wav_bytes
+from dyad.services.dialogue.conversation import SAMPLE_RATE, Conversation, speak
+from dyad.services.dialogue.model import Dialogue, Relation, Timeline
+from dyad.services.dialogue.settings import SPEECH_BACKENDS, DialogueSettings
+from dyad.services.dialogue.speech import SpeechEngine, make_engine
+from dyad.services.dialogue.writer import DialogueWriter
+from dyad.storage import ArtifactRef, ArtifactStore
+
+
+@dataclass(frozen=True)
+class StoredConversation:
+    timeline: Timeline
+    dialogue: Dialogue | None
+    track_a: ArtifactRef
+    track_b: ArtifactRef
+    mix: ArtifactRef | None
+    duration_s: float
+
+
+def engine_from_settings(settings: DialogueSettings, name: str = "") -> SpeechEngine:
+    """The speech engine ``name`` (default ``DYAD_DIALOGUE_SPEECH``) configured from settings."""
+    name = name or settings.speech
+    if name not in SPEECH_BACKENDS:
+        raise InvalidInput(
+            "speech_backend", f"unknown engine {name!r}; expected one of {list(SPEECH_BACKENDS)}"
+        )
+    if name == "http":
+        return make_engine(
+            "http",
+            base_url=settings.tts_base_url,
+            model=settings.tts_model,
+            api_key=settings.tts_api_key,
+            timeout_s=settings.tts_timeout_s,
+        )
+    return make_engine(name)
+
+
+class DialogueCore:
+    def __init__(self, store: ArtifactStore, settings: DialogueSettings) -> None:
+        self.store = store
+        self.settings = settings
+        self.writer = DialogueWriter(settings)
+        self._engines: dict[str, SpeechEngine] = {}
+        self._lock = threading.Lock()
+
+    def engine(self, name: str = "") -> SpeechEngine:
+        name = name or self.settings.speech
+        with self._lock:
+            if name not in self._engines:
+                self._engines[name] = engine_from_settings(self.settings, name)
+            return self._engines[name]
+
+    def warm_up(self) -> None:
+        """Load the default speech engine and speak one word."""
+        from dyad.services.dialogue.model import Emotion, Identity
+        from dyad.services.dialogue.speech import voice_for
+
+        self.engine().synthesize("Hello.", voice_for(Identity(name="Warm Up")), Emotion())
+
+    def write(
+        self,
+        prompt: object,
+        n: int = 1,
+        *,
+        seed: int = 0,
+        backend: str = "",
+        temperature: float = 0.8,
+        scenario: str | None = None,
+        relation: Relation | None = None,
+    ) -> list[Dialogue]:
+        return self.writer.write(
+            prompt,
+            n,
+            seed=seed,
+            backend=backend,
+            temperature=temperature,
+            scenario=scenario,
+            relation=relation,
+        )
+
+    def speak(
+        self,
+        dialogue: Dialogue,
+        *,
+        seed: int = 0,
+        speech_backend: str = "",
+        p_inter: float | None = None,
+    ) -> tuple[Conversation, StoredConversation]:
+        p = self.settings.p_inter if p_inter is None else p_inter
+        if not 0.0 <= p <= 1.0:
+            raise InvalidInput("interaction_probability", "a probability, between 0 and 1")
+        conv = speak(dialogue, self.engine(speech_backend), seed=seed, p_inter=p)
+        stored = StoredConversation(
+            conv.timeline,
+            conv.dialogue,
+            self._put_wav(conv.track_a),
+            self._put_wav(conv.track_b),
+            self._put_wav(conv.mix),
+            conv.timeline.duration_s,
+        )
+        return conv, stored
+
+    def _put_wav(self, x: np.ndarray) -> ArtifactRef:
+        return self.store.put_bytes(wav_bytes(x, SAMPLE_RATE, subtype="FLOAT"), "audio/wav")
+
+    def segment(self, audio: bytes, audio_b: bytes | None = None) -> StoredConversation:
+        """A recorded conversation (one two-channel file, or two mono files) → timeline."""
+        from dyad.services.dialogue.segmentation import load_pair, segment_conversation
+
+        a, b = load_pair(audio, audio_b)
+        timeline = segment_conversation(a, b)
+        return StoredConversation(
+            timeline, None, self._put_wav(a), self._put_wav(b), None, timeline.duration_s
+        )

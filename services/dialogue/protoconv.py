@@ -1,0 +1,170 @@
+"""``dyad.v1`` messages ↔ the dialogue domain (``model``), both directions, field-checked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dyad.errors import InvalidInput
+from dyad.services.dialogue.model import (
+    EMOTIONS,
+    SCENARIOS,
+    Dialogue,
+    Emotion,
+    Identity,
+    Relation,
+    Sentence,
+    Timeline,
+    Turn,
+)
+from dyad.v1 import common_pb2 as c
+
+_SPEAKER = {"a": c.SPEAKER_A, "b": c.SPEAKER_B}
+_SPEAKER_BACK = {v: k for k, v in _SPEAKER.items()}
+_KIND = {"sentence": c.SEGMENT_KIND_SENTENCE, "backchannel": c.SEGMENT_KIND_BACKCHANNEL}
+
+
+def _enum(prefix: str, name: str) -> Any:
+    return int(getattr(c, f"{prefix}_{name.upper()}"))
+
+
+def _enum_name(prefix: str, value: int, choices: tuple[str, ...], field: str) -> str:
+    for name in choices:
+        if _enum(prefix, name) == value:
+            return name
+    raise InvalidInput(field, f"unset or unknown value {value}")
+
+
+def emotion_to_pb(e: Emotion) -> c.Emotion:
+    return c.Emotion(
+        category=_enum("EMOTION_CATEGORY", e.category),
+        intensity=e.intensity,
+        rate=e.rate,
+        pitch=e.pitch,
+        energy=e.energy,
+        pause_s=e.pause_s,
+    )
+
+
+def emotion_from_pb(m: c.Emotion, field: str) -> Emotion:
+    if m.category == c.EMOTION_CATEGORY_UNSPECIFIED:
+        return Emotion()
+    return Emotion.from_dict(
+        {
+            "category": _enum_name("EMOTION_CATEGORY", m.category, EMOTIONS, f"{field}.category"),
+            "intensity": m.intensity,
+            "rate": m.rate or 1.0,
+            "pitch": m.pitch or 1.0,
+            "energy": m.energy or 1.0,
+            "pause_s": m.pause_s,
+        },
+        field,
+    )
+
+
+def identity_to_pb(i: Identity) -> c.Identity:
+    return c.Identity(
+        name=i.name,
+        age_band=i.age_band,
+        gender_presentation=i.gender_presentation,
+        voice=i.voice,
+        appearance=list(i.appearance),
+        personality=i.personality,
+    )
+
+
+def identity_from_pb(m: c.Identity, field: str) -> Identity:
+    d: dict[str, Any] = {
+        "name": m.name,
+        "appearance": list(m.appearance),
+        "voice": m.voice,
+        "personality": m.personality,
+    }
+    if m.age_band:
+        d["age_band"] = m.age_band
+    if m.gender_presentation:
+        d["gender_presentation"] = m.gender_presentation
+    return Identity.from_dict(d, field)
+
+
+def relation_to_pb(r: Relation) -> c.SocialRelation:
+    return c.SocialRelation(blood=r.blood, equal=r.equal)
+
+
+def relation_from_pb(m: c.SocialRelation) -> Relation | None:
+    """None unless both axes are set (an unset axis means "infer it")."""
+    if m.HasField("blood") and m.HasField("equal"):
+        return Relation(m.blood, m.equal)
+    return None
+
+
+def dialogue_to_pb(d: Dialogue) -> c.Dialogue:
+    return c.Dialogue(
+        dialogue_id=d.dialogue_id,
+        scenario=_enum("SCENARIO_FAMILY", d.scenario),
+        speaker_a=identity_to_pb(d.speaker_a),
+        speaker_b=identity_to_pb(d.speaker_b),
+        relation=relation_to_pb(d.relation),
+        environment=d.environment,
+        prompt=d.prompt,
+        turns=[
+            c.Turn(
+                speaker=_SPEAKER[t.speaker],
+                sentences=[
+                    c.Sentence(text=s.text, emotion=emotion_to_pb(s.emotion)) for s in t.sentences
+                ],
+            )
+            for t in d.turns
+        ],
+    )
+
+
+def dialogue_from_pb(m: c.Dialogue, field: str = "dialogue") -> Dialogue:
+    turns = []
+    for i, t in enumerate(m.turns):
+        if t.speaker not in _SPEAKER_BACK:
+            raise InvalidInput(f"{field}.turns[{i}].speaker", "SPEAKER_A or SPEAKER_B")
+        if not t.sentences:
+            raise InvalidInput(f"{field}.turns[{i}].sentences", "at least one sentence")
+        turns.append(
+            Turn(
+                _SPEAKER_BACK[t.speaker],
+                tuple(
+                    Sentence(
+                        s.text,
+                        emotion_from_pb(s.emotion, f"{field}.turns[{i}].sentences[{j}].emotion"),
+                    )
+                    for j, s in enumerate(t.sentences)
+                ),
+            )
+        )
+    relation = relation_from_pb(m.relation) or Relation()
+    d = Dialogue(
+        dialogue_id=m.dialogue_id or "dialogue",
+        prompt=m.prompt,
+        scenario=_enum_name("SCENARIO_FAMILY", m.scenario, SCENARIOS, f"{field}.scenario"),
+        speaker_a=identity_from_pb(m.speaker_a, f"{field}.speaker_a"),
+        speaker_b=identity_from_pb(m.speaker_b, f"{field}.speaker_b"),
+        relation=relation,
+        turns=tuple(turns),
+        environment=m.environment or "studio",
+    )
+    # Round-trip through the dict form so every field gets the same checks as a JSON file.
+    return Dialogue.from_dict(d.to_dict(), field)
+
+
+def timeline_to_pb(t: Timeline) -> c.Timeline:
+    return c.Timeline(
+        duration_s=t.duration_s,
+        segments=[
+            c.Segment(
+                speaker=_SPEAKER[s.speaker],
+                kind=_KIND[s.kind],
+                text=s.text,
+                start_s=s.start_s,
+                end_s=s.end_s,
+                turn_index=s.turn_index,
+                emotion=emotion_to_pb(s.emotion),
+            )
+            for s in t.segments
+        ],
+    )

@@ -1,0 +1,112 @@
+"""``DialogueService`` over gRPC: validate, proto ↔ domain, call core — nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from dyad.errors import InvalidInput
+from dyad.services.dialogue.core import DialogueCore, StoredConversation
+from dyad.services.dialogue.model import SCENARIOS
+from dyad.services.dialogue.protoconv import (
+    dialogue_from_pb,
+    dialogue_to_pb,
+    relation_from_pb,
+    timeline_to_pb,
+)
+from dyad.storage import ArtifactRef
+from dyad.v1 import common_pb2 as c
+from dyad.v1 import dialogue_service_pb2 as pb
+from dyad.v1 import dialogue_service_pb2_grpc as pb_grpc
+
+SAMPLE_RATE = 16_000
+
+
+def _scenario(value: int) -> str | None:
+    if value == c.SCENARIO_FAMILY_UNSPECIFIED:
+        return None
+    for name in SCENARIOS:
+        if getattr(c, f"SCENARIO_FAMILY_{name.upper()}") == value:
+            return name
+    raise InvalidInput("scenario", f"unknown value {value}")
+
+
+def _ref(m: c.ArtifactRef, field: str) -> ArtifactRef:
+    if not m.uri:
+        raise InvalidInput(f"{field}.uri", "required")
+    return ArtifactRef.from_proto(m)
+
+
+def conversation_to_pb(s: StoredConversation) -> c.Conversation:
+    def track(speaker: Any, ref: ArtifactRef) -> c.AudioTrack:
+        return c.AudioTrack(
+            speaker=speaker,
+            artifact=ref.to_proto(),
+            sample_rate_hz=SAMPLE_RATE,
+            num_channels=1,
+            duration_s=s.duration_s,
+        )
+
+    out = c.Conversation(
+        timeline=timeline_to_pb(s.timeline),
+        track_a=track(c.SPEAKER_A, s.track_a),
+        track_b=track(c.SPEAKER_B, s.track_b),
+    )
+    if s.dialogue is not None:
+        out.dialogue.CopyFrom(dialogue_to_pb(s.dialogue))
+    if s.mix is not None:
+        out.mix.CopyFrom(s.mix.to_proto())
+    return out
+
+
+class DialogueServicer(pb_grpc.DialogueServiceServicer):
+    def __init__(self, core: DialogueCore) -> None:
+        self.core = core
+
+    async def WriteDialogues(
+        self, request: pb.WriteDialoguesRequest, context: Any
+    ) -> pb.WriteDialoguesResponse:
+        dialogues = await asyncio.to_thread(
+            self.core.write,
+            request.prompt,
+            request.num_dialogues or 1,
+            seed=request.seed if request.HasField("seed") else 0,
+            backend=request.backend,
+            temperature=request.temperature if request.HasField("temperature") else 0.8,
+            scenario=_scenario(request.scenario),
+            relation=relation_from_pb(request.relation),
+        )
+        return pb.WriteDialoguesResponse(dialogues=[dialogue_to_pb(d) for d in dialogues])
+
+    async def SynthesizeConversation(
+        self, request: pb.SynthesizeConversationRequest, context: Any
+    ) -> pb.SynthesizeConversationResponse:
+        if not request.HasField("dialogue"):
+            raise InvalidInput("dialogue", "required")
+        if request.sample_rate_hz not in (0, SAMPLE_RATE):
+            raise InvalidInput("sample_rate_hz", f"only {SAMPLE_RATE} is produced")
+        dialogue = dialogue_from_pb(request.dialogue)
+        p = request.interaction_probability if request.HasField("interaction_probability") else None
+        _conv, stored = await asyncio.to_thread(
+            self.core.speak,
+            dialogue,
+            seed=request.seed if request.HasField("seed") else 0,
+            speech_backend=request.speech_backend,
+            p_inter=p,
+        )
+        return pb.SynthesizeConversationResponse(conversation=conversation_to_pb(stored))
+
+    async def SegmentConversation(
+        self, request: pb.SegmentConversationRequest, context: Any
+    ) -> pb.SegmentConversationResponse:
+        source = request.WhichOneof("source")
+        store = self.core.store
+        if source == "stereo":
+            audio, audio_b = store.get_bytes(_ref(request.stereo, "stereo")), None
+        elif source == "tracks":
+            audio = store.get_bytes(_ref(request.tracks.track_a, "tracks.track_a"))
+            audio_b = store.get_bytes(_ref(request.tracks.track_b, "tracks.track_b"))
+        else:
+            raise InvalidInput("source", "give `stereo` or `tracks`")
+        stored = await asyncio.to_thread(self.core.segment, audio, audio_b)
+        return pb.SegmentConversationResponse(conversation=conversation_to_pb(stored))

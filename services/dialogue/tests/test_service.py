@@ -1,0 +1,213 @@
+"""The dialogue service over gRPC (our bootstrap) and from the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+import pytest
+import soundfile as sf
+
+from dyad.config import PlatformSettings
+from dyad.rpc import insecure_channel
+from dyad.services.dialogue.__main__ import build_server
+from dyad.services.dialogue.settings import DialogueSettings
+from dyad.storage import LocalStore
+from dyad.testing import free_port
+from dyad.v1 import common_pb2 as c
+from dyad.v1 import dialogue_service_pb2 as pb
+from dyad.v1 import dialogue_service_pb2_grpc as pb_grpc
+
+
+def with_server(tmp_path: Path, test: Any) -> None:
+    platform = PlatformSettings(store_uri=f"file://{tmp_path / 'store'}", grpc_port=0)
+    server = build_server(platform, DialogueSettings())
+
+    async def main() -> None:
+        port = await server.start()
+        await server.warm_up_and_serve()
+        try:
+            async with insecure_channel(f"127.0.0.1:{port}") as ch:
+                await test(pb_grpc.DialogueServiceStub(ch), LocalStore(tmp_path / "store"))
+        finally:
+            await server.stop(0.5)
+
+    asyncio.run(main())
+
+
+def test_write_speak_segment_round_trip(tmp_path: Path) -> None:
+    async def t(stub: Any, store: LocalStore) -> None:
+        written = await stub.WriteDialogues(
+            pb.WriteDialoguesRequest(
+                prompt="a mother and her son talk about his new job", num_dialogues=2, seed=4
+            ),
+            timeout=60,
+        )
+        assert len(written.dialogues) == 2
+        d = written.dialogues[0]
+        assert 5 <= len(d.turns) <= 10 and d.relation.blood and not d.relation.equal
+        spoken = await stub.SynthesizeConversation(
+            pb.SynthesizeConversationRequest(dialogue=d, seed=1, interaction_probability=1.0),
+            timeout=120,
+        )
+        conv = spoken.conversation
+        a = store.get_bytes(conv.track_a.artifact.uri)
+        b = store.get_bytes(conv.track_b.artifact.uri)
+        import io
+
+        xa, ra = sf.read(io.BytesIO(a), dtype="float32")
+        xb, rb = sf.read(io.BytesIO(b), dtype="float32")
+        assert ra == rb == 16000 and xa.shape == xb.shape and xa.ndim == 1
+        assert conv.track_a.duration_s == pytest.approx(xa.size / 16000)
+        kinds = [s.kind for s in conv.timeline.segments]
+        assert kinds.count(c.SEGMENT_KIND_SENTENCE) == sum(len(t.sentences) for t in d.turns)
+        assert c.SEGMENT_KIND_BACKCHANNEL in kinds
+        back = await stub.SegmentConversation(
+            pb.SegmentConversationRequest(
+                tracks=pb.TrackPair(track_a=conv.track_a.artifact, track_b=conv.track_b.artifact)
+            ),
+            timeout=60,
+        )
+        got = [s for s in back.conversation.timeline.segments if s.kind == c.SEGMENT_KIND_SENTENCE]
+        assert len(got) >= len(d.turns) // 2  # VAD merges a speaker's sentences within a turn
+
+    with_server(tmp_path, t)
+
+
+def test_bad_requests(tmp_path: Path) -> None:
+    async def t(stub: Any, store: LocalStore) -> None:
+        cases = [
+            (pb.WriteDialoguesRequest(prompt="  "), grpc.StatusCode.INVALID_ARGUMENT, "prompt"),
+            (
+                pb.WriteDialoguesRequest(prompt="x" * 4001),
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "prompt",
+            ),
+            (pb.WriteDialoguesRequest(prompt="hi\x07"), grpc.StatusCode.INVALID_ARGUMENT, "prompt"),
+            (
+                pb.WriteDialoguesRequest(prompt="hi", num_dialogues=65),
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "n",
+            ),
+            (
+                pb.WriteDialoguesRequest(prompt="hi", backend="gpt"),
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "backend",
+            ),
+            (
+                pb.WriteDialoguesRequest(prompt="hi", backend="llm"),
+                grpc.StatusCode.FAILED_PRECONDITION,
+                None,
+            ),
+        ]
+        for req, code, field in cases:
+            with pytest.raises(grpc.aio.AioRpcError) as e:
+                await stub.WriteDialogues(req, timeout=30)
+            assert e.value.code() == code, e.value.details()
+            if field:
+                assert dict(e.value.trailing_metadata())["dyad-error-field"] == field
+        with pytest.raises(grpc.aio.AioRpcError) as e:
+            await stub.SynthesizeConversation(pb.SynthesizeConversationRequest(), timeout=30)
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert dict(e.value.trailing_metadata())["dyad-error-field"] == "dialogue"
+        with pytest.raises(grpc.aio.AioRpcError) as e:
+            await stub.SegmentConversation(pb.SegmentConversationRequest(), timeout=30)
+        assert dict(e.value.trailing_metadata())["dyad-error-field"] == "source"
+
+    with_server(tmp_path, t)
+
+
+DYAD = [sys.executable, "-m", "dyad.cli"]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [*DYAD, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_cli_write_speak_from_audio(tmp_path: Path) -> None:
+    r = run(
+        "dialogue",
+        "write",
+        "--prompt",
+        "two colleagues argue about the quarterly report",
+        "--n",
+        "2",
+        "--seed",
+        "9",
+        "--out",
+        str(tmp_path / "dlg"),
+    )
+    assert r.returncode == 0, r.stderr
+    files = json.loads(r.stdout)["dialogues"]
+    assert [Path(f).name for f in files] == ["dialogue_000.json", "dialogue_001.json"]
+    r = run(
+        "dialogue", "speak", "--dialogue", files[0], "--seed", "2", "--out", str(tmp_path / "conv")
+    )
+    assert r.returncode == 0, r.stderr
+    names = sorted(p.name for p in (tmp_path / "conv").iterdir())
+    assert names == ["mix.wav", "speaker_a.wav", "speaker_b.wav", "timeline.json"]
+    a, _ = sf.read(tmp_path / "conv" / "speaker_a.wav", dtype="float32")
+    b, _ = sf.read(tmp_path / "conv" / "speaker_b.wav", dtype="float32")
+    assert a.shape == b.shape and np.abs(a).max() > 0.05 and np.abs(b).max() > 0.05
+    r = run(
+        "dialogue",
+        "from-audio",
+        "--audio",
+        str(tmp_path / "conv" / "speaker_a.wav"),
+        "--audio-b",
+        str(tmp_path / "conv" / "speaker_b.wav"),
+        "--out",
+        str(tmp_path / "back"),
+    )
+    assert r.returncode == 0, r.stderr
+    tl = json.loads((tmp_path / "back" / "timeline.json").read_text())
+    assert tl["sample_rate"] == 16000 and tl["segments"]
+
+
+def test_cli_bad_input_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "none"
+    for args, env in (
+        (["--prompt", ""], None),
+        (["--prompt", "ok", "--n", "0"], None),
+        (
+            ["--prompt", "ok", "--backend", "llm"],
+            {
+                "DYAD_DIALOGUE_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
+                "DYAD_DIALOGUE_LLM_MODEL": "m",
+            },
+        ),
+    ):
+        r = run("dialogue", "write", *args, "--out", str(out), env=env)
+        assert r.returncode == 2, r.stderr
+        assert (
+            r.stderr.startswith("dyad: ")
+            and r.stderr.count("\n") == 1
+            and "Traceback" not in r.stderr
+        )
+        assert not out.exists()
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"turns": []}')
+    r = run("dialogue", "speak", "--dialogue", str(bad), "--out", str(out))
+    assert r.returncode == 2 and "dialogue" in r.stderr and not out.exists()
+
+
+def test_readme_settings_table_is_current() -> None:
+    from dyad.config import settings_table
+    from dyad.services.dialogue.settings import PREFIX
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert settings_table(DialogueSettings, prefix=PREFIX) in readme
