@@ -50,8 +50,8 @@ test-slow: setup
 	$(BIN)/python -m pytest -m "slow" $(PYTEST_ARGS)
 
 lint: setup
-	$(BIN)/ruff check libs services tests bench setup.py
-	$(BIN)/ruff format --check libs services tests bench setup.py
+	$(BIN)/ruff check libs services tests bench setup.py conftest.py
+	$(BIN)/ruff format --check libs services tests bench setup.py conftest.py
 	$(BIN)/mypy libs services
 
 protos: setup

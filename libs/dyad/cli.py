@@ -19,7 +19,6 @@ from dyad import __version__
 from dyad.errors import EXIT_USAGE, DyadError
 
 
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
