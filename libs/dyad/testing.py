@@ -22,7 +22,7 @@ import urllib.request
 from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from dyad.errors import FailedPrecondition
 
@@ -168,3 +168,67 @@ class S3Server(_Server):
 
     def stop(self) -> None:
         self._terminate()
+
+
+class RayServe:
+    """A local Ray with Serve's gRPC proxy on a free loopback port, for one test module.
+
+    ``env`` reaches the replicas (Ray's runtime env) and this process; Ray's temp dir is short
+    (its socket paths are length-limited) and removed afterwards::
+
+        with RayServe(["dyad.v1.x_pb2_grpc.add_XServicer_to_server"], env) as rs:
+            rs.run(build_app(), "x")
+            stub = XStub(grpc.insecure_channel(f"127.0.0.1:{rs.grpc_port}"))
+    """
+
+    HEALTH = "grpc_health.v1.health_pb2_grpc.add_HealthServicer_to_server"
+
+    def __init__(self, servicer_functions: list[str], env: dict[str, str], num_cpus: int = 2):
+        self.servicer_functions = [*servicer_functions, self.HEALTH]
+        self.env = env
+        self.num_cpus = num_cpus
+        self.grpc_port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="dyad-ray-"))
+
+    def __enter__(self) -> Self:
+        import ray
+        from ray import serve
+        from ray.serve.config import HTTPOptions, gRPCOptions
+
+        os.environ.update(self.env)
+        ray.init(
+            address="local",
+            num_cpus=self.num_cpus,
+            include_dashboard=False,
+            _temp_dir=str(self.root / "ray"),
+            runtime_env={"env_vars": self.env},
+            log_to_driver=False,
+        )
+        try:
+            serve.start(
+                http_options=HTTPOptions(host="127.0.0.1", port=free_port()),
+                grpc_options=gRPCOptions(
+                    port=self.grpc_port, grpc_servicer_functions=self.servicer_functions
+                ),
+            )
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def run(self, app: Any, name: str) -> None:
+        from ray import serve
+
+        serve.run(app, name=name, route_prefix=f"/{name}")
+
+    def __exit__(self, *exc: object) -> None:
+        import ray
+        from ray import serve
+
+        try:
+            serve.shutdown()
+        finally:
+            ray.shutdown()
+            for key in self.env:
+                os.environ.pop(key, None)
+            shutil.rmtree(self.root, ignore_errors=True)

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -19,7 +15,7 @@ from dyad.errors import InvalidInput
 from dyad.media import wav_bytes
 from dyad.rpc import error_from_rpc, insecure_channel
 from dyad.storage import LocalStore
-from dyad.testing import free_port
+from dyad.testing import RayServe
 from dyad.v1 import audio_encoder_service_pb2 as pb
 from dyad.v1 import audio_encoder_service_pb2_grpc as pb_grpc
 from dyad.v1 import common_pb2
@@ -30,15 +26,10 @@ SR = 16_000
 
 
 @pytest.fixture(scope="module")
-def serve_app() -> Iterator[tuple[int, LocalStore]]:
-    ray = pytest.importorskip("ray")
-    from ray import serve
-    from ray.serve.config import HTTPOptions, gRPCOptions
-
+def serve_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, LocalStore]]:
     from dyad.services.audio_encoder.deployment import build_app
 
-    root = Path(tempfile.mkdtemp(prefix="dyad-ray-"))  # short: Ray's socket paths are limited
-    store = LocalStore(root / "store")
+    store = LocalStore(tmp_path_factory.mktemp("store"))
     env = {
         "DYAD_STORE_URI": f"file://{store.root}",
         "DYAD_AUDIO_MAX_DURATION_S": "5",
@@ -46,35 +37,10 @@ def serve_app() -> Iterator[tuple[int, LocalStore]]:
         "DYAD_AUDIO_BATCH_WAIT_S": "0.2",
         "DYAD_LOG_LEVEL": "WARNING",
     }
-    os.environ.update(env)
-    grpc_port = free_port()
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        _temp_dir=str(root / "ray"),
-        runtime_env={"env_vars": env},
-        log_to_driver=False,
-    )
-    try:
-        serve.start(
-            http_options=HTTPOptions(host="127.0.0.1", port=free_port()),
-            grpc_options=gRPCOptions(
-                port=grpc_port,
-                grpc_servicer_functions=[
-                    "dyad.v1.audio_encoder_service_pb2_grpc.add_AudioEncoderServiceServicer_to_server",
-                    "grpc_health.v1.health_pb2_grpc.add_HealthServicer_to_server",
-                ],
-            ),
-        )
-        serve.run(build_app(), name="audio_encoder", route_prefix="/audio")
-        yield grpc_port, store
-    finally:
-        serve.shutdown()
-        ray.shutdown()
-        for k in env:
-            os.environ.pop(k, None)
-        shutil.rmtree(root, ignore_errors=True)
+    add = "dyad.v1.audio_encoder_service_pb2_grpc.add_AudioEncoderServiceServicer_to_server"
+    with RayServe([add], env) as rs:
+        rs.run(build_app(), "audio_encoder")
+        yield rs.grpc_port, store
 
 
 def _tone(seconds: float) -> np.ndarray:
