@@ -230,7 +230,8 @@ def age_bands_for_roles(
 
 
 def _voice(rng: random.Random, gender: str, age_band: str) -> str:
-    return f"{rng.choice(('en-us', 'en-gb'))}+{rng.choice(_VOICES[(gender, age_band)])}"
+    # espeak-ng 1.51 ignores the variant after plain `en-gb`; `en-gb-x-rp` honours it.
+    return f"{rng.choice(('en-us', 'en-gb-x-rp'))}+{rng.choice(_VOICES[(gender, age_band)])}"
 
 
 def _appearance(

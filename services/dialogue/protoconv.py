@@ -12,6 +12,7 @@ from dyad.services.dialogue.model import (
     Emotion,
     Identity,
     Relation,
+    Segment,
     Sentence,
     Timeline,
     Turn,
@@ -168,3 +169,43 @@ def timeline_to_pb(t: Timeline) -> c.Timeline:
             for s in t.segments
         ],
     )
+
+
+def timeline_from_pb(
+    m: c.Timeline,
+    *,
+    relation: Relation | None = None,
+    speakers: dict[str, Identity] | None = None,
+    sound_environment: str = "unknown",
+    field: str = "timeline",
+) -> Timeline:
+    """A ``Timeline`` from its message plus what the message does not carry (who, relation)."""
+    kinds = {v: k for k, v in _KIND.items()}
+    segments = []
+    for i, s in enumerate(m.segments):
+        sp = f"{field}.segments[{i}]"
+        if s.speaker not in _SPEAKER_BACK:
+            raise InvalidInput(f"{sp}.speaker", "SPEAKER_A or SPEAKER_B")
+        if s.kind not in kinds:
+            raise InvalidInput(f"{sp}.kind", "SEGMENT_KIND_SENTENCE or SEGMENT_KIND_BACKCHANNEL")
+        segments.append(
+            Segment(
+                _SPEAKER_BACK[s.speaker],
+                kinds[s.kind],
+                s.text,
+                s.start_s,
+                s.end_s,
+                emotion_from_pb(s.emotion, f"{sp}.emotion"),
+                s.turn_index,
+            )
+        )
+    tl = Timeline(
+        sample_rate=16_000,
+        duration_s=m.duration_s,
+        speakers=speakers or {"a": Identity("Speaker A"), "b": Identity("Speaker B")},
+        relation=relation or Relation(),
+        sound_environment=sound_environment,
+        segments=tuple(sorted(segments, key=lambda s: (s.start_s, s.speaker))),
+    )
+    tl.validate(field)
+    return tl

@@ -373,7 +373,7 @@ def test_identity_details_fit_age_and_gender() -> None:
             assert ident.voice.split("+")[1] in ("f3", "f5")
         if ident.age_band in ("child", "teen", "young_adult"):
             assert not re.search(r"grey|silver|white|salt", ident.appearance[1]), ident
-        assert re.fullmatch(r"en-(us|gb)\+(f[1-5]|m[1-8]|klatt\d?)", ident.voice), ident.voice
+        assert re.fullmatch(r"en-(us|gb-x-rp)\+(f[1-5]|m[1-8]|klatt\d?)", ident.voice), ident.voice
         assert ident.personality and len(ident.appearance) >= 4
     mother = make_identity(rng, role="mother", exclude_names=set())
     assert mother.gender_presentation == "feminine" and mother.age_band != "child"

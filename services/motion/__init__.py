@@ -1,0 +1,1 @@
+"""Dual-speaker motion: the procedural animator (and the neural model, issue 6)."""

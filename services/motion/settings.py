@@ -1,0 +1,26 @@
+"""Settings of the motion service (env vars ``DYAD_MOTION_*``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dyad.config import load, setting
+
+PREFIX = "DYAD_MOTION_"
+#: Backends this build serves; `neural` arrives with the DualTalk model (issue 6).
+BACKENDS = ("procedural",)
+RIGS = ("arkit55", "flame56")
+
+
+@dataclass(frozen=True)
+class MotionSettings:
+    backend: str = setting("procedural", "backend for requests that name none", choices=BACKENDS)
+    rig: str = setting("arkit55", "rig for requests that name none", choices=RIGS)
+    max_duration_s: float = setting(600.0, "longest accepted conversation, seconds")
+    stream_chunk_frames: int = setting(25, "frames per StreamMotion message")
+    num_cpus: float = setting(1.0, "CPUs per Ray Serve replica")
+    max_ongoing_requests: int = setting(4, "Ray Serve: concurrent requests per replica")
+
+    @classmethod
+    def from_env(cls) -> MotionSettings:
+        return load(cls, prefix=PREFIX)
