@@ -100,10 +100,11 @@ def main() -> None:
     result = {"store": bench_store(), "queue": bench_queue()}
     print(json.dumps(result, indent=2))
     print(f"written to {write_result('platform', result)}")
-    from bench import audio, dialogue
+    from bench import audio, corpus, dialogue
 
     audio.main()
     dialogue.main()
+    corpus.main()
 
 
 if __name__ == "__main__":

@@ -14,54 +14,16 @@ import numpy as np
 import pytest
 
 from dyad.config import PlatformSettings
-from dyad.media import wav_bytes
 from dyad.motion_io import load_motion
 from dyad.rpc import insecure_channel
-from dyad.services.dialogue.conversation import Conversation, speak
-from dyad.services.dialogue.model import Dialogue, Emotion, Identity, Relation, Sentence, Turn
-from dyad.services.dialogue.protoconv import timeline_to_pb
-from dyad.services.dialogue.speech import make_engine
+from dyad.services.dialogue.conversation import Conversation
 from dyad.services.motion.__main__ import build_server
 from dyad.services.motion.settings import MotionSettings
 from dyad.storage import LocalStore
-from dyad.v1 import common_pb2 as c
 from dyad.v1 import motion_service_pb2 as pb
 from dyad.v1 import motion_service_pb2_grpc as pb_grpc
 
-LINES = [
-    ("a", "Did you finish the report for tomorrow?"),
-    ("b", "Almost. I still need the numbers from the sales team."),
-    ("a", "I can send them to you tonight, no problem."),
-    ("b", "Thank you, that would really help me a lot."),
-    ("a", "Great, then we are ready for the meeting."),
-]
-
-
-@pytest.fixture(scope="module")
-def conv() -> Conversation:
-    d = Dialogue(
-        "m",
-        "report",
-        "professional",
-        Identity("Ana", "adult", "feminine"),
-        Identity("Ben", "adult", "masculine"),
-        Relation(False, True, "colleagues"),
-        tuple(Turn(s, (Sentence(t, Emotion("neutral", 0.3)),)) for s, t in LINES),
-        "office",
-    )
-    return speak(d, make_engine("espeak"), seed=2, p_inter=1.0)
-
-
-def request(conv: Conversation, store: LocalStore, **kw: Any) -> pb.GenerateMotionRequest:
-    a = store.put_bytes(wav_bytes(conv.track_a, 16000), "audio/wav")
-    b = store.put_bytes(wav_bytes(conv.track_b, 16000), "audio/wav")
-    return pb.GenerateMotionRequest(
-        track_a=c.AudioTrack(artifact=a.to_proto()),
-        track_b=c.AudioTrack(artifact=b.to_proto()),
-        timeline=timeline_to_pb(conv.timeline),
-        relation=c.SocialRelation(blood=False, equal=True),
-        **kw,
-    )
+from .conftest import request
 
 
 def with_server(tmp_path: Path, test: Any) -> None:
@@ -217,3 +179,11 @@ def test_cli_dataset_synth(tmp_path: Path) -> None:
     assert json.loads(again.stdout.strip().splitlines()[-1])["skipped"] == 2
     bad = subprocess.run([*cmd[:6], "0", *cmd[7:]], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.startswith("dyad: --n")
+
+
+def test_readme_settings_table_is_current() -> None:
+    from dyad.config import settings_table
+    from dyad.services.motion.settings import PREFIX
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert settings_table(MotionSettings, prefix=PREFIX) in readme
