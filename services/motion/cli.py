@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from dyad.errors import InvalidInput
 from dyad.services.motion.settings import RIGS
@@ -22,6 +23,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--out", required=True, type=Path)
     a.set_defaults(func=animate)
+
+    g = cmds.add_parser("generate", help="neural model: features → motion (DualTalk)")
+    g.add_argument("--features-a", required=True, type=Path, help="[T, D] .npy, the target speaker")
+    g.add_argument("--features-b", required=True, type=Path, help="[T, D] .npy, the partner")
+    g.add_argument(
+        "--motion-partner", type=Path, help="partner motion .npz: predict A only, given it"
+    )
+    g.add_argument("--relation", default="", help="blood,equal as two 0/1 flags, e.g. 1,0")
+    g.add_argument("--model-dir", type=Path, help="checkpoint directory (default: the bundled one)")
+    g.add_argument("--out", required=True, type=Path)
+    g.set_defaults(func=generate)
+
+    i = cmds.add_parser("inspect", help="print a model's state-dict table")
+    i.add_argument("--variant", choices=("paper", "released"), default="paper")
+    i.add_argument("--rig", choices=RIGS, default="flame56")
+    i.add_argument("--social", action="store_true")
+    i.add_argument("--json", action="store_true", help="JSON {name: shape}")
+    i.set_defaults(func=inspect)
 
     dataset = sub.add_parser("dataset", help="synthetic dyadic corpora")
     dcmds = dataset.add_subparsers(title="commands", metavar="COMMAND")
@@ -99,4 +118,85 @@ def synth(args: argparse.Namespace) -> int:
             }
         )
     )
+    return 0
+
+
+def _relation(text: str) -> tuple[bool, bool] | None:
+    if not text:
+        return None
+    parts = text.split(",")
+    if len(parts) != 2 or any(p.strip() not in ("0", "1") for p in parts):
+        raise InvalidInput("--relation", "two 0/1 flags: blood,equal (e.g. 1,0 for parent–child)")
+    return parts[0].strip() == "1", parts[1].strip() == "1"
+
+
+def _features(path: Path, flag: str) -> Any:
+    import numpy as np
+
+    try:
+        _file(path, flag)
+        x = np.load(path, allow_pickle=False)
+    except ValueError as e:
+        raise InvalidInput(flag, f"not a .npy array: {e}") from None
+    if x.ndim != 2:
+        raise InvalidInput(flag, f"expected [T, D], got shape {x.shape}")
+    return x.astype("float32")
+
+
+def generate(args: argparse.Namespace) -> int:
+    """With ``--motion-partner``: A given B's motion (DualTalk's protocol), → ``motion.npz``.
+    Without: both speakers, the first pass from rest and a second pass given the first's
+    output, → ``motion_a.npz`` and ``motion_b.npz``."""
+    import numpy as np
+
+    from dyad.motion_io import load_motion, save_motion
+    from dyad.services.motion.model import generate_pair, load_pretrained
+    from dyad.services.motion.neural import BUNDLED
+
+    fa, fb = _features(args.features_a, "--features-a"), _features(args.features_b, "--features-b")
+    if fa.shape != fb.shape:
+        raise InvalidInput("--features-b", f"shape {fb.shape} differs from --features-a {fa.shape}")
+    relation = _relation(args.relation)
+    model = load_pretrained(args.model_dir or BUNDLED, setting="--model-dir")
+    rig = model.config.rig
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.motion_partner is not None:
+        partner = load_motion(
+            _file(args.motion_partner, "--motion-partner"), field="--motion-partner"
+        )
+        if partner.rig.name != rig or partner.num_frames != fa.shape[0]:
+            raise InvalidInput("--motion-partner", f"need {rig} with {fa.shape[0]} frames")
+        ma, _ = generate_pair(
+            model, fa, fb, np.zeros_like(partner.motion), partner.motion, relation
+        )
+        files = [save_motion(args.out / "motion.npz", ma, rig)]
+    else:
+        rest = np.zeros((fa.shape[0], model.config.motion_dim), np.float32)
+        ma, mb = generate_pair(model, fa, fb, rest, rest, relation)
+        ma, mb = generate_pair(model, fa, fb, ma, mb, relation)
+        files = [
+            save_motion(args.out / "motion_a.npz", ma, rig),
+            save_motion(args.out / "motion_b.npz", mb, rig),
+        ]
+    print(json.dumps({"frames": int(fa.shape[0]), "rig": rig, "files": [str(f) for f in files]}))
+    return 0
+
+
+def inspect(args: argparse.Namespace) -> int:
+    """The state-dict table; the model is built on the meta device (no memory, no download)."""
+    import torch
+
+    from dyad.services.motion.model import DualTalkModel, MotionModelConfig, state_dict_table
+
+    audio = {"audio_input": "waveform", "audio_dim": 1024} if args.variant == "released" else {}
+    cfg = MotionModelConfig(rig=args.rig, variant=args.variant, social=args.social, **audio)
+    with torch.device("meta"):
+        table = state_dict_table(DualTalkModel(cfg))
+    if args.json:
+        print(json.dumps(table))
+    else:
+        for name, shape in table.items():
+            print(f"{name:<80} {tuple(shape)}")
+        total = sum(int(torch.tensor(s).prod()) if s else 1 for s in table.values())
+        print(f"{total:,} parameters")
     return 0

@@ -72,18 +72,25 @@ class MotionCore:
     def __init__(self, store: ArtifactStore | None, settings: MotionSettings) -> None:
         self.store = store
         self.settings = settings
+        from dyad.services.motion.neural import NeuralMotion
         from dyad.services.motion.procedural import ProceduralAnimator
 
         self.procedural = ProceduralAnimator()
+        self.neural = NeuralMotion(settings)
 
     def warm_up(self) -> None:
+        """Animate one second of silence; load the default neural checkpoint when there is one
+        (a configured ``DYAD_MOTION_MODEL_DIR`` that does not load fails here, loudly)."""
         from dyad.services.dialogue.model import Identity, Relation
+        from dyad.services.motion.neural import BUNDLED
 
         tl = Timeline(
             SAMPLE_RATE, 1.0, {"a": Identity("A"), "b": Identity("B")}, Relation(), "studio", ()
         )
         silence = np.zeros(SAMPLE_RATE, np.float32)
         self.procedural.animate(silence, silence, tl, seed=0)
+        if self.settings.model_dir is not None or (BUNDLED / "config.json").exists():
+            self.neural.model()
 
     def animate_arrays(
         self,
@@ -94,13 +101,21 @@ class MotionCore:
         backend: str = "",
         rig: str = "",
         seed: int = 0,
+        model_id: str = "",
     ) -> AnimatedPair:
-        check_choice(backend or self.settings.backend, BACKENDS, "backend")
+        backend = check_choice(backend or self.settings.backend, BACKENDS, "backend")
+        if model_id and backend != "neural":
+            raise InvalidInput("model_id", "only the neural backend takes a model_id")
         rig = check_choice(rig or self.settings.rig, RIGS, "rig")
         a, b = pair_tracks(track_a, track_b, self.settings.max_duration_s)
         if timeline.duration_s > a.size / SAMPLE_RATE + 1.0:
             raise InvalidInput("timeline.duration_s", "longer than the audio")
         motion_a, motion_b = self.procedural.animate(a, b, timeline, seed=seed, rig=rig)
+        if backend == "neural":
+            relation = (timeline.relation.blood, timeline.relation.equal)
+            motion_a, motion_b = self.neural.generate(
+                a, b, motion_a, motion_b, relation, rig=rig, model_id=model_id
+            )
         get_rig(rig).validate(motion_a, field_name="motion_a")
         get_rig(rig).validate(motion_b, field_name="motion_b")
         return AnimatedPair(motion_a, motion_b, rig)
@@ -114,13 +129,16 @@ class MotionCore:
         backend: str = "",
         rig: str = "",
         seed: int = 0,
+        model_id: str = "",
     ) -> AnimatedPair:
         """Artefacts in, motion files out (stored content-addressed)."""
         if self.store is None:
             raise InvalidInput("store", "no artefact store configured")
         a = read_track(self.store.get_bytes(track_a if track_a.sha256 else track_a.uri), "track_a")
         b = read_track(self.store.get_bytes(track_b if track_b.sha256 else track_b.uri), "track_b")
-        pair = self.animate_arrays(a, b, timeline, backend=backend, rig=rig, seed=seed)
+        pair = self.animate_arrays(
+            a, b, timeline, backend=backend, rig=rig, seed=seed, model_id=model_id
+        )
         ref_a = self.store.put_bytes(motion_bytes(pair.motion_a, pair.rig), NPZ)
         ref_b = self.store.put_bytes(motion_bytes(pair.motion_b, pair.rig), NPZ)
         return AnimatedPair(pair.motion_a, pair.motion_b, pair.rig, ref_a, ref_b)

@@ -7,6 +7,7 @@ Serve config: ``grpc_servicer_functions`` must include
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -28,16 +29,25 @@ class MotionDeployment:
     def __init__(self) -> None:
         platform = load(PlatformSettings)
         configure(platform.log_level, json_format=platform.log_json)
-        core = MotionCore(open_store(platform), MotionSettings.from_env())
-        core.warm_up()
-        self.servicer = MotionServicer(core)
+        self.core = MotionCore(open_store(platform), MotionSettings.from_env())
+        self.core.warm_up()
+        self.servicer = MotionServicer(self.core)
+
+    @serve.multiplexed(max_num_models_per_replica=3)
+    async def load_checkpoint(self, model_id: str) -> Any:
+        """Per-request checkpoints: Serve routes a model id to replicas that hold it."""
+        return await asyncio.to_thread(self.core.neural.model, model_id)
 
     @mapped
     async def GenerateMotion(self, request: Any, grpc_context: Any = None) -> Any:
+        if request.backend == "neural" and request.model_id:
+            await self.load_checkpoint(request.model_id)
         return await self.servicer.GenerateMotion(request, grpc_context)
 
     async def StreamMotion(self, request: Any, grpc_context: Any = None) -> AsyncIterator[Any]:
         # Serve streams a generator method; errors surface before the first chunk.
+        if request.backend == "neural" and request.model_id:
+            await self.load_checkpoint(request.model_id)
         async for chunk in self.servicer.StreamMotion(request, grpc_context):
             yield chunk
 

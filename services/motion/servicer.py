@@ -24,8 +24,6 @@ def parse_request(req: pb.GenerateMotionRequest) -> dict[str, Any]:
         if not track.artifact.uri:
             raise InvalidInput(f"{name}.artifact.uri", "required")
         refs.append(ArtifactRef.from_proto(track.artifact))
-    if req.model_id:
-        raise InvalidInput("model_id", "not used by the procedural backend")
     if not req.HasField("timeline") or req.timeline.duration_s <= 0:
         raise InvalidInput("timeline", "required, with duration_s > 0")
     speakers = {
@@ -44,6 +42,7 @@ def parse_request(req: pb.GenerateMotionRequest) -> dict[str, Any]:
         "backend": req.backend,
         "rig": req.rig,
         "seed": req.seed if req.HasField("seed") else 0,
+        "model_id": req.model_id,
     }
 
 

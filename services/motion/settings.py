@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from dyad.config import load, setting
 
 PREFIX = "DYAD_MOTION_"
-#: Backends this build serves; `neural` arrives with the DualTalk model (issue 6).
-BACKENDS = ("procedural",)
+BACKENDS = ("procedural", "neural")
 RIGS = ("arkit55", "flame56")
 
 
@@ -16,6 +16,10 @@ RIGS = ("arkit55", "flame56")
 class MotionSettings:
     backend: str = setting("procedural", "backend for requests that name none", choices=BACKENDS)
     rig: str = setting("arkit55", "rig for requests that name none", choices=RIGS)
+    model_dir: Path | None = setting(
+        None, "default neural checkpoint directory (empty: the bundled synthetic-corpus model)"
+    )
+    models_root: Path | None = setting(None, "directory of named checkpoints for `model_id`")
     max_duration_s: float = setting(600.0, "longest accepted conversation, seconds")
     stream_chunk_frames: int = setting(25, "frames per StreamMotion message")
     num_cpus: float = setting(1.0, "CPUs per Ray Serve replica")

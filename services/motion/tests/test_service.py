@@ -76,7 +76,7 @@ def test_bad_requests(conv: Conversation, tmp_path: Path) -> None:
         cases = {
             "track_a.artifact.uri": pb.GenerateMotionRequest(timeline=good.timeline),
             "timeline": pb.GenerateMotionRequest(track_a=good.track_a, track_b=good.track_b),
-            "backend": request(conv, store, backend="neural"),
+            "backend": request(conv, store, backend="gpt"),
             "rig": request(conv, store, rig="mixamo"),
             "model_id": request(conv, store, model_id="x"),
         }

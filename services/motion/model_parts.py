@@ -1,0 +1,258 @@
+"""Building blocks of the DualTalk motion model (``model.py``).
+
+- DualTalk's four modules (paper §4.2–4.5), with the attribute names of the authors' release
+  so that a ``released`` state dict lines up with their checkpoint key by key;
+- FaceFormer's periodic positional encoding and alignment mask (as restated in
+  ``shared/reference/models.md`` §1.6);
+- RSATalker's socially-aware fusion (paper §3.3 eq. 5, §3.5);
+- windowing with cross-fades (``generate_pair``) and atomic file writes (``save_pretrained``).
+
+Shapes: ``B`` batch, ``T`` motion frames (25 fps), ``d`` feature dim, ``h`` LSTM hidden,
+``D = d + 2h`` the interaction width (512 for the defaults), ``C`` rig channels.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+#: ``facebook/wav2vec2-large-960h-lv60-self`` sizes (the encoder the release loads); the rest
+#: of ``Wav2Vec2Config``'s defaults are that checkpoint's too.
+WAV2VEC2_LARGE: dict[str, Any] = {
+    "hidden_size": 1024,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 16,
+    "intermediate_size": 4096,
+    "feat_extract_norm": "layer",
+    "do_stable_layer_norm": True,
+    "conv_bias": True,
+    "feat_extract_activation": "gelu",
+}
+SAMPLE_RATE = 16_000
+Tensor = torch.Tensor
+
+
+def periodic_positional_encoding(period: int, dim: int, length: int) -> torch.Tensor:
+    """FaceFormer's PPE: a sinusoid table over ``period`` positions, tiled to ``length``.
+
+    Row ``t`` is the standard encoding of position ``t mod period`` (sin on even, cos on odd
+    columns); ``[length, dim]`` float32 on the current default device.
+    """
+    pos = torch.arange(period, dtype=torch.float32)[:, None]
+    freq = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(period, dim)
+    table[:, 0::2] = torch.sin(pos * freq)
+    table[:, 1::2] = torch.cos(pos * freq)[:, : dim // 2]
+    reps = -(-length // period)
+    return table.repeat(reps, 1)[:length]
+
+
+def alignment_mask(num_frames: int, num_memory: int, device: torch.device | None = None) -> Tensor:
+    """FaceFormer's alignment mask (VOCASET form): frame ``i`` attends memory frame ``i`` only.
+
+    Boolean ``[T, S]``, ``True`` = blocked (``nn.MultiheadAttention`` convention). Memory and
+    motion are both at 25 fps here, so ``S == T`` and the allowed set is the diagonal.
+    """
+    return ~torch.eye(num_frames, num_memory, dtype=torch.bool, device=device)
+
+
+class DualSpeakerJointEncoder(nn.Module):
+    """Audio encoders (waveform input only), one shared audio projection, motion encoder."""
+
+    def __init__(
+        self, motion_dim: int, feature_dim: int, audio_dim: int, wav2vec2: dict[str, Any] | None
+    ) -> None:
+        super().__init__()
+        self.audio_encoder1: Wav2Vec2Model | None = None
+        self.audio_encoder2: Wav2Vec2Model | None = None
+        if wav2vec2 is not None:
+            self.audio_encoder1 = Wav2Vec2Model(Wav2Vec2Config(**wav2vec2))
+            self.audio_encoder2 = Wav2Vec2Model(Wav2Vec2Config(**wav2vec2))
+            for enc in (self.audio_encoder1, self.audio_encoder2):
+                enc.feature_extractor._freeze_parameters()  # CNN frozen, as released
+        self.audio_projection = nn.Linear(audio_dim, feature_dim)
+        self.blendshape_encoder = nn.Sequential(
+            nn.Linear(motion_dim, feature_dim // 2),
+            nn.ReLU(),
+            nn.Linear(feature_dim // 2, feature_dim),
+            nn.ReLU(),
+        )
+
+    @staticmethod
+    def _wave_features(enc: Wav2Vec2Model, wave: Tensor, num_frames: int) -> Tensor:
+        """The release's wav2vec2 forward: 50 Hz CNN features linearly interpolated
+        (``align_corners=True``) to the motion frames, then projection and transformer.
+        SpecAugment masking is not applied (inputs are used as given)."""
+        cnn = enc.feature_extractor(wave)  # [B, C, L]
+        cnn = F.interpolate(cnn, size=num_frames, mode="linear", align_corners=True)
+        hidden, _ = enc.feature_projection(cnn.transpose(1, 2))
+        return enc.encoder(hidden).last_hidden_state
+
+    def forward(
+        self, audio_self: Tensor, audio_partner: Tensor, motion_partner: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        if self.audio_encoder1 is not None and self.audio_encoder2 is not None:
+            t = motion_partner.shape[1]
+            audio_self = self._wave_features(self.audio_encoder1, audio_self, t)
+            audio_partner = self._wave_features(self.audio_encoder2, audio_partner, t)
+        return (
+            self.audio_projection(audio_self),
+            self.audio_projection(audio_partner),
+            self.blendshape_encoder(motion_partner),
+        )
+
+
+class CrossModalTemporalEnhancer(nn.Module):
+    """Cross-attention (Q = partner audio, K = V = partner motion), then a 2-layer BiLSTM."""
+
+    def __init__(self, feature_dim: int, num_heads: int, lstm_hidden: int) -> None:
+        super().__init__()
+        self.cross_attention = nn.MultiheadAttention(feature_dim, num_heads, batch_first=True)
+        self.temporal_lstm = nn.LSTM(
+            feature_dim, lstm_hidden, num_layers=2, bidirectional=True, batch_first=True
+        )
+
+    def forward(self, audio_partner: Tensor, motion_partner: Tensor) -> Tensor:
+        fused, _ = self.cross_attention(
+            audio_partner, motion_partner, motion_partner, need_weights=False
+        )
+        out, _ = self.temporal_lstm(fused)
+        return out
+
+
+class DualSpeakerInteractionModule(nn.Module):
+    """concat(own audio, temporal) → TransformerEncoder → self-attention → Dropout(0.5)."""
+
+    def __init__(self, dim: int, num_heads: int, layers: int, dropout: float) -> None:
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(
+            dim, num_heads, dim_feedforward=4 * dim, dropout=dropout, batch_first=True
+        )
+        self.interaction_encoder = nn.TransformerEncoder(
+            layer, num_layers=layers, enable_nested_tensor=False
+        )
+        self.self_attention = nn.MultiheadAttention(dim, num_heads, batch_first=True)
+        self.dropout = nn.Dropout(0.5)
+
+    def forward(self, audio_self: Tensor, temporal: Tensor) -> Tensor:
+        x = self.interaction_encoder(torch.cat([audio_self, temporal], dim=-1))
+        x, _ = self.self_attention(x, x, x, need_weights=False)
+        return self.dropout(x)
+
+
+class ExpressiveSynthesisModule(nn.Module):
+    """TransformerDecoder (tgt, memory), modulation ``D + 0.1·Mod(D)``, linear head.
+
+    ``Mod`` is the bare linear layer (``relu=False``, release) or ``ReLU(linear)`` (paper
+    eq. 10–11).
+    """
+
+    def __init__(
+        self, dim: int, num_heads: int, layers: int, motion_dim: int, dropout: float, relu: bool
+    ) -> None:
+        super().__init__()
+        layer = nn.TransformerDecoderLayer(
+            dim, num_heads, dim_feedforward=4 * dim, dropout=dropout, batch_first=True
+        )
+        self.synthesis_decoder = nn.TransformerDecoder(layer, num_layers=layers)
+        self.blendshape_predictor = nn.Linear(dim, motion_dim)
+        self.modulation_factor = 0.1
+        self.modulation_layer = nn.Linear(dim, dim)
+        self.relu = relu
+
+    def decode(self, tgt: Tensor, memory: Tensor, memory_mask: Tensor | None = None) -> Tensor:
+        """The decoder output ``D`` ``[B, T, dim]`` (before modulation)."""
+        return self.synthesis_decoder(tgt, memory, memory_mask=memory_mask)
+
+    def forward(self, tgt: Tensor, memory: Tensor, memory_mask: Tensor | None = None) -> Tensor:
+        d = self.decode(tgt, memory, memory_mask)
+        mod = self.modulation_layer(d)
+        if self.relu:
+            mod = F.relu(mod)
+        return self.blendshape_predictor(d + self.modulation_factor * mod)
+
+
+class SocialFusion(nn.Module):
+    """RSATalker's socially-aware fusion (§3.3 eq. 5, §3.5), placed before the decoder.
+
+    Two learnable sets of two embeddings (``blood_embedding`` rows: non-blood, blood;
+    ``equal_embedding`` rows: unequal, equal), each set initialised orthogonal (rows of norm
+    √dim). A relation ``[B, 2]`` in ``[0, 1]`` picks (for fractional values: linearly mixes)
+    one row per set; the two are concatenated into the query ``q`` ``[B, 2·dim]`` and the
+    ``motion_socialnet`` (2-layer MLP) maps it to the social feature ``s`` ``[B, dim]``.
+
+    Eq. 5 has ``s`` as the query and the fused speaker features as keys and values. A single
+    query vector would give one output for the whole clip, so (our reading) every frame's
+    query is its own feature plus ``s``, in a standard post-LN cross-attention block whose
+    residual stream is the query: ``q = f + s``, ``z = LayerNorm(q + CrossAttn(q, f, f))`` —
+    the relation both steers where each frame attends and shifts the frame's features.
+    """
+
+    def __init__(self, dim: int, num_heads: int, dropout: float) -> None:
+        super().__init__()
+        self.blood_embedding = nn.Parameter(torch.empty(2, dim))
+        self.equal_embedding = nn.Parameter(torch.empty(2, dim))
+        # Orthonormal rows scaled to norm √dim: the size of a LayerNorm-ed feature row.
+        nn.init.orthogonal_(self.blood_embedding, gain=math.sqrt(dim))
+        nn.init.orthogonal_(self.equal_embedding, gain=math.sqrt(dim))
+        self.motion_socialnet = nn.Sequential(
+            nn.Linear(2 * dim, dim), nn.ReLU(), nn.Linear(dim, dim)
+        )
+        self.cross_attention = nn.MultiheadAttention(
+            dim, num_heads, dropout=dropout, batch_first=True
+        )
+        self.norm = nn.LayerNorm(dim)
+
+    def social_feature(self, relation: Tensor) -> Tensor:
+        """``[B, 2]`` (blood, equal) → ``s`` ``[B, dim]``."""
+        r = relation.to(self.blood_embedding.dtype)
+        blood = torch.lerp(self.blood_embedding[0], self.blood_embedding[1], r[:, 0:1])
+        equal = torch.lerp(self.equal_embedding[0], self.equal_embedding[1], r[:, 1:2])
+        return self.motion_socialnet(torch.cat([blood, equal], dim=-1))
+
+    def forward(self, feats: Tensor, relation: Tensor) -> Tensor:
+        q = feats + self.social_feature(relation)[:, None]
+        z, _ = self.cross_attention(q, feats, feats, need_weights=False)
+        return self.norm(q + z)
+
+
+def window_starts(t: int, window: int, overlap: int) -> list[int]:
+    """Starts of ``window``-frame windows over ``t`` frames, ``overlap`` frames apart; the
+    last one ends at ``t`` (one window ``[0, t)`` when ``t <= window``)."""
+    if t <= window:
+        return [0]
+    return [*range(0, t - window, window - overlap), t - window]
+
+
+def crossfade_weights(starts: list[int], w: int) -> list[np.ndarray]:
+    """Per-window cross-fade weights: linear in/out over each overlap; they sum to 1 where
+    two windows overlap (a convex mix anywhere)."""
+    out = []
+    for k, s in enumerate(starts):
+        left = starts[k - 1] + w - s if k > 0 else 0
+        right = s + w - starts[k + 1] if k + 1 < len(starts) else 0
+        i = np.arange(w, dtype=np.float64)
+        out.append(np.minimum(1, (i + 1) / (left + 1)) * np.minimum(1, (w - i) / (right + 1)))
+    return out
+
+
+def atomic_write(dest: Path, write: Callable[[Path], object]) -> None:
+    """Write ``dest`` through a temporary file in its directory and ``os.replace``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,191 @@
+"""The neural backend through the service and the CLI (`generate`, `inspect`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+import pytest
+
+from dyad.config import PlatformSettings
+from dyad.errors import ConfigError, InvalidInput
+from dyad.motion_io import load_motion, save_motion
+from dyad.rpc import insecure_channel
+from dyad.services.dialogue.conversation import Conversation
+from dyad.services.motion.__main__ import build_server
+from dyad.services.motion.model import DualTalkModel, MotionModelConfig, save_pretrained
+from dyad.services.motion.neural import resolve_model_dir
+from dyad.services.motion.settings import MotionSettings
+from dyad.storage import LocalStore
+from dyad.v1 import motion_service_pb2_grpc as pb_grpc
+
+from .conftest import request
+
+TINY = {"feature_dim": 32, "lstm_hidden": 16, "encoder_layers": 1, "num_heads": 2}
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import torch
+
+    torch.manual_seed(0)
+    model = DualTalkModel(MotionModelConfig(rig="arkit55", social=True, **TINY))
+    return save_pretrained(model, tmp_path_factory.mktemp("ckpt") / "tiny")
+
+
+def test_neural_backend_over_grpc(conv: Conversation, ckpt: Path, tmp_path: Path) -> None:
+    platform = PlatformSettings(store_uri=f"file://{tmp_path / 'store'}", grpc_port=0)
+    settings = MotionSettings(model_dir=ckpt, models_root=ckpt.parent)
+    server = build_server(platform, settings)
+
+    async def main() -> None:
+        port = await server.start()
+        await server.warm_up_and_serve()
+        try:
+            async with insecure_channel(f"127.0.0.1:{port}") as ch:
+                stub = pb_grpc.MotionServiceStub(ch)
+                store = LocalStore(tmp_path / "store")
+                neural = await stub.GenerateMotion(
+                    request(conv, store, backend="neural", seed=1), timeout=120
+                )
+                proc = await stub.GenerateMotion(request(conv, store, seed=1), timeout=120)
+                mn = load_motion(store.get_bytes(neural.motion_a.artifact.uri)).motion
+                mp = load_motion(store.get_bytes(proc.motion_a.artifact.uri)).motion
+                assert mn.shape == mp.shape and not np.allclose(mn, mp)
+                named = await stub.GenerateMotion(
+                    request(conv, store, backend="neural", model_id="tiny", seed=1), timeout=120
+                )
+                assert named.motion_a.artifact.sha256 == neural.motion_a.artifact.sha256
+                for model_id, code in (
+                    ("../etc", grpc.StatusCode.INVALID_ARGUMENT),
+                    ("missing", grpc.StatusCode.FAILED_PRECONDITION),
+                ):
+                    with pytest.raises(grpc.aio.AioRpcError) as e:
+                        await stub.GenerateMotion(
+                            request(conv, store, backend="neural", model_id=model_id), timeout=60
+                        )
+                    assert e.value.code() == code, e.value.details()
+                with pytest.raises(grpc.aio.AioRpcError) as e:
+                    await stub.GenerateMotion(
+                        request(conv, store, backend="neural", rig="flame56"), timeout=60
+                    )
+                assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "rig" in (
+                    e.value.details() or ""
+                )
+        finally:
+            await server.stop(0.5)
+
+    asyncio.run(main())
+
+
+def test_model_resolution(tmp_path: Path) -> None:
+    s = MotionSettings(models_root=tmp_path)
+    assert resolve_model_dir(s, "m1") == (tmp_path / "m1", "DYAD_MOTION_MODELS_ROOT")
+    with pytest.raises(InvalidInput):
+        resolve_model_dir(s, "a/b")
+    with pytest.raises(ConfigError) as e:
+        resolve_model_dir(MotionSettings(), "m1")
+    assert e.value.setting == "DYAD_MOTION_MODELS_ROOT"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "dyad.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def test_cli_inspect_released() -> None:
+    r = cli("motion", "inspect", "--variant", "released", "--json")
+    assert r.returncode == 0, r.stderr
+    table: dict[str, Any] = json.loads(r.stdout)
+    enc = [k for k in table if k.startswith("joint_encoder.audio_encoder1.")]
+    assert enc and len([k for k in table if "audio_encoder2.encoder.layers." in k]) > 0
+    layers = {
+        int(k.split("encoder.layers.")[1].split(".")[0])
+        for k in table
+        if "audio_encoder1.encoder.layers." in k
+    }
+    assert layers == set(range(24))
+    assert table["joint_encoder.audio_projection.weight"] == [256, 1024]
+    assert table["synthesis_module.blendshape_predictor.weight"][0] == 56
+
+
+def test_cli_generate(ckpt: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    fa, fb = tmp_path / "a.npy", tmp_path / "b.npy"
+    np.save(fa, rng.standard_normal((260, 160)).astype(np.float32))
+    np.save(fb, rng.standard_normal((260, 160)).astype(np.float32))
+    r = cli(
+        "motion",
+        "generate",
+        "--features-a",
+        str(fa),
+        "--features-b",
+        str(fb),
+        "--relation",
+        "1,0",
+        "--model-dir",
+        str(ckpt),
+        "--out",
+        str(tmp_path / "both"),
+    )
+    assert r.returncode == 0, r.stderr
+    assert load_motion(tmp_path / "both" / "motion_b.npz").motion.shape == (260, 55)
+    partner = save_motion(tmp_path / "p.npz", np.zeros((260, 55), np.float32), "arkit55")
+    r = cli(
+        "motion",
+        "generate",
+        "--features-a",
+        str(fa),
+        "--features-b",
+        str(fb),
+        "--motion-partner",
+        str(partner),
+        "--relation",
+        "1,0",
+        "--model-dir",
+        str(ckpt),
+        "--out",
+        str(tmp_path / "one"),
+    )
+    assert r.returncode == 0, r.stderr and (tmp_path / "one" / "motion.npz").exists()
+    r = cli(
+        "motion",
+        "generate",
+        "--features-a",
+        str(fa),
+        "--features-b",
+        str(fb),
+        "--relation",
+        "yes",
+        "--model-dir",
+        str(ckpt),
+        "--out",
+        str(tmp_path / "x"),
+    )
+    assert r.returncode == 2 and r.stderr.startswith("dyad: --relation")
+    r = cli(
+        "motion",
+        "generate",
+        "--features-a",
+        str(fa),
+        "--features-b",
+        str(fb),
+        "--model-dir",
+        str(tmp_path / "none"),
+        "--out",
+        str(tmp_path / "x"),
+    )
+    assert r.returncode == 2 and "--model-dir" in r.stderr and "Traceback" not in r.stderr

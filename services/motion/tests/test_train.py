@@ -1,0 +1,155 @@
+"""Training of the neural motion model: feature cache, windows, loss, checkpoint/resume and the
+reference baselines, on a tiny real corpus (espeak + procedural teacher)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from dyad.services.motion import corpus
+from dyad.services.motion.baselines import compare, table
+from dyad.services.motion.features import ensure_features, feature_path
+from dyad.services.motion.model import DualTalkModel, MotionModelConfig
+from dyad.services.motion.train import (
+    TrainReport,
+    dualtalk_loss,
+    load_clips,
+    loss_groups,
+    make_batch,
+    register,
+    sample_index,
+    train,
+)
+
+RIG = "arkit55"
+WINDOW, HOP = 50, 25
+TINY = {"lstm_hidden": 16, "encoder_layers": 1}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("corpus")
+    corpus.build_corpus(root, 4, target_s=5, workers=1, progress=False)
+    return root
+
+
+def test_features_cached_and_reused(data: Path) -> None:
+    counts = ensure_features(data)
+    assert counts["train"] + counts.get("test", 0) + counts.get("ood", 0) == 4
+    files = sorted(data.glob("*/*.mel.npy"))
+    assert len(files) == 8
+    before = {f: f.stat().st_mtime_ns for f in files}
+    ensure_features(data)
+    assert {f: f.stat().st_mtime_ns for f in files} == before  # reused, not rewritten
+    for clip in load_clips(data, "train", RIG):
+        assert clip.feats_a.shape == (clip.frames, 160) and clip.feats_a.dtype == np.float32
+        assert np.isfinite(clip.feats_a).all() and not np.array_equal(clip.feats_a, clip.feats_b)
+    # a cache older than its wav is encoded again
+    wav = next(data.glob("train/*_speaker1.wav"))
+    cache = feature_path(wav)
+    old = wav.stat().st_mtime_ns - 10**9
+    os.utime(cache, ns=(old, old))
+    ensure_features(data, ["train"])
+    assert cache.stat().st_mtime_ns >= wav.stat().st_mtime_ns
+    assert not list(data.glob("*/.*.tmp"))
+
+
+def test_windows_are_sliced_from_their_own_frames(data: Path) -> None:
+    clips = load_clips(data, "train", RIG)
+    index = sample_index(clips, WINDOW, HOP)
+    assert {side for _, _, side in index} == {0, 1}
+    for k, c in enumerate(clips):
+        starts = sorted({s for kk, s, _ in index if kk == k})
+        assert starts[0] == 0 and starts[-1] == c.frames - WINDOW  # last window ends at T
+    batch = make_batch(clips, index, WINDOW)
+    assert batch["target"].shape == (len(index), WINDOW, 55)
+    for i, (k, s, side) in enumerate(index):
+        c, sl = clips[k], slice(s, s + WINDOW)
+        own, other = (c.motion_a, c.motion_b) if side == 0 else (c.motion_b, c.motion_a)
+        own_f, other_f = (c.feats_a, c.feats_b) if side == 0 else (c.feats_b, c.feats_a)
+        assert np.array_equal(batch["target"][i].numpy(), own[sl])
+        assert np.array_equal(batch["motion_partner"][i].numpy(), other[sl])
+        assert np.array_equal(batch["audio_self"][i].numpy(), own_f[sl])
+        assert np.array_equal(batch["audio_partner"][i].numpy(), other_f[sl])
+        assert batch["relation"][i].tolist() == [float(v) for v in c.relation]
+
+
+def test_loss_groups_and_decrease(data: Path) -> None:
+    groups = loss_groups(RIG)
+    assert list(groups) == ["mouth", "face", "pose"]
+    assert sorted(i for g in groups.values() for i in g) == list(range(55))
+    clips = load_clips(data, "train", RIG)
+    batch = make_batch(clips, sample_index(clips, WINDOW, HOP)[:16], WINDOW)
+    torch.manual_seed(0)
+    model = DualTalkModel(MotionModelConfig(rig=RIG, social=True, feature_dim=32, **TINY))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(12):
+        pred = model(batch["audio_self"], batch["audio_partner"], batch["motion_partner"],
+                     batch["relation"])  # fmt: skip
+        loss, parts = dualtalk_loss(pred, batch["target"], groups)
+        assert set(parts) == {"mouth", "face", "pose", "velocity"}
+        assert math.isclose(float(loss.detach()), sum(parts.values()), rel_tol=1e-5)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    assert losses[-1] < 0.7 * losses[0]
+
+
+def _run(data: Path, out: Path, epochs: int, resume: bool = True) -> TrainReport:
+    return train(
+        data, out, rig=RIG, social=True, feature_dim=32, config=TINY, epochs=epochs,
+        batch_size=8, window=WINDOW, hop=HOP, seed=7, eval_every=100, resume=resume,
+        progress=False, eval_splits=("test",),
+    )  # fmt: skip
+
+
+def test_resume_equals_uninterrupted(data: Path, tmp_path: Path) -> None:
+    full = _run(data, tmp_path / "full", 3)
+    first = _run(data, tmp_path / "resumed", 2)
+    assert first.epochs == 2 and (tmp_path / "resumed" / "checkpoint.pt").is_file()
+    second = _run(data, tmp_path / "resumed", 3)
+    assert second.resumed_from == 2 and second.epochs == 3
+    assert second.steps == full.steps and len(second.history) == 3
+    a = load_file(tmp_path / "full" / "model.safetensors")
+    b = load_file(tmp_path / "resumed" / "model.safetensors")
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert full.history[-1]["loss"] < full.history[0]["loss"]
+    assert set(full.metrics["test"]) == {"mouth", "face", "pose"}
+    log = (tmp_path / "resumed" / "train_log.jsonl").read_text().splitlines()
+    assert sum('"kind": "epoch"' in line for line in log) == 3
+    # a fresh run ignores the checkpoint when asked
+    again = _run(data, tmp_path / "resumed", 1, resume=False)
+    assert again.resumed_from == 0 and again.epochs == 1
+
+
+def test_baselines_finite(data: Path, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = DualTalkModel(MotionModelConfig(rig=RIG, social=True, feature_dim=32, **TINY))
+    res = compare(data, model, rig=RIG, splits=("test",), max_frames=500)
+    rows = res["test"]
+    assert set(rows) == {"model", "speaker_only", "teacher", "random", "nearest_audio", "mean"}
+    for scores in rows.values():
+        assert all(math.isfinite(v) for g in scores.values() for v in g.values())
+    # the teacher re-run is far closer to its own ground truth than random frames are
+    assert rows["teacher"]["mouth"]["fd"] < rows["random"]["mouth"]["fd"]
+    text = table(rows)
+    assert text.count("\n") == 1 + len(rows) and "P-FD mouth" in text
+
+
+def test_cli_parser() -> None:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["train", "motion", "--data", "c", "--rig", RIG, "--social",
+                              "--epochs", "2", "--minutes", "1.5", "--out", "m"])  # fmt: skip
+    assert args.social and args.epochs == 2 and args.minutes == 1.5 and args.variant == "paper"
+    assert args.out == Path("m") and callable(args.func)
