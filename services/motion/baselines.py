@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from dyad.services.motion.features import encode_wave
+from dyad.services.motion.model import DualTalkModel
 from dyad.services.motion.train import Clip, load_clips, predict_clip, reproducible_cpu, score
 
 Pair = tuple[np.ndarray, np.ndarray]
@@ -69,7 +69,7 @@ class FrameBaselines:
         return held, held.copy()
 
 
-def speaker_only(model: nn.Module, clip: Clip, *, social: bool) -> Pair:
+def speaker_only(model: DualTalkModel, clip: Clip, *, social: bool) -> Pair:
     """The model with the partner silent and still (see the module doc)."""
     silent = encode_wave(np.zeros(clip.frames * 640, dtype=np.float32), clip.frames)
     still = np.zeros_like(clip.motion_a)
@@ -104,7 +104,7 @@ def teacher_rerun(data_dir: str | Path, rig: str, *, offset: int = 1) -> Callabl
 
 def compare(
     data_dir: str | Path,
-    model: nn.Module | None,
+    model: DualTalkModel | None,
     *,
     rig: str,
     splits: tuple[str, ...] = ("test", "ood"),
@@ -114,7 +114,7 @@ def compare(
 ) -> Results:
     """Every row (module doc) on each split that has pairs: split → method → group → metric."""
     base = FrameBaselines(load_clips(data_dir, "train", rig), seed=seed, max_frames=max_frames)
-    social = bool(getattr(getattr(model, "config", None), "social", False))
+    social = model is not None and model.config.social
     methods: dict[str, Callable[[Clip], Pair]] = {}
     if model is not None:
         model.eval()

@@ -1,36 +1,28 @@
 """Training of the neural dual-speaker motion model (DualTalk) on a DualTalk-layout corpus.
 
-``train(data_dir, out_dir, rig=…)`` follows the released DualTalk recipe (reference/models.md
-§1.2) without its windowing defect:
+``train(data_dir, out_dir, rig=…)`` follows the released recipe (reference/models.md §1.2)
+without its windowing defect:
 
-- **Data.** Every ``train`` pair is loaded once (``dataset.load_pair``: both speakers cut to
-  a common ``T``) with its cached ``mel`` features (``features.py``). Windows of ``window``
-  frames start every ``hop`` frames (``dataset.window_starts``, tail ``shift``: the last
-  window ends at the last frame); each window is sliced afresh from the pair's arrays. Pairs
-  shorter than one window are skipped. Each window gives two samples: A's motion given A's
-  audio, B's audio and B's motion, and B's given B's audio, A's audio and A's motion
-  (DualTalk trains on the *target* speaker). ``social`` models also get the pair's relation
-  ``[blood, equal]`` from ``metadata.jsonl``.
-- **Loss.** One MSE per channel group of the rig plus the MSE of the first differences of
-  all channels (velocity), all weighted 1. ``flame56``: exp / jaw / neck (DualTalk);
-  ``arkit55``: the metric groups of ``metrics.py``.
-- **Standardisation** (``Standardizer``, our addition): the model is trained on features and
-  partner motion standardised with fixed train statistics and predicts standardised motion;
-  the loss is computed on the de-standardised (raw) motion. The statistics are folded into
-  the model's first and last linear layers for evaluation and ``save_pretrained``, so the
-  saved model takes raw mel features and motion like any other (exact, see the tests).
-- **Optimiser.** Adam (lr 1e-4), ``StepLR(lr_step, lr_gamma)`` stepped per epoch.
-- **Determinism.** ``seed`` sets the initial weights; epoch ``e`` shuffles with its own
-  generator seeded from (seed, e); dropout draws from the global torch RNG, whose state is
-  saved in the checkpoint. So a run resumed from ``out_dir/checkpoint.pt`` (written after
-  every epoch with model, optimiser, scheduler, epoch and RNG states) ends with the same
-  weights as one uninterrupted run on the same machine and thread count.
-- **Evaluation** every ``eval_every`` epochs and at the end, on ``test`` and ``ood`` (when
-  they have pairs): whole clips through ``model.generate_pair`` with the partner's ground-truth
-  motion (DualTalk's protocol), both speakers, scored by ``metrics.evaluate_clips``.
-- **Outputs.** ``out_dir/train_log.jsonl`` (one line per epoch: losses, lr, time; one per
-  evaluation: metrics), ``checkpoint.pt``, and ``save_pretrained`` (``config.json`` +
-  ``model.safetensors``) at the end.
+- **Data.** Each ``train`` pair is loaded once (``dataset.load_pair``) with its cached mel
+  features (``features.py``). Windows of ``window`` frames start every ``hop`` frames
+  (``dataset.window_starts``, tail ``shift``), each sliced from its own pair; pairs shorter
+  than a window are skipped. A window gives two samples: A given (A's audio, B's audio, B's
+  motion) and B given (B's, A's, A's motion). ``social`` adds the relation [blood, equal].
+- **Loss.** The MSE of each channel group (``metrics.GROUPS``: flame56 exp / jaw / pose,
+  arkit55 mouth / face / pose) plus the MSE of the first differences (velocity), weights 1.
+- **Standardisation** (ours): the network sees features and partner motion standardised
+  with fixed train statistics and predicts standardised motion; the loss is on raw motion.
+  The statistics are folded into its first and last linear layers for evaluation and
+  ``save_pretrained``, so the saved model takes raw features and motion (exact).
+- **Optimiser.** Adam, ``StepLR(lr_step, lr_gamma)`` per epoch.
+- **Determinism.** ``seed`` sets the weights; epoch ``e`` shuffles with a generator seeded
+  from (seed, e); dropout uses the global torch RNG, saved in ``out_dir/checkpoint.pt`` with
+  model, optimiser, scheduler and epoch after every epoch. A resumed run ends with the same
+  weights as an uninterrupted one (same machine and thread count).
+- **Evaluation** every ``eval_every`` epochs and at the end on ``test``/``ood``: whole clips
+  through ``model.generate_pair`` given the partner's ground truth (DualTalk's protocol), both
+  speakers, ``metrics.evaluate_clips``. Logged to ``out_dir/train_log.jsonl`` with the
+  per-epoch losses; ``save_pretrained`` (config.json + model.safetensors) at the end.
 """
 
 from __future__ import annotations
@@ -112,13 +104,6 @@ def sample_index(clips: list[Clip], window: int, hop: int) -> list[tuple[int, in
     ]
 
 
-def relation_tensor(rels: list[tuple[bool, bool] | None]) -> torch.Tensor | None:
-    """``[B, 2]`` float (blood, equal), or None when any relation is unknown."""
-    if any(r is None for r in rels):
-        return None
-    return torch.tensor([[float(b), float(e)] for b, e in rels], dtype=torch.float32)  # type: ignore[misc]
-
-
 def make_batch(clips: list[Clip], items: list[tuple[int, int, int]], window: int) -> dict[str, Any]:
     """Stacked tensors of the samples ``items`` (each slice copied from its own pair)."""
     own, partner, partner_motion, target, rels = [], [], [], [], []
@@ -137,7 +122,7 @@ def make_batch(clips: list[Clip], items: list[tuple[int, int, int]], window: int
     return {
         "audio_self": stack(own), "audio_partner": stack(partner),
         "motion_partner": stack(partner_motion), "target": stack(target),
-        "relation": relation_tensor(rels),
+        "relation": None if None in rels else torch.tensor(rels, dtype=torch.float32),
     }  # fmt: skip
 
 
@@ -240,6 +225,8 @@ def evaluate(
 # -- the run -------------------------------------------------------------------------------------
 @dataclass
 class TrainReport:
+    """What a run did; ``history`` holds the per-epoch losses (all runs of the checkpoint)."""
+
     out_dir: str
     epochs: int  # epochs completed in total (including resumed ones)
     resumed_from: int  # epoch of the checkpoint this run started from (0: fresh)
@@ -252,7 +239,7 @@ class TrainReport:
     wall_s: float  # this call
     train_s: float  # all runs, from the checkpoint
     stopped_early: bool  # max_minutes reached before ``epochs``
-    history: list[dict[str, Any]] = field(default_factory=list)  # per-epoch losses
+    history: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -464,6 +451,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--lr", type=float, default=1e-4)
     m.add_argument("--feature-dim", type=int, default=256)
     m.add_argument("--encoder-layers", type=int, default=3)
+    m.add_argument("--lstm-hidden", type=int, default=128)
+    m.add_argument("--lr-step", type=int, default=50, help="StepLR step (epochs)")
+    m.add_argument("--lr-gamma", type=float, default=0.8, help="StepLR factor")
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--eval-every", type=int, default=10)
     m.add_argument("--minutes", type=float, default=None, help="stop before exceeding this")
@@ -480,11 +470,24 @@ def _cli(args: argparse.Namespace) -> int:
         raise InvalidInput("--threads", "between 1 and 256")
     report = train(
         args.data, args.out, rig=args.rig, variant=args.variant, social=args.social,
-        feature_dim=args.feature_dim, config={"encoder_layers": args.encoder_layers},
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+        feature_dim=args.feature_dim, epochs=args.epochs, batch_size=args.batch_size,
+        config={"encoder_layers": args.encoder_layers, "lstm_hidden": args.lstm_hidden},
+        lr=args.lr, lr_step=args.lr_step, lr_gamma=args.lr_gamma, seed=args.seed,
         eval_every=args.eval_every, resume=not args.no_resume, max_minutes=args.minutes,
         threads=args.threads,
     )  # fmt: skip
     summary = {k: v for k, v in report.to_dict().items() if k != "history"}
     print(json.dumps(summary, sort_keys=True))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dyad.services.motion.train train motion …`` (same as ``dyad train motion``)."""
+    parser = argparse.ArgumentParser(prog="python -m dyad.services.motion.train")
+    register(parser.add_subparsers(title="commands", metavar="COMMAND"))
+    args = parser.parse_args(argv)
+    return int(args.func(args)) if hasattr(args, "func") else 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

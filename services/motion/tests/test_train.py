@@ -13,11 +13,14 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from dyad.errors import FailedPrecondition
 from dyad.services.motion import corpus
 from dyad.services.motion.baselines import compare, table
 from dyad.services.motion.features import ensure_features, feature_path
 from dyad.services.motion.model import DualTalkModel, MotionModelConfig
 from dyad.services.motion.train import (
+    STD_FLOOR,
+    Standardizer,
     TrainReport,
     dualtalk_loss,
     load_clips,
@@ -104,6 +107,23 @@ def test_loss_groups_and_decrease(data: Path) -> None:
     assert losses[-1] < 0.7 * losses[0]
 
 
+def test_standardizer_folds_exactly(data: Path) -> None:
+    clips = load_clips(data, "train", RIG)
+    norm = Standardizer.fit(clips)
+    assert float(norm.stats["motion_std"].min()) == pytest.approx(STD_FLOOR["motion"])
+    torch.manual_seed(1)
+    model = DualTalkModel(MotionModelConfig(rig=RIG, social=True, feature_dim=32, **TINY)).eval()
+    batch = make_batch(clips, sample_index(clips, WINDOW, HOP)[:6], WINDOW)
+    raw = (batch["audio_self"], batch["audio_partner"], batch["motion_partner"], batch["relation"])
+    with torch.no_grad():
+        want = norm.forward(model, batch)
+        got = norm.folded(model)(*raw)
+        plain = model(*raw)
+    assert torch.allclose(got, want, atol=1e-5)
+    assert not torch.allclose(plain, want, atol=1e-3)  # the statistics do matter
+    assert norm.folded(model).state_dict().keys() == model.state_dict().keys()
+
+
 def _run(data: Path, out: Path, epochs: int, resume: bool = True) -> TrainReport:
     return train(
         data, out, rig=RIG, social=True, feature_dim=32, config=TINY, epochs=epochs,
@@ -127,7 +147,10 @@ def test_resume_equals_uninterrupted(data: Path, tmp_path: Path) -> None:
     assert set(full.metrics["test"]) == {"mouth", "face", "pose"}
     log = (tmp_path / "resumed" / "train_log.jsonl").read_text().splitlines()
     assert sum('"kind": "epoch"' in line for line in log) == 3
-    # a fresh run ignores the checkpoint when asked
+    # other training settings are refused on resume; a fresh run ignores the checkpoint
+    with pytest.raises(FailedPrecondition, match="settings differ"):
+        train(data, tmp_path / "resumed", rig=RIG, social=True, feature_dim=32, config=TINY,
+              epochs=4, batch_size=4, window=WINDOW, hop=HOP, seed=7, progress=False)  # fmt: skip
     again = _run(data, tmp_path / "resumed", 1, resume=False)
     assert again.resumed_from == 0 and again.epochs == 1
 
