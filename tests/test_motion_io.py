@@ -48,3 +48,8 @@ def test_bad_files(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput):
         save_motion(tmp_path / "x.npz", bad, "flame56")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_saved_files_are_readable_by_others(tmp_path: Path) -> None:
+    path = save_motion(tmp_path / "m.npz", get_rig("arkit55").neutral(2), "arkit55")
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -211,3 +211,11 @@ def test_open_store_from_settings(s3_server: S3Server, tmp_path: Path) -> None:
     )
     ref = s3.put_bytes(b"x")
     assert ref.uri.startswith("s3://from-settings/pre/cas/")
+
+
+def test_local_objects_are_readable_by_others(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    ref = store.put_bytes(b"shared")
+    named = store.put_named("jobs/j/manifest.json", b"{}")
+    for key in (store.key_of(ref.uri), store.key_of(named.uri)):
+        assert (tmp_path / key).stat().st_mode & 0o777 == 0o644

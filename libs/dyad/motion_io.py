@@ -9,8 +9,6 @@ field that is wrong.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from dyad.errors import InvalidInput
+from dyad.media.audio import atomic_output
 from dyad.rigs import FPS, Rig, check_channels, get_rig
 
 
@@ -51,14 +50,8 @@ def save_motion(path: str | Path, motion: np.ndarray, rig: str | Rig, fps: int =
     """Write ``path`` atomically (temp file in the same directory, then rename)."""
     path = Path(path)
     data = motion_bytes(motion, rig, fps)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_output(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
     return path
 
 

@@ -14,8 +14,6 @@ Shapes: ``B`` batch, ``T`` motion frames (25 fps), ``d`` feature dim, ``h`` LSTM
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -248,11 +246,7 @@ def crossfade_weights(starts: list[int], w: int) -> list[np.ndarray]:
 
 def atomic_write(dest: Path, write: Callable[[Path], object]) -> None:
     """Write ``dest`` through a temporary file in its directory and ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    try:
+    from dyad.media.audio import atomic_output
+
+    with atomic_output(dest) as tmp:
         write(Path(tmp))
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

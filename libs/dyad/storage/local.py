@@ -36,6 +36,7 @@ class LocalStore(ArtifactStore):
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
         try:
+            os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide artefacts from other users
             with os.fdopen(fd, "wb") as out:
                 if isinstance(fill, bytes):
                     out.write(fill)
