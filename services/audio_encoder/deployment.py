@@ -19,14 +19,11 @@ from grpc_health.v1 import health_pb2
 from ray import serve
 from ray.serve import Application
 
-from dyad.config import PlatformSettings, load
 from dyad.errors import DyadError
-from dyad.logs import configure
-from dyad.rpc.serve import mapped
+from dyad.rpc.serve import mapped, replica_store
 from dyad.services.audio_encoder.core import FeatureService
 from dyad.services.audio_encoder.servicer import parse_request, to_response
 from dyad.services.audio_encoder.settings import AudioEncoderSettings
-from dyad.storage import open_store
 from dyad.v1 import audio_encoder_service_pb2 as pb
 
 Call = tuple[list[Any], str, int, list[str]]  # (refs, backend, fps, fields)
@@ -35,14 +32,13 @@ Call = tuple[list[Any], str, int, list[str]]  # (refs, backend, fps, fields)
 @serve.deployment(name="AudioEncoder")
 class AudioEncoderDeployment:
     def __init__(self) -> None:
-        platform = load(PlatformSettings)
-        configure(platform.log_level, json_format=platform.log_json)
+        store = replica_store()
         self.settings = AudioEncoderSettings.from_env()
         if self.settings.torch_threads:
             import torch
 
             torch.set_num_threads(self.settings.torch_threads)
-        self.service = FeatureService(open_store(platform), self.settings)
+        self.service = FeatureService(store, self.settings)
         self.service.warm_up()
         batcher = cast(Any, self._encode)  # @serve.batch adds the setters at run time
         batcher.set_max_batch_size(self.settings.max_batch)

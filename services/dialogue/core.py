@@ -14,7 +14,7 @@ import numpy as np
 from dyad.errors import InvalidInput
 from dyad.media import wav_bytes
 from dyad.services.dialogue.conversation import SAMPLE_RATE, Conversation, speak
-from dyad.services.dialogue.model import Dialogue, Relation, Timeline
+from dyad.services.dialogue.model import Dialogue, Timeline
 from dyad.services.dialogue.settings import SPEECH_BACKENDS, DialogueSettings
 from dyad.services.dialogue.speech import SpeechEngine, make_engine
 from dyad.services.dialogue.writer import DialogueWriter
@@ -70,27 +70,6 @@ class DialogueCore:
         from dyad.services.dialogue.speech import voice_for
 
         self.engine().synthesize("Hello.", voice_for(Identity(name="Warm Up")), Emotion())
-
-    def write(
-        self,
-        prompt: object,
-        n: int = 1,
-        *,
-        seed: int = 0,
-        backend: str = "",
-        temperature: float = 0.8,
-        scenario: str | None = None,
-        relation: Relation | None = None,
-    ) -> list[Dialogue]:
-        return self.writer.write(
-            prompt,
-            n,
-            seed=seed,
-            backend=backend,
-            temperature=temperature,
-            scenario=scenario,
-            relation=relation,
-        )
 
     def speak(
         self,

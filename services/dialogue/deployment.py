@@ -15,21 +15,17 @@ from grpc_health.v1 import health_pb2
 from ray import serve
 from ray.serve import Application
 
-from dyad.config import PlatformSettings, load
-from dyad.logs import configure
-from dyad.rpc.serve import mapped
+from dyad.rpc.serve import mapped, replica_store
 from dyad.services.dialogue.core import DialogueCore
 from dyad.services.dialogue.servicer import DialogueServicer
 from dyad.services.dialogue.settings import DialogueSettings
-from dyad.storage import open_store
 
 
 @serve.deployment(name="Dialogue")
 class DialogueDeployment:
     def __init__(self) -> None:
-        platform = load(PlatformSettings)
-        configure(platform.log_level, json_format=platform.log_json)
-        core = DialogueCore(open_store(platform), DialogueSettings.from_env())
+        store = replica_store()
+        core = DialogueCore(store, DialogueSettings.from_env())
         core.warm_up()
         self.servicer = DialogueServicer(core)
 

@@ -67,7 +67,7 @@ class DialogueServicer(pb_grpc.DialogueServiceServicer):
         self, request: pb.WriteDialoguesRequest, context: Any
     ) -> pb.WriteDialoguesResponse:
         dialogues = await asyncio.to_thread(
-            self.core.write,
+            self.core.writer.write,
             request.prompt,
             request.num_dialogues or 1,
             seed=request.seed if request.HasField("seed") else 0,

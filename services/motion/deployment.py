@@ -15,21 +15,17 @@ from grpc_health.v1 import health_pb2
 from ray import serve
 from ray.serve import Application
 
-from dyad.config import PlatformSettings, load
-from dyad.logs import configure
-from dyad.rpc.serve import mapped
+from dyad.rpc.serve import mapped, replica_store
 from dyad.services.motion.core import MotionCore
 from dyad.services.motion.servicer import MotionServicer
 from dyad.services.motion.settings import MotionSettings
-from dyad.storage import open_store
 
 
 @serve.deployment(name="Motion")
 class MotionDeployment:
     def __init__(self) -> None:
-        platform = load(PlatformSettings)
-        configure(platform.log_level, json_format=platform.log_json)
-        self.core = MotionCore(open_store(platform), MotionSettings.from_env())
+        store = replica_store()
+        self.core = MotionCore(store, MotionSettings.from_env())
         self.core.warm_up()
         self.servicer = MotionServicer(self.core)
 

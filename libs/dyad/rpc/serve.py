@@ -59,3 +59,14 @@ class RpcFailed(Exception):
 
     def __str__(self) -> str:
         return f"{self.args[0]}: {self.args[1]}"
+
+
+def replica_store() -> Any:
+    """What every Ray Serve replica does first: settings from the environment, JSON logs
+    configured from them, and the artefact store they name."""
+    from dyad.config import PlatformSettings, load
+    from dyad.storage import open_store
+
+    platform = load(PlatformSettings)
+    logs.configure(platform.log_level, json_format=platform.log_json)
+    return open_store(platform)
