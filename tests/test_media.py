@@ -247,8 +247,11 @@ def test_write_mp4_with_mono_audio(tmp_path: Path):
         "fps": 25.0,
         "num_frames": 50,
         "pix_fmt": "yuv420p",
+        "duration_s": 2.0,
     }
-    assert info["audio"] == {"codec": "aac", "sample_rate": 16000, "channels": 1}
+    audio = info["audio"]
+    assert audio is not None and audio.pop("duration_s") == pytest.approx(2.0, abs=0.07)
+    assert audio == {"codec": "aac", "sample_rate": 16000, "channels": 1}
     assert info["duration_s"] == pytest.approx(2.0, abs=0.1)
 
     with av.open(str(path)) as container:
@@ -271,6 +274,9 @@ def test_write_mp4_silent_and_stereo(tmp_path: Path):
     stereo = np.stack([tone, -tone], axis=1)  # [N, 2]
     write_mp4(tmp_path / "stereo.mp4", iter(list(frames)), audio=stereo)  # a one-shot iterator
     info = probe(tmp_path / "stereo.mp4")
+    assert info["audio"] is not None and info["video"] is not None
+    assert info["audio"].pop("duration_s") == pytest.approx(1.0, abs=0.07)
+    assert info["video"]["duration_s"] == pytest.approx(0.4)
     assert info["audio"] == {"codec": "aac", "sample_rate": 16000, "channels": 2}
     # 0.4 s of video and 1 s of audio: allowed, and the file lasts as long as the longer one.
     assert info["duration_s"] == pytest.approx(1.0, abs=0.1)

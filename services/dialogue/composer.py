@@ -448,6 +448,7 @@ class OfflineComposer:
         *,
         scenario: str | None = None,
         relation: Relation | None = None,
+        turns: tuple[int, int] | None = None,
     ) -> list[Dialogue]:
         _check(prompt, n, seed, scenario, relation)
         prompt = prompt.strip()
@@ -456,7 +457,8 @@ class OfflineComposer:
         topic = extract_topic(prompt)
         names = self._names(prompt)
         return [
-            self._one(prompt, seed, k, cue, relation or inferred, topic, names) for k in range(n)
+            self._one(prompt, seed, k, cue, relation or inferred, topic, names, turns)
+            for k in range(n)
         ]
 
     @staticmethod
@@ -475,6 +477,7 @@ class OfflineComposer:
         relation: Relation | None,
         topic: Topic | None,
         names: list[str],
+        turn_range: tuple[int, int] | None = None,
     ) -> Dialogue:
         rng = random.Random(subseed(seed, k))
         family = cue or ("casual" if k == 0 else rng.choice(("casual",) * 3 + SCENARIOS))
@@ -531,7 +534,7 @@ class OfflineComposer:
         owner = "b" if not relation.equal and speakers["a"].register in pb.UPPER else "a"
         writer = _Writer(rng, topic, family, speakers, owner)
         turns = []
-        n_turns = rng.randint(MIN_TURNS, MAX_TURNS)
+        n_turns = rng.randint(*(turn_range or (MIN_TURNS, MAX_TURNS)))
         for i, acts in enumerate(_plan(rng, n_turns, speakers["a"].register, family, topic, owner)):
             sid = SPEAKERS[i % 2]
             writer.new_turn()

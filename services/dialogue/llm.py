@@ -128,8 +128,11 @@ class LlmWriter:
         dialogue_id: str,
         scenario: str | None = None,
         relation: Relation | None = None,
+        turns: tuple[int, int] | None = None,
     ) -> Dialogue:
         wishes = []
+        if turns is not None:
+            wishes.append(f"Write {turns[0]} to {turns[1]} turns.")
         if scenario:
             wishes.append(f"The scenario family is {scenario}.")
         if relation is not None:

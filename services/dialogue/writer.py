@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dyad.errors import InvalidInput
-from dyad.services.dialogue.model import SCENARIOS, Dialogue, Relation
+from dyad.services.dialogue.model import MAX_TURNS, MIN_TURNS, SCENARIOS, Dialogue, Relation
 from dyad.services.dialogue.settings import WRITERS, DialogueSettings
 
 
@@ -39,8 +39,14 @@ class DialogueWriter:
         temperature: float = 0.8,
         scenario: str | None = None,
         relation: Relation | None = None,
+        turns: tuple[int, int] | None = None,
     ) -> list[Dialogue]:
+        """``n`` dialogues about ``prompt``; ``turns`` (min, max) narrows the 5–10 range."""
         text = check_prompt(prompt, self.settings.max_prompt_chars)
+        if turns is not None and not MIN_TURNS <= turns[0] <= turns[1] <= MAX_TURNS:
+            raise InvalidInput(
+                "turns", f"{turns[0]}–{turns[1]}; expected within {MIN_TURNS}–{MAX_TURNS}"
+            )
         if not 1 <= n <= self.settings.max_dialogues:
             raise InvalidInput("n", f"{n} dialogues; expected 1–{self.settings.max_dialogues}")
         backend = backend or self.settings.writer
@@ -55,7 +61,9 @@ class DialogueWriter:
         if backend == "offline":
             from dyad.services.dialogue.composer import OfflineComposer
 
-            return OfflineComposer().write(text, n, seed, scenario=scenario, relation=relation)
+            return OfflineComposer().write(
+                text, n, seed, scenario=scenario, relation=relation, turns=turns
+            )
         from dyad.services.dialogue.llm import LlmWriter
 
         s = self.settings
@@ -74,6 +82,7 @@ class DialogueWriter:
                 dialogue_id=f"dlg-{seed}-{k}",
                 scenario=scenario,
                 relation=relation,
+                turns=turns,
             )
             for k in range(n)
         ]

@@ -461,6 +461,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--no-resume", action="store_true", help="ignore OUT/checkpoint.pt")
     m.add_argument("--out", required=True, type=Path, help="model directory")
     m.set_defaults(func=_cli)
+    from dyad.services.refiner.train import register as register_refiner
+
+    register_refiner(cmds)  # `dyad train refiner`
 
 
 def _cli(args: argparse.Namespace) -> int:

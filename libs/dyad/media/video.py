@@ -48,12 +48,22 @@ class VideoInfo(TypedDict):
     fps: float | None  # from r_frame_rate; None when the container does not say
     num_frames: int | None  # from nb_frames; None when the container does not say
     pix_fmt: str | None
+    duration_s: float | None  # this stream's own duration
+
+
+def _duration(s: dict[str, Any]) -> float | None:
+    d = s.get("duration")
+    try:
+        return float(d) if d is not None else None
+    except ValueError:
+        return None
 
 
 class AudioInfo(TypedDict):
     codec: str
     sample_rate: int  # Hz
     channels: int
+    duration_s: float | None  # this stream's own duration
 
 
 class MediaInfo(TypedDict):
@@ -227,6 +237,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
             "codec": a.get("codec_name", "unknown"),
             "sample_rate": int(a.get("sample_rate", 0)),
             "channels": int(a.get("channels", 0)),
+            "duration_s": _duration(a),
         }
     return {
         "duration_s": float(duration) if duration is not None else None,
@@ -246,4 +257,5 @@ def _video_info(s: dict[str, Any]) -> VideoInfo:
         "fps": fps or None,
         "num_frames": int(str(frames)) if str(frames).isdigit() else None,
         "pix_fmt": s.get("pix_fmt"),
+        "duration_s": _duration(s),
     }

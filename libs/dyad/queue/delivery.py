@@ -64,6 +64,35 @@ class Delivery:
             message=message,
         )
 
+    def plan_stages(self, stages: list[str]) -> None:
+        """Declare the stage names in order, so overall progress is their mean (not the mean
+        over the stages reported so far) and views list them in order."""
+        if list(stages) != self.record.stage_plan:
+            self.q.r.hset(self._key(), "stage_plan", json.dumps(list(stages)))
+            self.record.stage_plan = list(stages)
+
+    def release(self, message: str = "released by its worker") -> None:
+        """Give the job back without counting this delivery (a worker shutting down).
+
+        The same stream entry stays pending but is made idle past the visibility timeout, so
+        the next ``claim`` of any worker takes it at once, ahead of newer entries.
+        """
+        idle_ms = int(self.q.cfg.visibility_timeout_s * 1000) + 1
+        now = repr(time.time())
+        pipe = self.q.r.pipeline(transaction=True)
+        pipe.hincrby(self._key(), "attempts", -1)
+        pipe.hset(
+            self._key(),
+            mapping={"status": JobStatus.QUEUED.value, "worker": "", "updated_at": now},
+        )
+        self.q._event(
+            self.job_id, JobStatus.QUEUED, pipe, progress=self.record.progress, message=message
+        )
+        pipe.xclaim(
+            self.stream, GROUP, self.consumer, 0, [self.entry_id], idle=idle_ms, justid=True
+        )
+        pipe.execute()
+
     @property
     def cancel_requested(self) -> bool:
         return self.q.r.hget(self._key(), "cancel_requested") == "1"

@@ -60,18 +60,20 @@ class JobOptions(_message.Message):
     def __init__(self, motion_backend: _Optional[str] = ..., rig: _Optional[str] = ..., refine: _Optional[bool] = ..., layout: _Optional[_Union[_common_pb2.Layout, str]] = ..., seed: _Optional[int] = ..., relation: _Optional[_Union[_common_pb2.SocialRelation, _Mapping]] = ..., identity_a: _Optional[_Union[_common_pb2.Identity, _Mapping]] = ..., identity_b: _Optional[_Union[_common_pb2.Identity, _Mapping]] = ...) -> None: ...
 
 class SubmitJobRequest(_message.Message):
-    __slots__ = ("prompt", "audio", "options", "priority", "idempotency_key")
+    __slots__ = ("prompt", "audio", "options", "priority", "idempotency_key", "n")
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
     prompt: str
     audio: AudioInput
     options: JobOptions
     priority: Priority
     idempotency_key: str
-    def __init__(self, prompt: _Optional[str] = ..., audio: _Optional[_Union[AudioInput, _Mapping]] = ..., options: _Optional[_Union[JobOptions, _Mapping]] = ..., priority: _Optional[_Union[Priority, str]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    n: int
+    def __init__(self, prompt: _Optional[str] = ..., audio: _Optional[_Union[AudioInput, _Mapping]] = ..., options: _Optional[_Union[JobOptions, _Mapping]] = ..., priority: _Optional[_Union[Priority, str]] = ..., idempotency_key: _Optional[str] = ..., n: _Optional[int] = ...) -> None: ...
 
 class AudioInput(_message.Message):
     __slots__ = ("track_a", "track_b", "stereo")
@@ -112,7 +114,7 @@ class JobError(_message.Message):
     def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., error_id: _Optional[str] = ...) -> None: ...
 
 class JobResult(_message.Message):
-    __slots__ = ("manifest", "video", "conversation", "motion_a", "motion_b", "download_urls")
+    __slots__ = ("manifest", "video", "conversation", "motion_a", "motion_b", "download_urls", "artifacts")
     class DownloadUrlsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -120,19 +122,28 @@ class JobResult(_message.Message):
         key: str
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class ArtifactsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _common_pb2.ArtifactRef
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ...) -> None: ...
     MANIFEST_FIELD_NUMBER: _ClassVar[int]
     VIDEO_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_FIELD_NUMBER: _ClassVar[int]
     MOTION_A_FIELD_NUMBER: _ClassVar[int]
     MOTION_B_FIELD_NUMBER: _ClassVar[int]
     DOWNLOAD_URLS_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
     manifest: _common_pb2.ArtifactRef
     video: _common_pb2.ArtifactRef
     conversation: _common_pb2.Conversation
     motion_a: _common_pb2.MotionClip
     motion_b: _common_pb2.MotionClip
     download_urls: _containers.ScalarMap[str, str]
-    def __init__(self, manifest: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., video: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., conversation: _Optional[_Union[_common_pb2.Conversation, _Mapping]] = ..., motion_a: _Optional[_Union[_common_pb2.MotionClip, _Mapping]] = ..., motion_b: _Optional[_Union[_common_pb2.MotionClip, _Mapping]] = ..., download_urls: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    artifacts: _containers.MessageMap[str, _common_pb2.ArtifactRef]
+    def __init__(self, manifest: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., video: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., conversation: _Optional[_Union[_common_pb2.Conversation, _Mapping]] = ..., motion_a: _Optional[_Union[_common_pb2.MotionClip, _Mapping]] = ..., motion_b: _Optional[_Union[_common_pb2.MotionClip, _Mapping]] = ..., download_urls: _Optional[_Mapping[str, str]] = ..., artifacts: _Optional[_Mapping[str, _common_pb2.ArtifactRef]] = ...) -> None: ...
 
 class Job(_message.Message):
     __slots__ = ("job_id", "status", "priority", "stages", "progress", "attempts", "error", "result", "create_time", "update_time", "team", "cancel_requested")
@@ -175,24 +186,28 @@ class GetJobResponse(_message.Message):
     def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ...) -> None: ...
 
 class WatchJobRequest(_message.Message):
-    __slots__ = ("job_id",)
+    __slots__ = ("job_id", "after_event_id")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     job_id: str
-    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+    after_event_id: str
+    def __init__(self, job_id: _Optional[str] = ..., after_event_id: _Optional[str] = ...) -> None: ...
 
 class JobEvent(_message.Message):
-    __slots__ = ("job_id", "status", "stage", "progress", "event")
+    __slots__ = ("job_id", "status", "stage", "progress", "event", "event_id")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     STAGE_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     status: JobStatus
     stage: StageProgress
     progress: float
     event: _common_pb2.Event
-    def __init__(self, job_id: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., stage: _Optional[_Union[StageProgress, _Mapping]] = ..., progress: _Optional[float] = ..., event: _Optional[_Union[_common_pb2.Event, _Mapping]] = ...) -> None: ...
+    event_id: str
+    def __init__(self, job_id: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., stage: _Optional[_Union[StageProgress, _Mapping]] = ..., progress: _Optional[float] = ..., event: _Optional[_Union[_common_pb2.Event, _Mapping]] = ..., event_id: _Optional[str] = ...) -> None: ...
 
 class CancelJobRequest(_message.Message):
     __slots__ = ("job_id",)

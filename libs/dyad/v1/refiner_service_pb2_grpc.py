@@ -45,7 +45,9 @@ class RefinerServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def RefineMotion(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Both speakers' motion of a whole conversation, refined: silent segments filled, every
+        segment made responsive to the partner, segment boundaries blended.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

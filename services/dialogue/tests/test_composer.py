@@ -508,3 +508,18 @@ def test_edge_inputs_are_fine() -> None:
     assert len(COMPOSER.write("tabs\tand\nnewlines", 64, -5)) == 64
     d = first("  🍕🎉  ", 3)  # nothing but emoji: a general chat
     d.validate()
+
+
+def test_turn_range_is_honoured_and_checked() -> None:
+    from dyad.errors import InvalidInput
+    from dyad.services.dialogue.settings import DialogueSettings
+    from dyad.services.dialogue.writer import DialogueWriter
+
+    writer = DialogueWriter(DialogueSettings())
+    for lo, hi in ((5, 5), (6, 7), (10, 10)):
+        lengths = {len(d.turns) for d in writer.write("a trip to Lisbon", 6, seed=3, turns=(lo, hi))}
+        assert lengths <= set(range(lo, hi + 1)), (lo, hi, lengths)
+    for bad in ((3, 6), (7, 6), (9, 12)):
+        with pytest.raises(InvalidInput) as e:
+            writer.write("a trip", 1, turns=bad)
+        assert e.value.field == "turns"

@@ -1,0 +1,322 @@
+"""``DyadClient``: the Job API for product teams, as plain blocking Python calls."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from dyad import errors
+from dyad.client.models import PRIORITIES, STATUSES, Job, ProgressEvent
+from dyad.rpc.client import error_from_rpc
+
+ENDPOINT_ENV = "DYAD_ENDPOINT"
+TOKEN_ENV = "DYAD_TOKEN"
+APPLICATION_ENV = "DYAD_APPLICATION"
+_CHUNK = 1024 * 1024
+_EXT = {
+    "video/mp4": ".mp4",
+    "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
+    "application/json": ".json",
+    "application/x-npz": ".npz",
+    "application/x-npy": ".npy",
+}
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def _ref(value: Any, fld: str) -> Any:
+    """An ``ArtifactRef`` message from a URI, a dict or an object with ``to_proto``."""
+    from dyad.v1 import common_pb2 as c
+
+    if isinstance(value, str):
+        return c.ArtifactRef(uri=value)
+    if isinstance(value, Mapping):
+        return c.ArtifactRef(
+            **{k: v for k, v in value.items() if k in c.ArtifactRef.DESCRIPTOR.fields_by_name}
+        )
+    if hasattr(value, "to_proto"):
+        return value.to_proto()
+    raise errors.InvalidInput(fld, "expected a URI, an ArtifactRef or its dict")
+
+
+class DyadClient:
+    """A connection to the gateway. ``endpoint``: ``host:port`` (plaintext) or
+    ``grpcs://host:port`` (TLS); default ``$DYAD_ENDPOINT``. ``token``: the team's bearer token;
+    default ``$DYAD_TOKEN``. ``timeout``: deadline of each unary call, seconds.
+    ``application``: the Ray Serve application to route to (``gateway`` in
+    ``deploy/ray/serve_config.yaml``; needed when Serve hosts several); default
+    ``$DYAD_APPLICATION``, none for a standalone gateway.
+
+    Errors are ``dyad.errors`` exceptions (``Unauthenticated``, ``PermissionDenied``,
+    ``NotFound``, ``InvalidInput`` naming the field, ``Unavailable``, …).
+    """
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        token: str | None = None,
+        timeout: float = 30.0,
+        *,
+        application: str | None = None,
+        root_certificates: bytes | None = None,
+    ) -> None:
+        endpoint = endpoint or os.environ.get(ENDPOINT_ENV, "")
+        token = token or os.environ.get(TOKEN_ENV, "")
+        if not endpoint:
+            raise errors.ConfigError(ENDPOINT_ENV, "no gateway endpoint (give --endpoint)")
+        if not token:
+            raise errors.ConfigError(TOKEN_ENV, "no bearer token (give --token)")
+        self.timeout = timeout
+        application = application or os.environ.get(APPLICATION_ENV, "")
+        self._metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {token}"),)
+        if application:
+            self._metadata += (("application", application),)
+        options = [("grpc.max_receive_message_length", 8 * 1024 * 1024)]
+        if endpoint.startswith("grpcs://"):
+            creds = grpc.ssl_channel_credentials(root_certificates)
+            self._channel = grpc.secure_channel(endpoint[len("grpcs://") :], creds, options)
+        else:
+            self._channel = grpc.insecure_channel(endpoint.removeprefix("grpc://"), options)
+        from dyad.v1 import job_service_pb2_grpc as pb_grpc
+
+        self._stub = pb_grpc.JobServiceStub(self._channel)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> DyadClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, method: Any, request: Any, timeout: float | None = None) -> Any:
+        try:
+            return method(request, timeout=timeout or self.timeout, metadata=self._metadata)
+        except grpc.RpcError as e:
+            raise error_from_rpc(e) from None
+
+    # --- the API ----------------------------------------------------------------------
+    def submit(
+        self,
+        prompt: str | None = None,
+        *,
+        audio: Mapping[str, Any] | None = None,
+        n: int = 1,
+        priority: str = "normal",
+        idempotency_key: str = "",
+        motion_backend: str = "",
+        rig: str = "",
+        refine: bool = False,
+        layout: str = "",
+        seed: int | None = None,
+        relation: Mapping[str, bool | None] | None = None,
+        identity_a: Mapping[str, Any] | None = None,
+        identity_b: Mapping[str, Any] | None = None,
+    ) -> Job:
+        """Submit a prompt (or ``audio={"track_a": uri, "track_b": uri}`` / ``{"stereo": uri}``).
+
+        The returned job's ``created`` is False when ``idempotency_key`` matched a job the
+        team submitted before (that job is returned, whatever this call asked for).
+        """
+        from google.protobuf.json_format import ParseDict
+
+        from dyad.v1 import common_pb2 as c
+        from dyad.v1 import job_service_pb2 as pb
+
+        if priority not in PRIORITIES:
+            raise errors.InvalidInput("priority", f"one of {list(PRIORITIES)}")
+        req = pb.SubmitJobRequest(
+            n=n,
+            priority=pb.Priority.Value(f"PRIORITY_{priority.upper()}"),  # type: ignore[arg-type]
+            idempotency_key=idempotency_key,
+        )
+        if (prompt is None) == (audio is None):
+            raise errors.InvalidInput("input", "give either a prompt or audio")
+        if prompt is not None:
+            req.prompt = prompt
+        else:
+            assert audio is not None
+            for slot, value in audio.items():
+                if slot not in ("track_a", "track_b", "stereo"):
+                    raise errors.InvalidInput(f"audio.{slot}", "track_a, track_b or stereo")
+                getattr(req.audio, slot).CopyFrom(_ref(value, f"audio.{slot}"))
+        o = req.options
+        o.motion_backend, o.rig, o.refine = motion_backend, rig, refine
+        if layout:
+            name = f"LAYOUT_{layout.upper()}"
+            if name not in c.Layout.keys():  # noqa: SIM118 (an EnumTypeWrapper)
+                raise errors.InvalidInput("layout", "side_by_side, picture_in_picture or single")
+            o.layout = c.Layout.Value(name)  # type: ignore[assignment]
+        if seed is not None:
+            o.seed = seed
+        for axis, value in (relation or {}).items():
+            if value is not None:
+                setattr(o.relation, axis, bool(value))
+        for name, ident in (("identity_a", identity_a), ("identity_b", identity_b)):
+            if ident:
+                ParseDict(dict(ident), getattr(o, name))
+        resp = self._call(self._stub.SubmitJob, req)
+        return Job.from_pb(resp.job, created=resp.created)
+
+    def get(self, job_id: str) -> Job:
+        from dyad.v1 import job_service_pb2 as pb
+
+        return Job.from_pb(self._call(self._stub.GetJob, pb.GetJobRequest(job_id=job_id)).job)
+
+    def cancel(self, job_id: str) -> Job:
+        from dyad.v1 import job_service_pb2 as pb
+
+        resp = self._call(self._stub.CancelJob, pb.CancelJobRequest(job_id=job_id))
+        return Job.from_pb(resp.job)
+
+    def list_page(
+        self,
+        *,
+        statuses: tuple[str, ...] = (),
+        created_after: float | None = None,
+        created_before: float | None = None,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> tuple[list[Job], str]:
+        """One page of the team's jobs, newest first, and the token of the next ('' at the end)."""
+        from dyad.v1 import job_service_pb2 as pb
+
+        req = pb.ListJobsRequest(page_size=page_size, page_token=page_token)
+        for s in statuses:
+            if s not in STATUSES:
+                raise errors.InvalidInput("statuses", f"{s!r}: one of {list(STATUSES)}")
+            req.statuses.append(pb.JobStatus.Value(f"JOB_STATUS_{s.upper()}"))  # type: ignore[arg-type]
+        if created_after:
+            req.created_after.FromNanoseconds(int(created_after * 1e9))
+        if created_before:
+            req.created_before.FromNanoseconds(int(created_before * 1e9))
+        resp = self._call(self._stub.ListJobs, req)
+        return [Job.from_pb(j) for j in resp.jobs], resp.next_page_token
+
+    def list(
+        self,
+        *,
+        statuses: tuple[str, ...] = (),
+        created_after: float | None = None,
+        created_before: float | None = None,
+        limit: int = 100,
+    ) -> list[Job]:
+        """Up to ``limit`` of the team's jobs, newest first, following pages."""
+        out: list[Job] = []
+        token = ""
+        while len(out) < limit:
+            page, token = self.list_page(
+                statuses=statuses,
+                created_after=created_after,
+                created_before=created_before,
+                page_size=min(limit - len(out), 500),
+                page_token=token,
+            )
+            out += page
+            if not token:
+                break
+        return out[:limit]
+
+    def events(
+        self, job_id: str, *, after_event_id: str = "", timeout: float = 3600.0
+    ) -> Iterator[ProgressEvent]:
+        """The job's events until a terminal one; resumes once after a dropped connection."""
+        from dyad.v1 import job_service_pb2 as pb
+
+        last, retried = after_event_id, False
+        deadline = time.monotonic() + timeout
+        while True:
+            req = pb.WatchJobRequest(job_id=job_id, after_event_id=last)
+            stream = self._stub.WatchJob(
+                req,
+                timeout=max(0.0, deadline - time.monotonic()),
+                metadata=self._metadata,
+                # The resumed call waits for the gateway (a restarting replica) instead of
+                # failing at once on a channel that is still reconnecting.
+                wait_for_ready=retried,
+            )
+            try:
+                for msg in stream:
+                    ev = ProgressEvent.from_pb(msg)
+                    last = ev.event_id or last
+                    yield ev
+                return
+            except grpc.RpcError as e:
+                err = error_from_rpc(e)
+                if isinstance(err, errors.Unavailable) and not retried:
+                    retried = True  # resume after the last event seen: nothing twice
+                    continue
+                raise err from None
+
+    def watch(
+        self,
+        job_id: str,
+        on_progress: Callable[[ProgressEvent], None] | None = None,
+        *,
+        timeout: float = 3600.0,
+    ) -> Job:
+        """Follow the job until it ends, calling ``on_progress`` per event; the final job."""
+        for ev in self.events(job_id, timeout=timeout):
+            if on_progress is not None:
+                on_progress(ev)
+        return self.get(job_id)
+
+    def download(
+        self, job: Job | str, dest_dir: str | Path, *, timeout: float = 300.0
+    ) -> dict[str, Path]:
+        """Fetch every result artefact through its presigned URL into ``dest_dir``.
+
+        Files are named after the artefact (``video.mp4``, ``manifest.json``…), written
+        atomically and checked against the artefact's sha256 when the job records one.
+        """
+        if isinstance(job, str) or not job.download_urls:
+            job = self.get(job if isinstance(job, str) else job.job_id)
+        if not job.succeeded:
+            raise errors.FailedPrecondition(f"job {job.job_id} is {job.status}, not succeeded")
+        dest = Path(dest_dir)
+        dest.mkdir(parents=True, exist_ok=True)
+        out: dict[str, Path] = {}
+        for name, art in job.artifacts.items():
+            if not art.url:
+                continue
+            ext = _EXT.get(art.content_type) or Path(art.uri).suffix or ".bin"
+            out[name] = fetch(art.url, dest / f"{_SAFE.sub('_', name)}{ext}", art.sha256, timeout)
+        return out
+
+
+def fetch(url: str, path: Path, sha256: str = "", timeout: float = 300.0) -> Path:
+    """GET ``url`` into ``path`` atomically, verifying ``sha256`` when given."""
+    h = hashlib.sha256()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f, urllib.request.urlopen(url, timeout=timeout) as r:
+            while chunk := r.read(_CHUNK):
+                h.update(chunk)
+                f.write(chunk)
+        if sha256 and h.hexdigest() != sha256:
+            raise errors.IntegrityError(f"{path.name}: downloaded bytes do not match their sha256")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except urllib.error.HTTPError as e:
+        if e.code in (401, 403):
+            raise errors.PermissionDenied(f"{path.name}: download refused (URL expired?)") from None
+        if e.code == 404:
+            raise errors.NotFound(f"{path.name}: the artefact is gone") from None
+        raise errors.Unavailable(f"{path.name}: download failed with HTTP {e.code}") from None
+    except urllib.error.URLError as e:
+        raise errors.Unavailable(f"{path.name}: download failed: {e.reason}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path

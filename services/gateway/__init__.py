@@ -1,0 +1,1 @@
+"""The gateway: the Job API (JobService), authentication, request limits."""

@@ -1,0 +1,39 @@
+"""``python -m dyad.services.gateway``: the Job API as a standalone gRPC server."""
+
+from __future__ import annotations
+
+from dyad.config import PlatformSettings, load
+from dyad.queue import JobQueue, QueueConfig
+from dyad.rpc import DyadServer, run_server, single_service_server
+from dyad.services.gateway.auth import Authenticator
+from dyad.services.gateway.core import JobGateway
+from dyad.services.gateway.servicer import JobServiceServicer
+from dyad.services.gateway.settings import GatewaySettings
+from dyad.storage import open_store
+from dyad.v1 import job_service_pb2, job_service_pb2_grpc
+
+
+def build_gateway(platform: PlatformSettings, settings: GatewaySettings) -> JobServiceServicer:
+    """The servicer on the queue and store the platform settings name (tokens checked now)."""
+    queue = JobQueue.from_url(platform.redis_url, QueueConfig.from_settings(platform))
+    gateway = JobGateway(queue, open_store(platform), settings)
+    return JobServiceServicer(gateway, Authenticator(settings))
+
+
+def build_server(platform: PlatformSettings, settings: GatewaySettings) -> DyadServer:
+    servicer = build_gateway(platform, settings)
+    return single_service_server(
+        "gateway",
+        platform,
+        job_service_pb2_grpc.add_JobServiceServicer_to_server,
+        servicer,
+        job_service_pb2.DESCRIPTOR,
+        "JobService",
+        # SERVING only once Redis answers and the consumer groups exist.
+        warmup=servicer.gateway.queue.ensure_groups,
+    )
+
+
+if __name__ == "__main__":
+    platform = load(PlatformSettings)
+    run_server(build_server(platform, GatewaySettings.from_env()), platform)

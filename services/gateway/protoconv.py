@@ -1,0 +1,157 @@
+"""``dyad.v1`` JobService messages ↔ the gateway's domain (``JobInput``, ``JobView``, events)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from dyad.errors import InvalidInput
+from dyad.queue import JobEvent, JobRecord, JobStatus, Priority
+from dyad.services.gateway.core import AUDIO_SLOTS, JobInput, JobView
+from dyad.storage import ArtifactRef
+from dyad.v1 import common_pb2 as c
+from dyad.v1 import job_service_pb2 as pb
+
+MOTION_BACKENDS = ("", "procedural", "neural")
+RIGS = ("", "arkit55", "flame56")
+
+
+def status_to_pb(status: JobStatus) -> Any:
+    return pb.JobStatus.Value(f"JOB_STATUS_{status.value.upper()}")
+
+
+def status_from_pb(value: int, fld: str = "statuses") -> JobStatus:
+    if value not in pb.JobStatus.values() or value == pb.JOB_STATUS_UNSPECIFIED:
+        raise InvalidInput(fld, f"unknown job status {value}")
+    return JobStatus(pb.JobStatus.Name(value).removeprefix("JOB_STATUS_").lower())
+
+
+def priority_to_pb(priority: Priority) -> Any:
+    return pb.Priority.Value(f"PRIORITY_{priority.value.upper()}")
+
+
+def priority_from_pb(value: int) -> Priority:
+    if value == pb.PRIORITY_UNSPECIFIED:
+        return Priority.NORMAL
+    if value not in pb.Priority.values():
+        raise InvalidInput("priority", f"unknown priority {value}")
+    return Priority(pb.Priority.Name(value).removeprefix("PRIORITY_").lower())
+
+
+def _timestamp(t: float) -> Timestamp:
+    ts = Timestamp()
+    ts.FromNanoseconds(int(t * 1e9))
+    return ts
+
+
+def seconds(ts: Timestamp) -> float | None:
+    """A request timestamp in seconds; None when unset."""
+    return None if ts.seconds == 0 and ts.nanos == 0 else ts.ToNanoseconds() / 1e9
+
+
+def options_from_pb(o: pb.JobOptions) -> dict[str, Any]:
+    if o.motion_backend not in MOTION_BACKENDS:
+        raise InvalidInput("options.motion_backend", f"one of {list(MOTION_BACKENDS[1:])}")
+    if o.rig not in RIGS:
+        raise InvalidInput("options.rig", f"one of {list(RIGS[1:])}")
+    if o.layout not in c.Layout.values():
+        raise InvalidInput("options.layout", f"unknown layout {o.layout}")
+    layout = c.Layout.Name(o.layout).removeprefix("LAYOUT_").lower()
+    identities = {
+        name: MessageToDict(getattr(o, name), preserving_proto_field_name=True)
+        if o.HasField(name)
+        else None
+        for name in ("identity_a", "identity_b")
+    }
+    return {
+        "motion_backend": o.motion_backend,
+        "rig": o.rig,
+        "refine": o.refine,
+        "layout": "" if layout == "unspecified" else layout,
+        "seed": o.seed if o.HasField("seed") else None,
+        "relation": {
+            "blood": o.relation.blood if o.relation.HasField("blood") else None,
+            "equal": o.relation.equal if o.relation.HasField("equal") else None,
+        },
+        **identities,
+    }
+
+
+def input_from_pb(req: pb.SubmitJobRequest) -> JobInput:
+    which = req.WhichOneof("input")
+    if which is None:
+        raise InvalidInput("input", "give a prompt or audio")
+    options = options_from_pb(req.options)
+    n = req.n or 1
+    if which == "prompt":
+        return JobInput(prompt=req.prompt, n=n, options=options)
+    audio: dict[str, ArtifactRef] = {}
+    for slot in AUDIO_SLOTS:
+        ref = getattr(req.audio, slot)
+        if ref.uri:
+            audio[slot] = ArtifactRef.from_proto(ref)
+    if not audio:
+        raise InvalidInput("audio", "give track_a and track_b, or stereo")
+    return JobInput(audio=audio, n=n, options=options)
+
+
+def _stage_status(job: JobRecord, fraction: float) -> Any:
+    if fraction >= 1.0:
+        return pb.JOB_STATUS_SUCCEEDED
+    if job.status.terminal or job.status == JobStatus.RETRYING:
+        return status_to_pb(job.status)
+    return pb.JOB_STATUS_RUNNING if fraction > 0 else pb.JOB_STATUS_QUEUED
+
+
+def ordered_stages(job: JobRecord) -> list[tuple[str, float]]:
+    """Stages in the runner's declared order, then any others it reported."""
+    names = list(job.stage_plan) + sorted(set(job.stages) - set(job.stage_plan))
+    return [(n, job.stages.get(n, 0.0)) for n in names]
+
+
+def job_to_pb(view: JobView) -> pb.Job:
+    job = view.record
+    msg = pb.Job(
+        job_id=job.job_id,
+        status=status_to_pb(job.status),
+        priority=priority_to_pb(job.priority),
+        progress=job.progress,
+        attempts=job.attempts,
+        team=job.team,
+        cancel_requested=job.cancel_requested,
+        create_time=_timestamp(job.created_at),
+        update_time=_timestamp(job.updated_at),
+    )
+    for name, fraction in ordered_stages(job):
+        msg.stages.add(stage=name, progress=fraction, status=_stage_status(job, fraction))
+    if job.error:
+        msg.error.code = str(job.error.get("code", ""))
+        msg.error.message = str(job.error.get("message", ""))
+        msg.error.error_id = str(job.error.get("error_id", ""))
+    for name, ref in view.artifacts.items():
+        msg.result.artifacts[name].CopyFrom(ref.to_proto())
+        if name == "manifest":
+            msg.result.manifest.CopyFrom(ref.to_proto())
+        elif name == "video":
+            msg.result.video.CopyFrom(ref.to_proto())
+    for name, url in view.download_urls.items():
+        msg.result.download_urls[name] = url
+    return msg
+
+
+def event_to_pb(ev: JobEvent) -> pb.JobEvent:
+    msg = pb.JobEvent(
+        job_id=ev.job_id,
+        status=status_to_pb(ev.status),
+        progress=ev.progress,
+        event=c.Event(time=_timestamp(ev.time), message=ev.message),
+        event_id=ev.event_id,
+    )
+    if ev.stage:
+        status = pb.JOB_STATUS_SUCCEEDED if ev.stage_progress >= 1.0 else status_to_pb(ev.status)
+        msg.stage.CopyFrom(
+            pb.StageProgress(stage=ev.stage, progress=ev.stage_progress, status=status)
+        )
+    return msg

@@ -1,0 +1,68 @@
+"""The client SDK against a gateway that goes away mid-watch and comes back."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from dyad import errors
+from dyad.client import DyadClient
+from dyad.services.worker.settings import WorkerSettings
+from dyad.services.worker.tests.test_worker import all_events
+from dyad.services.worker.tests.toy_runner import ToyRunner
+from dyad.services.worker.worker import Worker
+from dyad.testing import RedisServer, free_port
+
+from .conftest import RED, GatewayThread, start_stack
+
+pytestmark = pytest.mark.integration
+
+
+def test_watch_resumes_once_after_the_gateway_restarts(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    stack, first = start_stack(redis_server.url, tmp_path / "store", port=free_port())
+    worker = Worker(
+        stack.queue,
+        stack.store,
+        ToyRunner(0.4),
+        WorkerSettings(heartbeat_interval_s=0.2, claim_block_s=0.1),
+    )
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    second = None
+    try:
+        with DyadClient(stack.endpoint, RED, timeout=10) as client:
+            job = client.submit("a restart in the middle")
+            stream = client.events(job.job_id, timeout=60)
+            seen = []
+            for ev in stream:
+                seen.append(ev)
+                if ev.stage:  # the job is running: take the gateway away
+                    break
+            first.__exit__()
+            # Back half a second later: the resumed call waits for it instead of failing.
+            restarted: list[GatewayThread] = []
+            timer = threading.Timer(
+                0.5,
+                lambda: restarted.append(GatewayThread(stack.platform, stack.settings).__enter__()),
+            )
+            timer.start()
+            seen += list(stream)
+            timer.join()
+            second = restarted[0]
+            ids = [e.event_id for e in seen]
+            assert ids == [e.event_id for e in all_events(stack.queue, job.job_id)], "all, once"
+            assert seen[-1].status == "succeeded"
+            # One resumption only: a gateway that stays away is an error.
+            second.__exit__()
+            second = None
+            with pytest.raises(errors.Unavailable):
+                client.get(job.job_id)
+    finally:
+        worker.stop(0)
+        thread.join(10)
+        if second is not None:
+            second.__exit__()

@@ -1,0 +1,1 @@
+"""The refiner service: diffusion refinement of dyadic motion (CHAT §4.3: SFBG, RFBG, TCR)."""

@@ -1,0 +1,316 @@
+"""``RendererCore``: avatars from identities or stored directories, motion → videos.
+
+Pure domain code (no grpc, no ray): the servicer, the Ray deployment, the CLI and the
+orchestrator call it. Artefacts in and out through one ``ArtifactStore`` (DESIGN §4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dyad.errors import FailedPrecondition, InvalidInput
+from dyad.media.audio import read_wav, resample, to_mono
+from dyad.media.image import png_bytes
+from dyad.motion_io import load_motion
+from dyad.rigs import FPS, get_rig, num_frames
+from dyad.services.renderer.avatar import GaussianAvatar, create_avatar, load_avatar
+from dyad.services.renderer.layout import active_speaker, check_layout, compose
+from dyad.services.renderer.settings import RendererSettings
+from dyad.services.renderer.video import (
+    HeadTrack,
+    VideoOutput,
+    head_camera,
+    head_frames,
+    parse_colour,
+    render_videos,
+)
+from dyad.storage import ArtifactRef, ArtifactStore
+
+AUDIO_RATE = 16000
+AVATAR_FILES = ("config.json", "model.safetensors")
+HEAD_MODELS = ("procedural", "flame")
+
+
+def check_pair(motion_a: np.ndarray, rig_a: str, motion_b: np.ndarray | None, rig_b: str) -> None:
+    """Both clips valid for their rigs and equally long (fields named for the client)."""
+    get_rig(rig_a).validate(motion_a, field_name="motion_a", check_range=False)
+    if motion_b is None:
+        return
+    get_rig(rig_b).validate(motion_b, field_name="motion_b", check_range=False)
+    if rig_a != rig_b:
+        raise InvalidInput("motion_b.rig", f"{rig_b} differs from motion_a's {rig_a}")
+    if motion_a.shape[0] != motion_b.shape[0]:
+        raise InvalidInput(
+            "motion_b.num_frames", f"{motion_b.shape[0]} frames, motion_a has {motion_a.shape[0]}"
+        )
+
+
+@dataclass
+class RenderArgs:
+    """One render request in domain terms (what ``RenderVideo`` / ``StreamFrames`` carry)."""
+
+    motion: tuple[ArtifactRef, ArtifactRef | None]
+    audio: ArtifactRef | None  # the composite's soundtrack: stereo mix or mono
+    tracks: tuple[ArtifactRef, ArtifactRef] | None  # each speaker's own track
+    identities: dict[str, Any]
+    avatar_uris: dict[str, str]
+    layout: str
+    head_px: int
+    per_speaker: bool
+    relation: tuple[bool, bool]
+
+
+class RendererCore:
+    def __init__(self, store: ArtifactStore | None, settings: RendererSettings) -> None:
+        self.store = store
+        self.settings = settings
+        self.background = parse_colour(settings.background, "DYAD_RENDER_BACKGROUND")
+        self._avatars: OrderedDict[str, GaussianAvatar] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # --- avatars ---------------------------------------------------------------------------
+    def _head_model(self, rig: str) -> str:
+        return "flame" if rig == "flame56" else "procedural"
+
+    def avatar(self, identity: Any = "", *, avatar_uri: str = "", rig: str = "arkit55",
+               seed: int = 0) -> GaussianAvatar:  # fmt: skip
+        """A stored avatar (``avatar_uri``: a directory, ``file://`` or an ``s3://`` prefix in the
+        store) or a default one generated from ``identity`` for ``rig``; cached per replica."""
+        key = avatar_uri or json.dumps(
+            [identity.to_dict() if hasattr(identity, "to_dict") else str(identity), rig, seed]
+        )
+        with self._lock:
+            if key in self._avatars:
+                self._avatars.move_to_end(key)
+                return self._avatars[key]
+        av = self._load_avatar(avatar_uri) if avatar_uri else self._new_avatar(identity, rig, seed)
+        if av.rig != rig:
+            raise InvalidInput("avatar_uri", f"the avatar is posed by {av.rig}, the clip is {rig}")
+        with self._lock:
+            self._avatars[key] = av
+            while len(self._avatars) > max(1, self.settings.avatar_cache):
+                self._avatars.popitem(last=False)
+        return av
+
+    def _new_avatar(self, identity: Any, rig: str, seed: int) -> GaussianAvatar:
+        head = self._head_model(rig)
+        if head == "flame" and self.settings.flame_model is None:
+            raise FailedPrecondition(
+                "flame56 motion needs a FLAME avatar: set DYAD_RENDER_FLAME_MODEL to FLAME 2020's "
+                "generic_model.pkl (user-supplied), or animate with the arkit55 rig"
+            )
+        return create_avatar(identity, head=head, flame_model=self.settings.flame_model, seed=seed)
+
+    def _load_avatar(self, uri: str) -> GaussianAvatar:
+        local = Path(uri[len("file://") :] if uri.startswith("file://") else uri)
+        if local.is_dir():
+            return load_avatar(local)
+        if self.store is None:
+            raise InvalidInput("avatar_uri", f"{uri} is not a local directory")
+        with tempfile.TemporaryDirectory(prefix="dyad-avatar-") as tmp:
+            for name in AVATAR_FILES:
+                self.store.get_file(uri.rstrip("/") + "/" + name, Path(tmp) / name)
+            return load_avatar(tmp)
+
+    def create_avatar(self, identity: Any, *, head_model: str = "procedural",
+                      seed: int = 0) -> tuple[str, ArtifactRef]:  # fmt: skip
+        """Build an avatar, store it under ``avatars/<hash>/`` and a front-view preview PNG."""
+        if head_model not in HEAD_MODELS:
+            raise InvalidInput("head_model", f"expected one of {', '.join(HEAD_MODELS)}")
+        if self.store is None:
+            raise InvalidInput("store", "no artefact store configured")
+        rig = "flame56" if head_model == "flame" else "arkit55"
+        av = self._new_avatar(identity, rig, seed)
+        with tempfile.TemporaryDirectory(prefix="dyad-avatar-") as tmp:
+            av.save(tmp)
+            blobs = {n: (Path(tmp) / n).read_bytes() for n in AVATAR_FILES}
+        digest = hashlib.sha256(b"".join(blobs.values())).hexdigest()[:32]
+        for name, data in blobs.items():
+            self.store.put_named(f"avatars/{digest}/{name}", data)
+        preview = self.preview(av)
+        return self.store.uri(f"avatars/{digest}"), self.store.put_bytes(png_bytes(preview),
+                                                                       "image/png")  # fmt: skip
+
+    def preview(self, av: GaussianAvatar, head_px: int | None = None) -> np.ndarray:
+        """A neutral front view ``[h, h, 3]`` uint8."""
+        rest = np.zeros((1, len(get_rig(av.rig).channels)), np.float32)
+        camera = head_camera("front", head_px or self.settings.head_px)
+        track = HeadTrack(av, rest, camera)
+        return next(head_frames(track, background=self.background, backend=self.settings.backend))
+
+    # --- rendering ---------------------------------------------------------------------------
+    def _heads(self, motion: dict[str, np.ndarray], rig: str, identities: dict[str, Any],
+               avatar_uris: dict[str, str], head_px: int) -> dict[str, HeadTrack]:  # fmt: skip
+        if max(m.shape[0] for m in motion.values()) > self.settings.max_duration_s * FPS:
+            raise InvalidInput("motion_a", f"longer than {self.settings.max_duration_s:g} s")
+        return {
+            s: HeadTrack(
+                self.avatar(identities.get(s, ""), avatar_uri=avatar_uris.get(s, ""), rig=rig,
+                            seed=ord(s)),  # fmt: skip
+                m,
+                head_camera(s, head_px),
+            )
+            for s, m in motion.items()
+        }
+
+    def render_conversation(
+        self,
+        motion_a: np.ndarray,
+        motion_b: np.ndarray | None,
+        rig: str,
+        out_dir: Path,
+        *,
+        track_a: np.ndarray | None = None,
+        track_b: np.ndarray | None = None,
+        mix: np.ndarray | None = None,
+        identities: dict[str, Any] | None = None,
+        avatar_uris: dict[str, str] | None = None,
+        layout: str = "",
+        head_px: int = 0,
+        singles: bool = True,
+        relation: tuple[bool, bool] = (False, True),
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Path]:
+        """Write ``conversation.mp4`` (the layout, with ``mix`` — ``[N, 2]`` or ``[N]`` — or the
+        two tracks as a stereo pair) and, with ``singles``, ``speaker_a.mp4`` /
+        ``speaker_b.mp4`` (each with its own track) into ``out_dir``.
+
+        Clips ``[T, C]`` of ``rig`` (``motion_b`` None: A alone, ``single`` layout only);
+        tracks ``[N]`` float at 16 kHz; no audio at all gives silent videos.
+        """
+        layout = layout or self.settings.layout
+        head_px = head_px or self.settings.head_px
+        check_layout(layout, head_px)
+        check_pair(motion_a, rig, motion_b, rig)
+        if motion_b is None and (layout != "single" or singles):
+            raise InvalidInput("motion_b", f"required for the {layout} layout and per-speaker videos")
+        t = motion_a.shape[0]
+        if (track_a is None) != (track_b is None):
+            raise InvalidInput("track_b", "give both tracks or none")
+        if singles and track_a is None and mix is not None:
+            raise InvalidInput("track_a", "per-speaker videos need each speaker's track")
+        if mix is None and track_a is not None and track_b is not None:
+            n = min(track_a.shape[0], track_b.shape[0])
+            mix = np.stack([track_a[:n], track_b[:n]], axis=1)
+        if mix is not None and abs(num_frames(mix.shape[0] / AUDIO_RATE) - t) > 1:
+            raise InvalidInput("audio", f"{mix.shape[0] / AUDIO_RATE:.2f} s of audio for {t} frames")
+        clips = {"a": motion_a} if motion_b is None else {"a": motion_a, "b": motion_b}
+        heads = self._heads(clips, rig, identities or {}, avatar_uris or {}, head_px)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        active = None
+        if track_a is not None and track_b is not None:
+            active = active_speaker(track_a, track_b, t, AUDIO_RATE)
+        outputs = [VideoOutput(out_dir / "conversation.mp4", layout, mix, "a", active)]
+        if singles:
+            outputs += [VideoOutput(out_dir / "speaker_a.mp4", "single", track_a, "a"),
+                        VideoOutput(out_dir / "speaker_b.mp4", "single", track_b, "b")]  # fmt: skip
+        render_videos(heads, outputs, audio_rate=AUDIO_RATE, background=self.background,
+                      backend=self.settings.backend, crf=self.settings.crf, relation=relation,
+                      progress=progress)  # fmt: skip
+        return {o.path.stem: o.path for o in outputs}
+
+    def _wav(self, ref: ArtifactRef, field: str) -> np.ndarray:
+        assert self.store is not None
+        try:
+            x, rate = read_wav(self.store.get_bytes(ref))
+        except InvalidInput as e:
+            raise InvalidInput(field, e.reason) from None
+        return resample(x, rate, AUDIO_RATE) if rate != AUDIO_RATE else x
+
+    def _motion(self, ref: ArtifactRef, field: str) -> tuple[np.ndarray, str]:
+        assert self.store is not None
+        clip = load_motion(self.store.get_bytes(ref), field=field)
+        if clip.fps != FPS:
+            raise InvalidInput(f"{field}.fps", f"{clip.fps}; the renderer draws {FPS} fps")
+        return clip.motion, clip.rig.name
+
+    def _load_request(self, args: RenderArgs) -> dict[str, Any]:
+        """Fetch and check a request's artefacts: clips, tracks and soundtrack as arrays."""
+        if self.store is None:
+            raise InvalidInput("store", "no artefact store configured")
+        ma, rig = self._motion(args.motion[0], "motion_a")
+        mb = None
+        if args.motion[1] is not None:
+            mb, rig_b = self._motion(args.motion[1], "motion_b")
+            check_pair(ma, rig, mb, rig_b)
+        mix = self._wav(args.audio, "audio") if args.audio is not None else None
+        a = b = None
+        if args.tracks is not None:
+            a = to_mono(self._wav(args.tracks[0], "track_a"))
+            b = to_mono(self._wav(args.tracks[1], "track_b"))
+        return {"motion_a": ma, "motion_b": mb, "rig": rig, "track_a": a, "track_b": b,
+                "mix": mix}  # fmt: skip
+
+    def render_request(
+        self, args: RenderArgs, progress: Callable[[int, int], None] | None = None
+    ) -> dict[str, Any]:
+        """Artefacts in; the videos stored content-addressed out (and ``num_frames``)."""
+        loaded = self._load_request(args)
+        frames = int(loaded["motion_a"].shape[0])
+        assert self.store is not None
+        with tempfile.TemporaryDirectory(prefix="dyad-render-") as tmp:
+            paths = self.render_conversation(
+                loaded.pop("motion_a"), loaded.pop("motion_b"), loaded.pop("rig"), Path(tmp),
+                identities=args.identities, avatar_uris=args.avatar_uris, layout=args.layout,
+                head_px=args.head_px, singles=args.per_speaker, relation=args.relation,
+                progress=progress, **loaded,
+            )  # fmt: skip
+            refs: dict[str, Any] = {k: self.store.put_file(p, "video/mp4") for k, p in paths.items()}
+        refs["num_frames"] = frames
+        return refs
+
+    def stream_request(self, args: RenderArgs) -> Iterator[tuple[int, list[bytes]]]:
+        loaded = self._load_request(args)
+        active = None
+        if loaded["track_a"] is not None:
+            active = active_speaker(loaded["track_a"], loaded["track_b"],
+                                    loaded["motion_a"].shape[0], AUDIO_RATE)  # fmt: skip
+        return self.stream_frames(
+            loaded["motion_a"], loaded["motion_b"], loaded["rig"], identities=args.identities,
+            avatar_uris=args.avatar_uris, layout=args.layout, head_px=args.head_px,
+            active=active, relation=args.relation,
+        )  # fmt: skip
+
+    def stream_frames(self, motion_a: np.ndarray, motion_b: np.ndarray | None, rig: str, *,
+                      identities: dict[str, Any] | None = None,
+                      avatar_uris: dict[str, str] | None = None, layout: str = "",
+                      head_px: int = 0, active: np.ndarray | None = None,
+                      relation: tuple[bool, bool] = (False, True),
+                      ) -> Iterator[tuple[int, list[bytes]]]:  # fmt: skip
+        """Composite frames as PNGs in chunks of ``stream_chunk_frames``: (start, [png…])."""
+        layout = layout or self.settings.layout
+        head_px = head_px or self.settings.head_px
+        check_layout(layout, head_px)
+        check_pair(motion_a, rig, motion_b, rig)
+        clips = {"a": motion_a} if motion_b is None else {"a": motion_a, "b": motion_b}
+        heads = self._heads(clips, rig, identities or {}, avatar_uris or {}, head_px)
+        streams = {s: head_frames(h, background=self.background, backend=self.settings.backend,
+                                  relation=relation)
+                   for s, h in heads.items()}  # fmt: skip
+
+        chunk: list[bytes] = []
+        start = 0
+        for index in range(motion_a.shape[0]):
+            frames = {s: next(it) for s, it in streams.items()}
+            act = int(active[index]) if active is not None else 0
+            chunk.append(png_bytes(compose(layout, frames["a"], frames.get("b"), active=act)))
+            if len(chunk) == self.settings.stream_chunk_frames:
+                yield start, chunk
+                start, chunk = index + 1, []
+        if chunk:
+            yield start, chunk
+
+    def warm_up(self) -> None:
+        """Build the default avatar and render one small frame (compiles the CPU kernel)."""
+        av = self.avatar("", rig="arkit55")
+        self.preview(av, head_px=64)

@@ -1,0 +1,37 @@
+"""Settings of the renderer service (env vars ``DYAD_RENDER_*``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dyad.config import load, setting
+
+PREFIX = "DYAD_RENDER_"
+BACKENDS = ("auto", "cpu", "gsplat", "torch")
+
+
+@dataclass(frozen=True)
+class RendererSettings:
+    backend: str = setting(
+        "auto", "rasteriser: auto (gsplat with CUDA, else cpu), cpu, gsplat, torch", choices=BACKENDS
+    )
+    head_px: int = setting(512, "pixels per head (square); side by side is 2× wide")
+    layout: str = setting(
+        "side", "layout for requests that name none", choices=("side", "pip", "single")
+    )
+    background: str = setting("#e9edf2", "background colour, #rrggbb")
+    flame_model: Path | None = setting(
+        None, "FLAME 2020 `generic_model.pkl` (user-supplied; needed for flame56 clips)"
+    )
+    crf: int = setting(20, "x264 quality of the videos, 0 (lossless) – 51")
+    max_duration_s: float = setting(600.0, "longest accepted clip, seconds")
+    stream_chunk_frames: int = setting(5, "frames per StreamFrames message (PNG each)")
+    avatar_cache: int = setting(8, "avatars kept in memory per replica")
+    num_cpus: float = setting(2.0, "CPUs per Ray Serve replica")
+    num_gpus: float = setting(0.0, "GPUs per Ray Serve replica (fractional is fine)")
+    max_ongoing_requests: int = setting(2, "Ray Serve: concurrent requests per replica")
+
+    @classmethod
+    def from_env(cls) -> RendererSettings:
+        return load(cls, prefix=PREFIX)

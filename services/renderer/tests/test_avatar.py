@@ -1,0 +1,144 @@
+"""Gaussian avatars: creation, binding to the posed head, storage (safetensors, PLY), looks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from dyad.errors import InvalidInput, NotFound
+from dyad.media.image import read_png, write_png
+from dyad.rigs import get_rig
+from dyad.services.renderer.avatar import create_avatar, load_avatar
+from dyad.services.renderer.core import RendererCore
+from dyad.services.renderer.head_model import Material
+from dyad.services.renderer.settings import RendererSettings
+from dyad.services.renderer.video import head_camera
+
+torch.set_num_threads(1)
+RIG = get_rig("arkit55")
+SNAPSHOTS = Path(__file__).resolve().parents[3] / "bench" / "results" / "snapshots"
+
+
+@pytest.fixture(scope="module")
+def avatar():  # type: ignore[no-untyped-def]
+    return create_avatar("woman, 30s, dark skin, curly black hair, brown eyes")
+
+
+def _clip(**weights: float) -> np.ndarray:
+    m = np.zeros((1, len(RIG.channels)), np.float32)
+    for name, w in weights.items():
+        m[0, RIG.channels.index(name)] = w
+    return m
+
+
+def test_one_gaussian_per_triangle_sitting_on_the_surface(avatar) -> None:  # type: ignore[no-untyped-def]
+    head = avatar.head
+    assert avatar.num_gaussians == len(head.faces)
+    scene = next(avatar.scenes(_clip()))
+    centroids = head.neutral()[head.faces].mean(axis=1)
+    np.testing.assert_allclose(scene.means, centroids, atol=1e-5)  # local xyz = 0 at creation
+    # Flat: the local y axis is the triangle normal, and the thinnest by far.
+    s = scene.scales
+    assert np.mean(s[:, 1] < s[:, [0, 2]].min(axis=1)) > 0.9
+    assert np.median(s[:, 1] / s[:, [0, 2]].max(axis=1)) < 0.2
+    w, x, y, z = scene.quats.T / np.linalg.norm(scene.quats, axis=1)
+    axis_y = np.stack([2 * (x * y - w * z), 1 - 2 * (x * x + z * z), 2 * (y * z + w * x)], 1)
+    v = head.neutral()[head.faces]
+    normal = np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])
+    normal /= np.linalg.norm(normal, axis=1, keepdims=True)
+    assert np.median(np.abs((axis_y * normal).sum(1))) > 0.999
+
+
+def test_gaussians_follow_the_blendshapes(avatar) -> None:  # type: ignore[no-untyped-def]
+    rest = next(avatar.scenes(_clip())).means
+    open_jaw = next(avatar.scenes(_clip(jawOpen=1.0))).means
+    moved = np.linalg.norm(open_jaw - rest, axis=1)
+    lips = np.flatnonzero(avatar.head.face_labels == Material.LIPS)
+    lower_lip = lips[rest[lips, 1] < np.median(rest[lips, 1])]
+    assert moved.max() > 0.01
+    assert np.median(moved[lower_lip]) > 0.005
+    crown = np.argmax(rest[:, 1])
+    assert moved[crown] < 1e-6
+
+
+def test_save_load_round_trip(avatar, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    avatar.save(tmp_path / "av")
+    back = load_avatar(tmp_path / "av")
+    assert back.num_gaussians == avatar.num_gaussians and back.rig == "arkit55"
+    a = next(avatar.scenes(_clip(mouthSmileLeft=0.7)))
+    b = next(back.scenes(_clip(mouthSmileLeft=0.7)))
+    for field in ("means", "quats", "scales", "opacities", "colors"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    config = json.loads((tmp_path / "av" / "config.json").read_text())
+    assert config["head"]["kind"] == "procedural" and config["num_gaussians"] == a.n
+
+
+def test_load_errors(tmp_path: Path) -> None:
+    with pytest.raises(NotFound):
+        load_avatar(tmp_path / "missing")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "config.json").write_text('{"format": "other"}')
+    (tmp_path / "bad" / "model.safetensors").write_bytes(b"")
+    with pytest.raises(InvalidInput):
+        load_avatar(tmp_path / "bad")
+
+
+def test_ply_has_3dgs_fields_and_binding(avatar, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = avatar.to_ply(tmp_path / "a.ply")
+    data = path.read_bytes()
+    header, _, body = data.partition(b"end_header\n")
+    lines = header.decode().splitlines()
+    props = [ln.split()[-1] for ln in lines if ln.startswith("property")]
+    assert props[:3] == ["x", "y", "z"] and props[-1] == "binding"
+    assert {"f_dc_0", "opacity", "scale_0", "rot_0"} <= set(props)
+    assert f"element vertex {avatar.num_gaussians}" in lines
+    assert len(body) == avatar.num_gaussians * (4 * (len(props) - 1) + 4)
+    binding = np.frombuffer(body, dtype=np.dtype([(p, "<f4") for p in props[:-1]] +
+                                                 [("binding", "<i4")]))["binding"]  # fmt: skip
+    np.testing.assert_array_equal(binding, np.arange(avatar.num_gaussians))
+
+
+def test_identities_look_different() -> None:
+    core = RendererCore(None, RendererSettings(head_px=96))
+    pale = core.preview(create_avatar("pale skin, blonde hair, blue eyes"))
+    dark = core.preview(create_avatar("dark skin, black hair, brown eyes"))
+    assert pale.shape == (96, 96, 3)
+    face = (slice(35, 70), slice(30, 66))
+    assert pale[face].mean() > dark[face].mean() + 25
+
+
+def test_snapshots_for_people_to_look_at(avatar, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Neutral, jawOpen, eyeBlinkLeft and mouthSmile at 256 px, written beside the bench
+    results; each expression changes the region it names."""
+    core = RendererCore(None, RendererSettings(head_px=256))
+    cam = head_camera("front", 256)
+    from dyad.services.renderer.video import HeadTrack, head_frames
+
+    poses = {
+        "neutral": _clip(),
+        "jawOpen": _clip(jawOpen=1.0),
+        "eyeBlinkLeft": _clip(eyeBlinkLeft=1.0),
+        "mouthSmile": _clip(mouthSmileLeft=1.0, mouthSmileRight=1.0),
+    }
+    frames = {
+        k: next(head_frames(HeadTrack(avatar, m, cam), background=core.background, backend="cpu"))
+        for k, m in poses.items()
+    }
+    SNAPSHOTS.mkdir(parents=True, exist_ok=True)
+    for k, img in frames.items():
+        write_png(SNAPSHOTS / f"avatar_{k}.png", img)
+        assert np.array_equal(read_png((SNAPSHOTS / f"avatar_{k}.png").read_bytes()), img)
+    diff = {k: np.abs(v.astype(int) - frames["neutral"].astype(int)).sum(-1)
+            for k, v in frames.items()}  # fmt: skip
+    rows, cols = np.nonzero(diff["jawOpen"] > 40)
+    assert rows.size > 50 and rows.mean() > 140  # the lower face changed
+    rows, cols = np.nonzero(diff["eyeBlinkLeft"] > 40)
+    # The subject's left eye is on the right of a front view.
+    assert rows.size > 10 and cols.mean() > 128 and 70 < rows.mean() < 140
+    rows, cols = np.nonzero(diff["mouthSmile"] > 15)
+    assert rows.size > 60 and rows.mean() > 140  # around the mouth…
+    assert cols.min() < 110 and cols.max() > 146  # …at both corners

@@ -1,0 +1,146 @@
+"""Both heads' motion → frames → MP4s (H.264 + AAC, 25 fps; DESIGN §2).
+
+One pass renders each head once per frame and feeds every requested output (the composite
+layout and the single-speaker videos) through its own encoder thread, so three videos cost
+one render. Each head has its own camera: a three-quarter view turned towards the partner
+(A is seen from its right, so it faces the right of the picture where B sits).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dyad.errors import InvalidInput
+from dyad.media.video import write_mp4
+from dyad.rigs import FPS
+from dyad.services.renderer.avatar import GaussianAvatar
+from dyad.services.renderer.camera import Camera
+from dyad.services.renderer.layout import compose, frame_size
+from dyad.services.renderer.rasterizer import render, to_uint8
+
+CAMERA_DISTANCE_M = 0.68
+CAMERA_YAW_DEG = 18.0  # how far round each camera sits, towards the partner's side
+FOV_Y_DEG = 30.0
+_END = object()
+
+
+def head_camera(speaker: str, head_px: int) -> Camera:
+    """The camera of speaker ``a`` or ``b`` (head coordinates, DESIGN §2); ``front`` looks
+    straight at the face (previews)."""
+    side = {"a": -1.0, "b": 1.0, "front": 0.0}[speaker]  # A's camera on the subject's right
+    ang = np.deg2rad(CAMERA_YAW_DEG) * side
+    eye = (CAMERA_DISTANCE_M * np.sin(ang), 0.0, CAMERA_DISTANCE_M * np.cos(ang))
+    return Camera.look_at(eye, (0.0, -0.025, 0.0), fov_y_deg=FOV_Y_DEG, width=head_px,
+                          height=head_px)  # fmt: skip
+
+
+def parse_colour(text: str, field: str = "background") -> tuple[float, float, float]:
+    t = text.strip().lstrip("#")
+    if len(t) != 6 or any(c not in "0123456789abcdefABCDEF" for c in t):
+        raise InvalidInput(field, f"expected #rrggbb, got {text!r}")
+    return tuple(int(t[i : i + 2], 16) / 255.0 for i in (0, 2, 4))  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class HeadTrack:
+    """One speaker to draw: avatar, ``[T, C]`` clip of the avatar's rig, camera."""
+
+    avatar: GaussianAvatar
+    motion: np.ndarray
+    camera: Camera
+
+
+def head_frames(
+    head: HeadTrack, *, background: tuple[float, float, float], backend: str,
+    relation: tuple[bool, bool] = (False, True),
+) -> Iterator[np.ndarray]:  # fmt: skip
+    """``[h, h, 3]`` uint8 frames of one head."""
+    for scene in head.avatar.scenes(head.motion, relation=relation):
+        yield to_uint8(render(scene, head.camera, background=background, backend=backend).rgb)
+
+
+@dataclass(frozen=True)
+class VideoOutput:
+    """One MP4 to write: its layout over the heads and its audio ``[N]`` or ``[N, 2]``."""
+
+    path: Path
+    layout: str  # side | pip | single
+    audio: np.ndarray | None
+    speaker: str = "a"  # for ``single``: whose head
+    active: np.ndarray | None = None  # for ``pip``: [T] 0 = A, 1 = B
+
+
+def _writer(path: Path, frames: queue.Queue, audio: np.ndarray | None, rate: int,
+            crf: int, errors: list[BaseException]) -> None:  # fmt: skip
+    def items() -> Iterator[np.ndarray]:
+        while (item := frames.get()) is not _END:
+            yield item  # type: ignore[misc]
+
+    try:
+        write_mp4(path, items(), fps=FPS, audio=audio, audio_rate=rate, crf=crf)
+    except BaseException as e:  # reported by the caller, who owns the error contract
+        errors.append(e)
+        while frames.get() is not _END:  # drain so the producer never blocks
+            pass
+
+
+def render_videos(
+    heads: dict[str, HeadTrack],
+    outputs: list[VideoOutput],
+    *,
+    audio_rate: int,
+    background: tuple[float, float, float] = (0.91, 0.93, 0.95),
+    backend: str = "auto",
+    crf: int = 20,
+    relation: tuple[bool, bool] = (False, True),
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Render ``heads`` (``{"a": …, "b": …}``, equal T) once and encode every output.
+
+    Returns the number of frames. ``progress(done, total)`` is called per frame.
+    """
+    lengths = {k: h.motion.shape[0] for k, h in heads.items()}
+    if len(set(lengths.values())) != 1:
+        raise InvalidInput("motion_b", f"clips differ in length: {lengths} frames")
+    total = next(iter(lengths.values()))
+    for o in outputs:
+        frame_size(o.layout, next(iter(heads.values())).camera.height)  # validates the layout
+    streams = {k: head_frames(h, background=background, backend=backend, relation=relation)
+               for k, h in heads.items()}  # fmt: skip
+    queues = [queue.Queue(maxsize=4) for _ in outputs]
+    errors: list[BaseException] = []
+    threads = [
+        threading.Thread(target=_writer, args=(o.path, q, o.audio, audio_rate, crf, errors),
+                         daemon=True, name=f"mp4-{o.path.name}")  # fmt: skip
+        for o, q in zip(outputs, queues, strict=True)
+    ]
+    for t in threads:
+        t.start()
+    try:
+        for index in range(total):
+            frames = {k: next(s) for k, s in streams.items()}
+            for o, q in zip(outputs, queues, strict=True):
+                q.put(_compose(o, frames, index))
+            if progress is not None:
+                progress(index + 1, total)
+    finally:
+        for q in queues:
+            q.put(_END)
+        for t in threads:
+            t.join()
+    if errors:
+        raise errors[0]
+    return total
+
+
+def _compose(o: VideoOutput, frames: dict[str, np.ndarray], index: int) -> np.ndarray:
+    if o.layout == "single":
+        return frames[o.speaker]
+    active = int(o.active[index]) if o.active is not None else 0
+    return compose(o.layout, frames["a"], frames.get("b"), active=active)

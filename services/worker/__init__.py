@@ -1,0 +1,1 @@
+"""Batch workers and the orchestrator that composes the stages (embedded or served)."""

@@ -1,0 +1,47 @@
+"""Settings of the batch workers (env vars ``DYAD_WORKER_*``).
+
+The queue itself (visibility timeout, retries, backoff, dead-letter threshold) is configured by
+the platform settings ``DYAD_QUEUE_*``; Redis by ``DYAD_REDIS_URL``; the store by
+``DYAD_STORE_URI``/``DYAD_S3_*``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dyad.config import load, setting
+from dyad.errors import ConfigError
+
+PREFIX = "DYAD_WORKER_"
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    runner: str = setting(
+        "dyad.services.worker.pipeline:build_runner",
+        "the JobRunner as `module:attr` (an instance or a zero-argument factory)",
+    )
+    consumer: str = setting(
+        "", "consumer name in the Redis group (empty: `<hostname>-<pid>-<random>`)"
+    )
+    concurrency: int = setting(1, "jobs run at once by this process (threads; one runner)")
+    heartbeat_interval_s: float = setting(
+        10.0, "lease renewal period; keep well under DYAD_QUEUE_VISIBILITY_TIMEOUT_S"
+    )
+    claim_block_s: float = setting(2.0, "longest wait for a job in one claim")
+    shutdown_grace_s: float = setting(
+        30.0, "on SIGTERM, time for running jobs to finish before they are released"
+    )
+    max_jobs: int = setting(0, "exit after this many jobs (0: never; for one-shot pods)")
+
+    def validate(self) -> None:
+        if self.concurrency < 1:
+            raise ConfigError(f"{PREFIX}CONCURRENCY", "must be at least 1")
+        if self.heartbeat_interval_s <= 0 or self.claim_block_s <= 0:
+            raise ConfigError(f"{PREFIX}HEARTBEAT_INTERVAL_S", "intervals must be positive")
+        if self.shutdown_grace_s < 0 or self.max_jobs < 0:
+            raise ConfigError(f"{PREFIX}SHUTDOWN_GRACE_S", "must not be negative")
+
+    @classmethod
+    def from_env(cls) -> WorkerSettings:
+        return load(cls, prefix=PREFIX)
