@@ -1,16 +1,19 @@
-"""Gaussian-splatting renderer speed: frames per second at 512×512, medians.
+"""Gaussian-avatar rendering speed at 512×512 per head, medians, one run.
 
-Scene: a head-like ellipsoid shell (18 × 24 × 20 cm) of ~10k flat Gaussians with skin, hair,
-eyes and lips, filling about 60% of the frame height; the camera orbits a little between
-frames (yaw ±10°) so every frame re-projects and re-bins. (The lead will switch this to the
-real default avatar.)
+Scene: the default avatar (the built-in procedural head, one Gaussian per triangle: 10 920
+Gaussians) seen by speaker A's camera (a three-quarter view), its head turning and its jaw
+moving between frames, so every frame re-poses, re-binds, re-projects and re-bins.
 
-- ``cpu``: the numba tile kernel, median over N frames after a warm-up (compile) frame, with
-  every core numba uses and again with one thread;
-- ``reference``: the brute-force float64 renderer on ONE frame at 64×64, measured, plus that
-  time extrapolated per pixel to 512×512 (labelled as an extrapolation);
-- ``torch``: the differentiable path without grad, at 512×512 (and 128×128 with 2k Gaussians
-  forward + backward, the avatar-fitting case);
+- ``cpu``: the numba tile kernel alone (rasterise only), median over N frames after a warm-up
+  (compile) frame, with every core numba uses and again with one thread;
+- ``head_frame``: the whole per-head video path (pose → bind → shade → rasterise → uint8);
+- ``conversation``: ``RendererCore.render_conversation`` on a 10 s two-head clip writing all
+  three videos (composite 1024×512 + two single heads, H.264 + AAC): wall seconds per second
+  of conversation;
+- ``reference``: the brute-force float64 renderer on ONE frame at 64×64 (same camera, same
+  avatar), measured, plus that time extrapolated per pixel to 512×512 (labelled as such);
+- ``torch``: the differentiable path without grad at 512×512, and forward + backward at
+  128×128 with 2k Gaussians (the avatar-fitting case);
 - ``gsplat``: on CUDA when present.
 
 ``python -m bench.render [--quick]`` writes ``bench/results/render-<hostname>.json``.
@@ -33,55 +36,34 @@ from dyad.services.renderer.gaussians import GaussianScene
 from dyad.services.renderer.rasterizer import cuda_available, render
 
 SIZE = 512
-HEAD_RADII = np.array([0.09, 0.12, 0.10])  # m: half width, half height, half depth
+N_POSES = 25
 
 
-def _quat_z_to(normals: np.ndarray) -> np.ndarray:
-    """``[N, 4]`` wxyz rotations taking +z to each unit normal (shortest arc)."""
-    w = 1.0 + normals[:, 2]
-    q = np.stack([w, -normals[:, 1], normals[:, 0], np.zeros_like(w)], axis=1)
-    flip = w < 1e-6  # normal ≈ −z: rotate by π about x
-    q[flip] = [0.0, 1.0, 0.0, 0.0]
-    return q / np.linalg.norm(q, axis=1, keepdims=True)
+def avatar_and_motion(frames: int = N_POSES) -> tuple[Any, np.ndarray]:
+    """The default avatar and a ``[frames, 55]`` clip: jaw opening and the head turning."""
+    from dyad.rigs import get_rig
+    from dyad.services.renderer.avatar import create_avatar
+
+    rig = get_rig("arkit55")
+    t = np.arange(frames) / 25.0
+    m = np.zeros((frames, len(rig.channels)), np.float32)
+    m[:, rig.channels.index("jawOpen")] = 0.4 + 0.4 * np.sin(2 * np.pi * 3 * t)
+    m[:, rig.channels.index("headYaw")] = 0.25 * np.sin(2 * np.pi * 0.5 * t)
+    m[:, rig.channels.index("headPitch")] = 0.1 * np.sin(2 * np.pi * 0.7 * t)
+    return create_avatar(""), m
 
 
-def head_scene(n: int = 10_000, seed: int = 0) -> GaussianScene:
-    """A head-like shell of ``n`` flat Gaussians centred at the origin, facing +z."""
-    rng = np.random.default_rng(seed)
-    i = np.arange(n) + 0.5  # Fibonacci sphere: even coverage
-    phi = np.arccos(1.0 - 2.0 * i / n)
-    theta = np.pi * (1.0 + 5**0.5) * i
-    unit = np.stack([np.sin(phi) * np.cos(theta), np.cos(phi), np.sin(phi) * np.sin(theta)], 1)
-    means = unit * HEAD_RADII
-    normals = unit / HEAD_RADII**2
-    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
-    area = 4.0 * np.pi * float(np.mean(HEAD_RADII)) ** 2
-    sigma = 0.6 * np.sqrt(area / n)  # overlapping splats: no holes
-    scales = np.stack([np.full(n, sigma), np.full(n, sigma), np.full(n, 0.1 * sigma)], 1)
-    scales *= rng.uniform(0.8, 1.25, (n, 1))
-    colors = np.tile([0.86, 0.67, 0.55], (n, 1)) + rng.normal(0, 0.03, (n, 3))
-    x, y, z = unit[:, 0], unit[:, 1], unit[:, 2]
-    hair = (y > 0.45) | ((z < -0.1) & (y > -0.3))
-    colors[hair] = [0.25, 0.16, 0.10]
-    for side in (-1.0, 1.0):  # eyes
-        eye = (x - 0.35 * side) ** 2 + (y - 0.15) ** 2 < 0.012
-        colors[eye & (z > 0)] = [0.1, 0.1, 0.12]
-    lips = ((x / 0.3) ** 2 + ((y + 0.45) / 0.07) ** 2 < 1.0) & (z > 0)
-    colors[lips] = [0.7, 0.25, 0.25]
-    return GaussianScene(
-        means=means,
-        quats=_quat_z_to(normals),
-        scales=scales,
-        opacities=rng.uniform(0.85, 1.0, n),
-        colors=np.clip(colors, 0.0, 1.0),
-    )
+def avatar_scenes(frames: int = N_POSES, *, cull: bool = True) -> list[GaussianScene]:
+    """One scene per pose; ``cull``: without the Gaussians facing away from A's camera, as the
+    video path renders them (``GaussianAvatar.scenes(cull_from=…)``)."""
+    avatar, motion = avatar_and_motion(frames)
+    return list(avatar.scenes(motion, cull_from=head_camera_px().position if cull else None))
 
 
-def orbit_camera(frame: int, size: int = SIZE, distance: float = 0.75) -> Camera:
-    """Looking at the head from the front, yaw swinging ±10° over 25 frames."""
-    yaw = np.deg2rad(10.0) * np.sin(2.0 * np.pi * frame / 25.0)
-    eye = (distance * np.sin(yaw), 0.02, distance * np.cos(yaw))
-    return Camera.look_at(eye, (0.0, 0.0, 0.0), fov_y_deg=30.0, width=size, height=size)
+def head_camera_px(size: int = SIZE) -> Camera:
+    from dyad.services.renderer.video import head_camera
+
+    return head_camera("a", size)
 
 
 def _frames(fn: Callable[[int], Any], n: int) -> dict[str, float]:
@@ -95,26 +77,66 @@ def _frames(fn: Callable[[int], Any], n: int) -> dict[str, float]:
     return {"frames": n, "median_s": med, "fps": 1.0 / med, "min_s": min(times)}
 
 
-def bench_cpu(n_frames: int, scene: GaussianScene) -> dict[str, Any]:
+def bench_cpu(n_frames: int, scenes: list[GaussianScene]) -> dict[str, Any]:
     import numba
 
-    out: dict[str, Any] = _frames(lambda k: render(scene, orbit_camera(k), backend="cpu"), n_frames)
+    cam = head_camera_px()
+
+    def frame(k: int) -> Any:
+        return render(scenes[k % len(scenes)], cam, backend="cpu")
+
+    out: dict[str, Any] = _frames(frame, n_frames)
     out["threads"] = numba.get_num_threads()
-    first = render(scene, orbit_camera(0), backend="cpu")
-    out["coverage"] = float(np.mean(first.alpha > 0.5))  # fraction of the frame covered
+    out["coverage"] = float(np.mean(frame(0).alpha > 0.5))  # fraction of the frame covered
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
-        one = _frames(lambda k: render(scene, orbit_camera(k), backend="cpu"), n_frames)
+        out["one_thread"] = _frames(frame, n_frames)
     finally:
         numba.set_num_threads(threads)
-    out["one_thread"] = one
     return out
+
+
+def bench_head_frame(n_frames: int) -> dict[str, Any]:
+    """Pose → bind → shade → rasterise → uint8, per frame (the video path for one head)."""
+    from dyad.services.renderer.video import HeadTrack, head_frames
+
+    avatar, motion = avatar_and_motion(n_frames + 1)
+    frames = head_frames(HeadTrack(avatar, motion, head_camera_px()),
+                         background=(0.91, 0.93, 0.95), backend="cpu")  # fmt: skip
+    return _frames(lambda _k: next(frames), n_frames)
+
+
+def bench_conversation(seconds: float) -> dict[str, Any]:
+    """Both heads, three videos (composite + singles) with audio, through RendererCore."""
+    import tempfile
+    from pathlib import Path
+
+    from dyad.services.renderer.core import RendererCore
+    from dyad.services.renderer.settings import RendererSettings
+
+    frames = int(seconds * 25)
+    _avatar, motion = avatar_and_motion(frames)
+    n = frames * 16000 // 25
+    t = np.arange(n) / 16000.0
+    track_a = (0.2 * np.sin(2 * np.pi * 220 * t) * (t < seconds / 2)).astype(np.float32)
+    track_b = (0.2 * np.sin(2 * np.pi * 330 * t) * (t >= seconds / 2)).astype(np.float32)
+    core = RendererCore(None, RendererSettings(backend="cpu"))
+    core.warm_up()
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        core.render_conversation(motion, motion[::-1].copy(), "arkit55", Path(tmp),
+                                 track_a=track_a, track_b=track_b,
+                                 identities={"a": "", "b": "woman, red hair"})  # fmt: skip
+        wall = time.perf_counter() - t0
+    return {"seconds": seconds, "head_px": SIZE, "outputs": 3, "wall_s": wall,
+            "wall_per_conversation_second": wall / seconds,
+            "real_time_factor": seconds / wall}  # fmt: skip
 
 
 def bench_reference(scene: GaussianScene, size: int = 64) -> dict[str, Any]:
     t0 = time.perf_counter()
-    render(scene, orbit_camera(0, size=size), backend="reference")
+    render(scene, head_camera_px(size), backend="reference")
     measured = time.perf_counter() - t0
     per_pixel = measured / (size * size)
     return {
@@ -136,10 +158,12 @@ def bench_torch(n_frames: int, scene: GaussianScene) -> dict[str, Any]:
     torch.set_num_threads(1)
     out: dict[str, Any] = {
         "torch_threads": 1,
-        "forward_512": _frames(lambda k: render(scene, orbit_camera(k), backend="torch"), n_frames),
+        "forward_512": _frames(
+            lambda k: render(scene, head_camera_px(), backend="torch"), n_frames
+        ),
     }
-    small = head_scene(2_000, seed=1)
-    cam = orbit_camera(0, size=128)
+    small = scene.subset(np.arange(0, scene.n, max(1, scene.n // 2000)))
+    cam = head_camera_px(128)
     params = {
         name: torch.tensor(getattr(small, name), requires_grad=True)
         for name in ("means", "quats", "scales", "opacities", "colors")
@@ -153,24 +177,37 @@ def bench_torch(n_frames: int, scene: GaussianScene) -> dict[str, Any]:
     return out
 
 
-def bench_gsplat(n_frames: int, scene: GaussianScene) -> dict[str, Any]:
-    return _frames(lambda k: render(scene, orbit_camera(k), backend="gsplat"), n_frames)
+def bench_gsplat(n_frames: int, scenes: list[GaussianScene]) -> dict[str, Any]:
+    cam = head_camera_px()
+    return _frames(lambda k: render(scenes[k % len(scenes)], cam, backend="gsplat"), n_frames)
 
 
 def run(quick: bool = False) -> dict[str, Any]:
     """Measure every backend; ``quick`` uses fewer frames (for smoke runs)."""
-    n_frames = 5 if quick else 30
-    scene = head_scene()
+    n_frames = 5 if quick else 50
+    scenes = avatar_scenes()
+    full = avatar_scenes(cull=False)
+    cpu = bench_cpu(n_frames, scenes)
+    reference = bench_reference(scenes[0], size=32 if quick else 64)
     result: dict[str, Any] = {
         "size": [SIZE, SIZE],
-        "n_gaussians": scene.n,
-        "note": "2 shared CPU cores: other processes may slow these numbers down",
-        "cpu": bench_cpu(n_frames, scene),
-        "reference": bench_reference(scene, size=32 if quick else 64),
-        "torch": bench_torch(2 if quick else 5, scene),
+        "n_gaussians": full[0].n,
+        "n_gaussians_after_backface_culling": scenes[0].n,
+        "cpu_without_culling": _frames(
+            lambda k: render(full[k % len(full)], head_camera_px(), backend="cpu"), n_frames
+        ),
+        "note": "2 CPU cores; other processes may slow these numbers down",
+        "cpu": cpu,
+        "head_frame": bench_head_frame(n_frames),
+        "conversation": bench_conversation(2.0 if quick else 10.0),
+        "reference": reference,
+        "cpu_speedup_over_reference_extrapolated": (
+            reference["extrapolated_s_per_frame_at_512"] / cpu["median_s"]
+        ),
+        "torch": bench_torch(2 if quick else 5, scenes[0]),
     }
     if cuda_available():
-        result["gsplat"] = bench_gsplat(n_frames, scene)
+        result["gsplat"] = bench_gsplat(n_frames, scenes)
     return result
 
 

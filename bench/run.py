@@ -100,11 +100,14 @@ def main() -> None:
     result = {"store": bench_store(), "queue": bench_queue()}
     print(json.dumps(result, indent=2))
     print(f"written to {write_result('platform', result)}")
-    from bench import audio, corpus, dialogue
+    from bench import audio, corpus, dialogue, e2e, refiner, render
 
     audio.main()
     dialogue.main()
     corpus.main()
+    render.main()
+    refiner.main()
+    e2e.main()
 
 
 if __name__ == "__main__":

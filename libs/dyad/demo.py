@@ -1,46 +1,34 @@
-"""``make demo`` / ``make serve``: run the pipeline end to end — once its stages exist.
+"""``make demo``: ``dyad generate`` on a built-in prompt; prints where the video is.
 
-Until every stage service has landed this says which are missing and exits with status 1;
-it never pretends to produce a video.
+``make serve``: ``dyad serve`` with ``deploy/ray/serve_config.yaml`` (every service on a local
+Ray Serve). Both go through the ``dyad`` command line, so the library imports no service.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import os
 import sys
+import time
+from pathlib import Path
 
-#: Pipeline order (DESIGN.md §1): stage, the module that must exist, what it does.
-STAGES = (
-    ("dialogue", "dyad.services.dialogue.core", "prompt → dialogue → speech (CHAT TDG/IAR)"),
-    ("audio_encoder", "dyad.services.audio_encoder.core", "audio → features at 25 fps"),
-    ("motion", "dyad.services.motion.core", "features → both speakers' motion"),
-    ("refiner", "dyad.services.refiner.core", "diffusion refinement of the motion"),
-    ("renderer", "dyad.services.renderer.core", "motion → Gaussian-avatar video"),
-    ("pipeline", "dyad.pipeline", "orchestration, `dyad generate`, the job API"),
-)
-
-
-def _present(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
+PROMPT = "Two old friends meet in a café and plan a weekend trip to Lisbon"
+OUT = Path(os.environ.get("DYAD_DEMO_OUT", "demo-output"))
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    what = "serve" if "--serve" in args else "demo"
-    missing = [(name, doc) for name, module, doc in STAGES if not _present(module)]
-    for name, _module, doc in STAGES:
-        mark = "missing" if (name, doc) in missing else "ready  "
-        print(f"  [{mark}] {name:<14} {doc}")
-    if missing:
-        names = ", ".join(n for n, _ in missing)
-        print(f"dyad {what}: not available yet — stages missing: {names}", file=sys.stderr)
-        return 1
-    from dyad.pipeline import run_demo  # lands with the pipeline
+    from dyad.cli import main as dyad
 
-    return int(run_demo(serve=what == "serve"))
+    args = sys.argv[1:] if argv is None else argv
+    if "--serve" in args:
+        return dyad(["serve", "--config", "deploy/ray/serve_config.yaml"])
+    print(f"dyad demo: {PROMPT!r} → {OUT}/ (every stage on this machine; a few minutes)")
+    t0 = time.perf_counter()
+    rc = dyad(["generate", "--prompt", PROMPT, "--turns", "5-6", "--seed", "7", "--out", str(OUT)])
+    if rc == 0:
+        videos = sorted(OUT.glob("*/conversation.mp4"))
+        wall = time.perf_counter() - t0
+        print(f"dyad demo: done in {wall:.0f} s — play {videos[0] if videos else OUT}")
+    return rc
 
 
 if __name__ == "__main__":

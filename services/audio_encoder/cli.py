@@ -7,10 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-import numpy as np
-
 from dyad.errors import InvalidInput
-from dyad.services.audio_encoder.core import AudioEncoder, load_backend, read_audio
 from dyad.services.audio_encoder.settings import BACKENDS, AudioEncoderSettings
 
 
@@ -30,6 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def encode(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from dyad.services.audio_encoder.core import AudioEncoder, load_backend, read_audio
+
     settings = AudioEncoderSettings.from_env()
     if args.model_dir is not None:
         settings = dataclasses.replace(settings, model_dir=args.model_dir)

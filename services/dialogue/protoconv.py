@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dyad.errors import InvalidInput
+from dyad.services.dialogue.core import StoredConversation
 from dyad.services.dialogue.model import (
     EMOTIONS,
     SCENARIOS,
@@ -17,6 +18,7 @@ from dyad.services.dialogue.model import (
     Timeline,
     Turn,
 )
+from dyad.storage import ArtifactRef
 from dyad.v1 import common_pb2 as c
 
 _SPEAKER = {"a": c.SPEAKER_A, "b": c.SPEAKER_B}
@@ -209,3 +211,42 @@ def timeline_from_pb(
     )
     tl.validate(field)
     return tl
+
+
+def conversation_to_pb(s: StoredConversation) -> c.Conversation:
+    from dyad.services.dialogue.conversation import SAMPLE_RATE
+
+    def track(speaker: Any, ref: ArtifactRef) -> c.AudioTrack:
+        return c.AudioTrack(
+            speaker=speaker,
+            artifact=ref.to_proto(),
+            sample_rate_hz=SAMPLE_RATE,
+            num_channels=1,
+            duration_s=s.duration_s,
+        )
+
+    out = c.Conversation(
+        timeline=timeline_to_pb(s.timeline),
+        track_a=track(c.SPEAKER_A, s.track_a),
+        track_b=track(c.SPEAKER_B, s.track_b),
+    )
+    if s.dialogue is not None:
+        out.dialogue.CopyFrom(dialogue_to_pb(s.dialogue))
+    if s.mix is not None:
+        out.mix.CopyFrom(s.mix.to_proto())
+    return out
+
+
+def conversation_from_pb(m: c.Conversation, field: str = "conversation") -> StoredConversation:
+    """What ``conversation_to_pb`` sends, back to the domain (the client side of the stages)."""
+    if not m.track_a.artifact.uri or not m.track_b.artifact.uri:
+        raise InvalidInput(f"{field}.track_a", "both tracks are required")
+    timeline = timeline_from_pb(m.timeline)
+    return StoredConversation(
+        timeline,
+        dialogue_from_pb(m.dialogue, f"{field}.dialogue") if m.HasField("dialogue") else None,
+        ArtifactRef.from_proto(m.track_a.artifact),
+        ArtifactRef.from_proto(m.track_b.artifact),
+        ArtifactRef.from_proto(m.mix) if m.mix.uri else None,
+        timeline.duration_s,
+    )

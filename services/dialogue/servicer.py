@@ -6,13 +6,13 @@ import asyncio
 from typing import Any
 
 from dyad.errors import InvalidInput
-from dyad.services.dialogue.core import DialogueCore, StoredConversation
+from dyad.services.dialogue.core import DialogueCore
 from dyad.services.dialogue.model import SCENARIOS
 from dyad.services.dialogue.protoconv import (
+    conversation_to_pb,
     dialogue_from_pb,
     dialogue_to_pb,
     relation_from_pb,
-    timeline_to_pb,
 )
 from dyad.storage import ArtifactRef
 from dyad.v1 import common_pb2 as c
@@ -37,26 +37,13 @@ def _ref(m: c.ArtifactRef, field: str) -> ArtifactRef:
     return ArtifactRef.from_proto(m)
 
 
-def conversation_to_pb(s: StoredConversation) -> c.Conversation:
-    def track(speaker: Any, ref: ArtifactRef) -> c.AudioTrack:
-        return c.AudioTrack(
-            speaker=speaker,
-            artifact=ref.to_proto(),
-            sample_rate_hz=SAMPLE_RATE,
-            num_channels=1,
-            duration_s=s.duration_s,
-        )
-
-    out = c.Conversation(
-        timeline=timeline_to_pb(s.timeline),
-        track_a=track(c.SPEAKER_A, s.track_a),
-        track_b=track(c.SPEAKER_B, s.track_b),
-    )
-    if s.dialogue is not None:
-        out.dialogue.CopyFrom(dialogue_to_pb(s.dialogue))
-    if s.mix is not None:
-        out.mix.CopyFrom(s.mix.to_proto())
-    return out
+def _turns(request: pb.WriteDialoguesRequest) -> tuple[int, int] | None:
+    has = (request.HasField("min_turns"), request.HasField("max_turns"))
+    if has == (False, False):
+        return None
+    if has != (True, True):
+        raise InvalidInput("max_turns" if has[0] else "min_turns", "give both or neither")
+    return request.min_turns, request.max_turns
 
 
 class DialogueServicer(pb_grpc.DialogueServiceServicer):
@@ -75,6 +62,7 @@ class DialogueServicer(pb_grpc.DialogueServiceServicer):
             temperature=request.temperature if request.HasField("temperature") else 0.8,
             scenario=_scenario(request.scenario),
             relation=relation_from_pb(request.relation),
+            turns=_turns(request),
         )
         return pb.WriteDialoguesResponse(dialogues=[dialogue_to_pb(d) for d in dialogues])
 

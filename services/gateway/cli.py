@@ -42,8 +42,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--idempotency-key", default="", help="resubmitting with it returns the job")
     s.add_argument("--motion-backend", choices=("procedural", "neural"), default="")
     s.add_argument("--rig", choices=("arkit55", "flame56"), default="")
-    s.add_argument("--refine", action="store_true", help="diffusion refinement of the motion")
-    s.add_argument("--layout", choices=("side_by_side", "picture_in_picture", "single"), default="")
+    s.add_argument(
+        "--refine",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="diffusion refinement of the motion (default: the pipeline's, on)",
+    )
+    s.add_argument("--layout", choices=("side", "pip", "single"), default="")
     s.add_argument("--seed", type=int)
     _waiting(s)
     s.set_defaults(func=submit)

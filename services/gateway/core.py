@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import redis
+
 from dyad.errors import DyadError, InvalidInput, PermissionDenied
 from dyad.queue import JobEvent, JobQueue, JobRecord, JobStatus, Priority
 from dyad.services.gateway.settings import GatewaySettings
@@ -204,9 +206,9 @@ class JobGateway:
         wait = self.settings.watch_poll_s if block_s is None else block_s
         try:
             events = list(self.queue.watch(job_id, after=after, block_s=wait, timeout_s=wait))
-        except Exception as e:  # redis-py's ResponseError for a malformed id
+        except redis.ResponseError as e:
             if "Invalid stream ID" in str(e):
-                raise InvalidInput("after_event_id", "not an event id from this job") from None
+                raise InvalidInput("after_event_id", "not an event id of this job") from None
             raise
         over = bool(events) and events[-1].status.terminal
         if over:

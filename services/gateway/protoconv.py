@@ -16,6 +16,12 @@ from dyad.v1 import job_service_pb2 as pb
 
 MOTION_BACKENDS = ("", "procedural", "neural")
 RIGS = ("", "arkit55", "flame56")
+#: The pipeline's (and renderer's) layout names.
+LAYOUTS = {
+    c.LAYOUT_SIDE_BY_SIDE: "side",
+    c.LAYOUT_PICTURE_IN_PICTURE: "pip",
+    c.LAYOUT_SINGLE: "single",
+}
 
 
 def status_to_pb(status: JobStatus) -> Any:
@@ -52,31 +58,49 @@ def seconds(ts: Timestamp) -> float | None:
 
 
 def options_from_pb(o: pb.JobOptions) -> dict[str, Any]:
+    """The options a client set, in the pipeline's vocabulary; unset ones are left out so the
+    runner applies its own defaults (e.g. refinement on)."""
     if o.motion_backend not in MOTION_BACKENDS:
         raise InvalidInput("options.motion_backend", f"one of {list(MOTION_BACKENDS[1:])}")
     if o.rig not in RIGS:
         raise InvalidInput("options.rig", f"one of {list(RIGS[1:])}")
     if o.layout not in c.Layout.values():
         raise InvalidInput("options.layout", f"unknown layout {o.layout}")
-    layout = c.Layout.Name(o.layout).removeprefix("LAYOUT_").lower()
-    identities = {
-        name: MessageToDict(getattr(o, name), preserving_proto_field_name=True)
-        if o.HasField(name)
-        else None
-        for name in ("identity_a", "identity_b")
-    }
-    return {
-        "motion_backend": o.motion_backend,
-        "rig": o.rig,
-        "refine": o.refine,
-        "layout": "" if layout == "unspecified" else layout,
-        "seed": o.seed if o.HasField("seed") else None,
-        "relation": {
-            "blood": o.relation.blood if o.relation.HasField("blood") else None,
-            "equal": o.relation.equal if o.relation.HasField("equal") else None,
-        },
-        **identities,
-    }
+    out: dict[str, Any] = {}
+    if o.motion_backend:
+        out["motion_backend"] = o.motion_backend
+    if o.rig:
+        out["rig"] = o.rig
+    if o.HasField("refine"):
+        out["refine"] = o.refine
+    if o.layout != c.LAYOUT_UNSPECIFIED:
+        out["layout"] = LAYOUTS[o.layout]
+    if o.HasField("seed"):
+        out["seed"] = o.seed
+    axes = [o.relation.HasField(a) for a in ("blood", "equal")]
+    if any(axes):
+        if not all(axes):
+            raise InvalidInput(
+                "options.relation", "give both blood and equal, or neither (inferred)"
+            )
+        out["relation"] = {"blood": o.relation.blood, "equal": o.relation.equal}
+    if o.HasField("head_size_px"):
+        if not 64 <= o.head_size_px <= 2048 or o.head_size_px % 2:
+            raise InvalidInput("options.head_size_px", "an even size in 64–2048 pixels")
+        out["head_px"] = o.head_size_px
+    turns = [o.HasField(a) for a in ("min_turns", "max_turns")]
+    if any(turns):
+        if not all(turns) or not 5 <= o.min_turns <= o.max_turns <= 10:
+            raise InvalidInput("options.min_turns", "give min_turns ≤ max_turns, both in 5–10")
+        out["turns"] = [o.min_turns, o.max_turns]
+    if o.HasField("refine_steps"):
+        if not 1 <= o.refine_steps <= 1000:
+            raise InvalidInput("options.refine_steps", "1–1000")
+        out["refine_steps"] = o.refine_steps
+    for name in ("identity_a", "identity_b"):
+        if o.HasField(name):
+            out[name] = MessageToDict(getattr(o, name), preserving_proto_field_name=True)
+    return out
 
 
 def input_from_pb(req: pb.SubmitJobRequest) -> JobInput:

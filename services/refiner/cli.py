@@ -1,4 +1,6 @@
-"""``dyad motion refine``: refine both speakers' motion files of a conversation."""
+"""The refiner's command parsers: ``dyad motion refine`` (refine both speakers' motion files)
+and ``dyad train refiner``. Only argparse and the settings' constants are imported here; the
+torch modules load when a command runs, not whenever ``dyad`` starts."""
 
 from __future__ import annotations
 
@@ -9,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from dyad.errors import InvalidInput
-from dyad.services.refiner.core import BLOCKS
-from dyad.services.refiner.settings import SAMPLERS
+from dyad.services.refiner.settings import BLOCKS, SAMPLERS
 
 FAST_STEPS = 10
 
@@ -38,6 +39,33 @@ def add_refine_command(cmds: argparse._SubParsersAction) -> None:
     r.set_defaults(func=refine)
 
 
+def add_train_command(cmds: argparse._SubParsersAction) -> None:
+    """Add ``refiner`` to the ``dyad train`` group's subparsers (``train.py`` runs it)."""
+    r = cmds.add_parser("refiner", help="train the diffusion refiner on a synthetic corpus")
+    r.add_argument("--data", required=True, type=Path, help="`dyad dataset synth` corpus")
+    r.add_argument("--out", required=True, type=Path, help="model directory")
+    r.add_argument("--rig", choices=("arkit55", "flame56"), default="arkit55")
+    r.add_argument("--steps", type=int, default=1500, help="optimiser steps")
+    r.add_argument("--batch-size", type=int, default=32)
+    r.add_argument("--window", type=int, default=160, help="frames per training window")
+    r.add_argument("--lr", type=float, default=1e-3)
+    r.add_argument("--warmup", type=int, default=100)
+    r.add_argument("--d-model", type=int, default=128)
+    r.add_argument("--layers", type=int, default=4)
+    r.add_argument("--ff-dim", type=int, default=256)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--ckpt-every", type=int, default=100)
+    r.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 on a busy host)")
+    r.add_argument("--no-resume", action="store_true", help="ignore OUT/checkpoint.pt")
+    r.set_defaults(func=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from dyad.services.refiner.train import _cli
+
+    return _cli(args)
+
+
 def _file(path: Path | None, flag: str) -> Path:
     if path is None or not path.is_file():
         raise InvalidInput(flag, f"{path} is not a file")
@@ -49,9 +77,16 @@ def refine(args: argparse.Namespace) -> int:
     from dyad.motion_io import load_motion, save_motion
     from dyad.services.dialogue.model import Timeline
     from dyad.services.refiner.core import RefinerCore, parse_blocks
+    from dyad.services.refiner.schedule import check_steps, check_strength
     from dyad.services.refiner.settings import RefinerSettings
 
     blocks = parse_blocks(args.blocks, "--blocks")
+    if args.steps is not None:
+        check_steps(args.steps, "--steps")
+    if args.strength is not None:
+        check_strength(args.strength, "--strength")
+    if args.guidance is not None and not 0.0 <= args.guidance <= 20.0:
+        raise InvalidInput("--guidance", "in [0, 20]")
     if (args.audio_a is None) != (args.audio_b is None):
         raise InvalidInput("--audio-b" if args.audio_b is None else "--audio-a",
                            "give both speakers' audio or neither")  # fmt: skip

@@ -37,14 +37,13 @@ from dyad.services.refiner.denoiser import RefinerDenoiser
 from dyad.services.refiner.rfbg import apply_rfbg, rfbg_jobs
 from dyad.services.refiner.sampler import SampleOptions, WindowJob, WindowResult, run_windows
 from dyad.services.refiner.schedule import check_steps, check_strength
-from dyad.services.refiner.settings import PREFIX, RefinerSettings
+from dyad.services.refiner.settings import BLOCKS, PREFIX, RefinerSettings
 from dyad.services.refiner.sfbg import apply_sfbg, interpolate_gaps, sfbg_jobs
 from dyad.services.refiner.state import ConversationState, motion_style
 from dyad.services.refiner.tcr import half_gaussian, tcr
 from dyad.services.refiner.turns import boundaries, frame_conditions, identity_ids, turn_spans
 from dyad.storage import ArtifactRef, ArtifactStore
 
-BLOCKS = ("sfbg", "rfbg", "tcr")
 SILENT_FALLBACKS = ("keep", "interpolate")
 BUNDLED = Path(__file__).resolve().parent / "checkpoints" / "refiner-arkit55-synth"
 MAX_SPAN_FRAMES = 250  # longer turns are split (10 s)
@@ -279,7 +278,9 @@ class RefinerCore:
         if w.ndim != 1 or w.size == 0 or not np.isfinite(w).all():
             raise InvalidInput(field_name, "expected non-empty finite mono samples")
         if abs(w.size / SAMPLE_RATE - frames / 25) > 1.0:
-            raise InvalidInput(field_name, f"{w.size / SAMPLE_RATE:.2f} s; motion has {frames} frames")
+            raise InvalidInput(
+                field_name, f"{w.size / SAMPLE_RATE:.2f} s; motion has {frames} frames"
+            )
         return encode_wave(w, frames)
 
     def refine_arrays(
@@ -335,14 +336,16 @@ class RefinerCore:
             clips.append(load_motion(self.store.get_bytes(ref if ref.sha256 else ref.uri),
                                      field=name))  # fmt: skip
         if clips[1].rig.name != clips[0].rig.name:
-            raise InvalidInput("motion_b.rig", f"{clips[1].rig.name}; motion_a is {clips[0].rig.name}")
-        audio = []
-        for name, ref in (("track_a", track_a), ("track_b", track_b)):
-            if ref is None:
+            raise InvalidInput(
+                "motion_b.rig", f"{clips[1].rig.name}; motion_a is {clips[0].rig.name}"
+            )
+        audio: list[np.ndarray | None] = []
+        for name, track in (("track_a", track_a), ("track_b", track_b)):
+            if track is None:
                 audio.append(None)
                 continue
             try:
-                audio.append(load_audio(self.store.get_bytes(ref if ref.sha256 else ref.uri)))
+                audio.append(load_audio(self.store.get_bytes(track if track.sha256 else track.uri)))
             except InvalidInput as e:
                 raise InvalidInput(name, e.reason) from None
         pair = self.refine_arrays(clips[0].motion, clips[1].motion, timeline,

@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,10 +44,10 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from dyad.errors import ConfigError, InvalidInput
+from dyad.media.audio import atomic_output
 from dyad.rigs import RIGS, get_rig
-from dyad.services.motion.model_parts import atomic_write
 from dyad.services.refiner.schedule import scale_gates
-from dyad.services.refiner.turns import FRAME_DIMS, OWN_DIMS, PARTNER_DIMS
+from dyad.services.refiner.turns import OWN_DIMS, PARTNER_DIMS
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 _POSITIVE = ("audio_dim", "d_model", "num_layers", "num_heads", "ff_dim", "num_train_steps",
@@ -150,7 +150,8 @@ def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 def masked_pool(x: torch.Tensor, valid: torch.Tensor, factor: int) -> torch.Tensor:
-    """Mean over non-overlapping blocks of ``factor`` valid frames, repeated back to ``[B, N, D]``."""
+    """Mean over non-overlapping blocks of ``factor`` valid frames, repeated back to
+    ``[B, N, D]``."""
     if factor == 1:
         return x
     b, n, d = x.shape
@@ -164,6 +165,13 @@ def masked_pool(x: torch.Tensor, valid: torch.Tensor, factor: int) -> torch.Tens
 
 class RefinerDenoiser(nn.Module):
     """See the module docstring."""
+
+    motion_mean: torch.Tensor
+    motion_std: torch.Tensor
+    audio_mean: torch.Tensor
+    audio_std: torch.Tensor
+    _own_idx: torch.Tensor
+    _partner_idx: torch.Tensor
 
     def __init__(self, config: DenoiserConfig) -> None:
         super().__init__()
@@ -221,7 +229,7 @@ class RefinerDenoiser(nn.Module):
         """``x_t`` ``[B, N, C]``, ``t`` ``[B]`` integer timesteps → ``x̂_0`` ``[B, N, C]``
         (standardised units; padding frames are garbage)."""
         c = self.config
-        b, n, _ = x_t.shape
+        b, _n, _ = x_t.shape
         if x_t.shape[-1] != c.motion_dim or cond.hint.shape != x_t.shape:
             raise InvalidInput("x_t", f"expected [B, N, {c.motion_dim}] like the hint")
         mask = cond.hint_mask[..., None].to(x_t.dtype)
@@ -235,7 +243,9 @@ class RefinerDenoiser(nn.Module):
         enc = self.partner_enc(cond.partner)
         p = self.partner_frames_in(cond.frames.index_select(-1, self._partner_idx))
         p = p + audio_on * self.audio_partner_in(cond.audio_partner)
-        for level, (factor, proj) in enumerate(zip(c.scale_factors, self.partner_scales, strict=True)):
+        for level, (factor, proj) in enumerate(
+            zip(c.scale_factors, self.partner_scales, strict=True)
+        ):
             p = p + gates[:, level].view(b, 1, 1) * proj(masked_pool(enc, cond.valid, factor))
         p = p + self.partner_age(cond.ids[:, 1])[:, None] + self.relation(cond.ids[:, 2])[:, None]
         h = h + partner_on * p + (1 - partner_on) * self.partner_null
@@ -249,6 +259,12 @@ class RefinerDenoiser(nn.Module):
         pad = None if bool(cond.valid.all()) else ~cond.valid
         h = self.encoder(h, src_key_padding_mask=pad)
         return self.head(self.norm_out(h)) + cond.hint * mask
+
+
+def atomic_write(dest: Path, write: Callable[[Path], object]) -> None:
+    """Write ``dest`` through a temporary file in its directory and ``os.replace``."""
+    with atomic_output(dest) as tmp:
+        write(Path(tmp))
 
 
 def save_pretrained(model: RefinerDenoiser, directory: str | Path) -> Path:

@@ -13,6 +13,7 @@ Serve config: ``grpc_servicer_functions`` must include
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, cast
 
 from grpc_health.v1 import health_pb2
@@ -26,6 +27,7 @@ from dyad.services.refiner.servicer import RefinerServicer
 from dyad.services.refiner.settings import RefinerSettings
 
 Item = tuple[str, SampleOptions, WindowJob]
+log = logging.getLogger(__name__)
 
 
 @serve.deployment(name="Refiner")
@@ -35,8 +37,9 @@ class RefinerDeployment:
         settings = RefinerSettings.from_env()
         self.core = RefinerCore(store, settings)
         self.core.warm_up()
-        self._windows.set_max_batch_size(settings.batch_max_size)
-        self._windows.set_batch_wait_timeout_s(settings.batch_wait_timeout_s)
+        batched = cast(Any, self._windows)  # @serve.batch adds the setters
+        batched.set_max_batch_size(settings.batch_max_size)
+        batched.set_batch_wait_timeout_s(settings.batch_wait_timeout_s)
         self.servicer = RefinerServicer(self.core, runner_for=self._runner)
 
     @serve.multiplexed(max_num_models_per_replica=3)
@@ -50,11 +53,14 @@ class RefinerDeployment:
         for k, (model_id, opts, _job) in enumerate(items):
             groups.setdefault((model_id, opts), []).append(k)
         out: list[WindowResult | None] = [None] * len(items)
+        log.debug("refiner batch: %d windows in %d groups", len(items), len(groups))
 
         def work() -> None:
             for (model_id, opts), idx in groups.items():
                 jobs = [items[k][2] for k in idx]
-                for k, r in zip(idx, run_windows(self.core.model(model_id), jobs, opts), strict=True):
+                for k, r in zip(
+                    idx, run_windows(self.core.model(model_id), jobs, opts), strict=True
+                ):
                     out[k] = r
 
         await asyncio.to_thread(work)

@@ -17,6 +17,7 @@ runs one pass.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,7 +57,6 @@ class WindowJob:
 @dataclass
 class WindowResult:
     motion: np.ndarray  # [N, C] the sample (known frames = the hint, bit-exact)
-    predicted: np.ndarray  # [N, C] the model's last x̂_0 before known frames were put back
 
 
 @dataclass(frozen=True)
@@ -111,8 +111,8 @@ def make_cond(model: RefinerDenoiser, jobs: list[WindowJob], n: int) -> Cond:
         partner=stack([pad(nm(j.partner), c) for j in jobs]),
         style=stack([s.astype(np.float32) for s in style]),
         ids=stack([j.ids for j in jobs], torch.long),
-        partner_on=stack([np.float32(j.use_partner) for j in jobs]),
-        audio_on=stack([np.float32(j.audio_self is not None) for j in jobs]),
+        partner_on=stack([np.array(j.use_partner, np.float32) for j in jobs]),
+        audio_on=stack([np.array(j.audio_self is not None, np.float32) for j in jobs]),
         valid=stack([np.arange(n) < j.frames_n for j in jobs], torch.bool),
     )
 
@@ -165,7 +165,7 @@ def _sample_group(
             if i < 0:
                 rows.append(padded(z[0]))
                 continue
-            want = slot == 0 and eta > 0 or slot == 1 and j.known
+            want = (slot == 0 and eta > 0) or (slot == 1 and j.known)
             rows.append(padded(z[1 + k * i + (slot == 1 and eta > 0)]) if want else zero)
         return torch.stack(rows).to(dev)
 
@@ -174,7 +174,7 @@ def _sample_group(
 
     x = sched.q_sample(cond.hint, tt(t_start), draw(-1, 0))
     x0 = x
-    for i, (t, t_prev) in enumerate(zip(ts, ts[1:], strict=False)):
+    for i, (t, t_prev) in enumerate(itertools.pairwise(ts)):
         x0 = _predict(model, x, tt(t), cond, opts.guidance)
         x = sched.step(x, x0, t, t_prev, eta, draw(i, 0) if eta > 0 and t_prev > 0 else None)
         if bool(known.any()):
@@ -182,14 +182,13 @@ def _sample_group(
                 x = torch.where(known, sched.q_sample(cond.hint, tt(t_prev), draw(i, 1)), x)
             else:
                 x = torch.where(known, cond.hint, x)
-    pred = model.denorm_motion(x0).float().cpu().numpy()
     out = model.denorm_motion(x).float().cpu().numpy()
     results = []
     for k, j in enumerate(jobs):
         m = out[k, : j.frames_n].copy()
         if j.known:
             m[j.hint_mask] = j.hint[j.hint_mask]  # bit-exact, not through standardisation
-        results.append(WindowResult(m, pred[k, : j.frames_n].copy()))
+        results.append(WindowResult(m))
     return results
 
 

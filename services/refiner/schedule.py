@@ -48,7 +48,9 @@ def scale_level(t: int, num_train_steps: int, num_scales: int) -> int:
 
 def scale_gates(t: torch.Tensor, num_train_steps: int, num_scales: int) -> torch.Tensor:
     """``[B, L]`` float gates: 1 for scales ``l ≥ l(t)`` (1-based), else 0, per batch row."""
-    level = torch.clamp(torch.div(-num_scales * t, num_train_steps, rounding_mode="floor").neg(), min=1)
+    level = torch.clamp(
+        torch.div(-num_scales * t, num_train_steps, rounding_mode="floor").neg(), min=1
+    )
     scales = torch.arange(1, num_scales + 1, device=t.device)
     return (scales[None, :] >= level[:, None]).to(torch.float32)
 

@@ -9,6 +9,7 @@ from dyad.config import load, setting
 from dyad.errors import ConfigError
 
 PREFIX = "DYAD_REFINER_"
+BLOCKS = ("sfbg", "rfbg", "tcr")  # pipeline order (core.py)
 SAMPLERS = ("ddim", "ancestral")
 DEVICES = ("cpu", "cuda")
 

@@ -91,8 +91,8 @@ def update_ema(averaged: torch.nn.Module, model: torch.nn.Module, decay: float) 
     with torch.no_grad():
         for a, p in zip(averaged.parameters(), model.parameters(), strict=True):
             a.mul_(decay).add_(p.detach(), alpha=1 - decay)
-        for a, b in zip(averaged.buffers(), model.buffers(), strict=True):
-            a.copy_(b)
+        for buf, src in zip(averaged.buffers(), model.buffers(), strict=True):
+            buf.copy_(src)
 
 
 def _lr_factor(step: int, warmup: int, total: int) -> float:
@@ -175,9 +175,7 @@ def train_on_clips(
         model = RefinerDenoiser(cfg)
         model.set_statistics(fit_statistics(clips))
         opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda s: _lr_factor(s, warmup, steps)
-        )
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, warmup, steps))
         averaged = copy.deepcopy(model).eval()
         start, train_s, history = 0, 0.0, []
         ckpt = out / CHECKPOINT
@@ -278,26 +276,12 @@ def train(data_dir: str | Path, out_dir: str | Path, *, progress: bool = True,
                           run_args={"data_dir": str(root)}, **kw)  # fmt: skip
 
 
-# -- CLI -----------------------------------------------------------------------------------------
+# -- CLI (the parser is ``cli.add_train_command``, which imports nothing heavy) ---------------
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``refiner`` to the ``dyad train`` group's subparsers."""
-    r = sub.add_parser("refiner", help="train the diffusion refiner on a synthetic corpus")
-    r.add_argument("--data", required=True, type=Path, help="`dyad dataset synth` corpus")
-    r.add_argument("--out", required=True, type=Path, help="model directory")
-    r.add_argument("--rig", choices=("arkit55", "flame56"), default="arkit55")
-    r.add_argument("--steps", type=int, default=1500, help="optimiser steps")
-    r.add_argument("--batch-size", type=int, default=32)
-    r.add_argument("--window", type=int, default=160, help="frames per training window")
-    r.add_argument("--lr", type=float, default=1e-3)
-    r.add_argument("--warmup", type=int, default=100)
-    r.add_argument("--d-model", type=int, default=128)
-    r.add_argument("--layers", type=int, default=4)
-    r.add_argument("--ff-dim", type=int, default=256)
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--ckpt-every", type=int, default=100)
-    r.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 on a busy host)")
-    r.add_argument("--no-resume", action="store_true", help="ignore OUT/checkpoint.pt")
-    r.set_defaults(func=_cli)
+    """Add ``refiner`` to the ``dyad train`` group's subparsers (``cli.add_train_command``)."""
+    from dyad.services.refiner.cli import add_train_command
+
+    add_train_command(sub)
 
 
 def _cli(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ unknown) and the relation (``2·blood + equal``, 4 = unknown).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,13 +72,11 @@ def turn_spans(
     if not turns:
         return _split([Span(0, num_frames, None)], max_frames)
     cuts = [0]
-    for prev, nxt in zip(turns, turns[1:], strict=False):
+    for prev, nxt in itertools.pairwise(turns):
         at = nxt[1] if nxt[1] <= prev[2] else (prev[2] + nxt[1]) / 2
         cuts.append(max(frame_of(at, num_frames), cuts[-1]))
     cuts.append(num_frames)
-    spans = [
-        Span(a, b, t[0]) for a, b, t in zip(cuts[:-1], cuts[1:], turns, strict=True) if b > a
-    ]
+    spans = [Span(a, b, t[0]) for a, b, t in zip(cuts[:-1], cuts[1:], turns, strict=True) if b > a]
     merged: list[Span] = []
     for sp in spans:
         if merged and (sp.frames < min_frames or merged[-1].frames < min_frames):
@@ -93,7 +92,7 @@ def _split(spans: list[Span], max_frames: int) -> list[Span]:
     for sp in spans:
         n = -(-sp.frames // max_frames)
         edges = np.linspace(sp.start, sp.end, n + 1).round().astype(int)
-        out += [Span(int(a), int(b), sp.speaker) for a, b in zip(edges, edges[1:], strict=False)]
+        out += [Span(int(a), int(b), sp.speaker) for a, b in itertools.pairwise(edges)]
     return out
 
 

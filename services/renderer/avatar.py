@@ -27,7 +27,8 @@ from safetensors.torch import load_file, save_file
 from dyad.errors import FailedPrecondition, InvalidInput, NotFound
 from dyad.media.audio import atomic_output
 from dyad.rigs import FPS
-from dyad.services.renderer.binding import bind, rotmat_to_quat, triangle_frames
+from dyad.services.renderer.binding import rotmat_to_quat, triangle_frames
+from dyad.services.renderer.binding_fast import bind_frame
 from dyad.services.renderer.gaussians import GaussianScene
 from dyad.services.renderer.head_model import HeadModel, Material
 from dyad.services.renderer.head_procedural import ProceduralHead
@@ -45,6 +46,8 @@ AMBIENT, DIFFUSE = 0.52, 0.55
 # over it, std inflated by SPREAD so neighbours overlap into a closed surface) and THIN along
 # the normal (in triangle units k).
 SPREAD, THIN = 2.0, 0.08
+# Back-face culling keeps triangles up to this cosine past edge-on (silhouettes stay whole).
+BACKFACE_MARGIN = 0.25
 # Materials lit softer (glossy eyes and teeth look wrong with strong Lambert falloff).
 _SOFT = (Material.SCLERA, Material.IRIS, Material.PUPIL, Material.TEETH)
 
@@ -80,41 +83,60 @@ class GaussianAvatar:
         relation: tuple[bool, bool] = (False, True),
         t0: float = 0.0,
         chunk: int = 64,
+        cull_from: np.ndarray | None = None,
     ) -> Iterator[GaussianScene]:
         """``[T, C]`` clip of the head's rig → one ``GaussianScene`` per frame (lazily, posing
         ``chunk`` frames at a time). ``relation`` (blood, equal) and ``t0`` (seconds of frame
-        0) feed the offsetnet when the avatar has one."""
-        clip = self.head.rig.validate(motion, field_name="motion", check_range=False)
-        faces = torch.from_numpy(self.head.faces.astype(np.int64))
-        opacity = self.opacity.numpy().astype(np.float32)
-        for start in range(0, clip.shape[0], chunk):
-            verts = torch.from_numpy(self.head.pose(clip[start : start + chunk]))  # [t, V, 3]
-            offset = None
-            if self.offsetnet is not None:
-                t = t0 + torch.arange(start, start + verts.shape[0], dtype=torch.float32) / FPS
-                with torch.no_grad():
-                    c = self.offsetnet(relation[0], relation[1], t)  # [t, anchors, 3]
-                offset = c if self.anchor is None else c[:, self.anchor]
-            with torch.no_grad():
-                means, quats, scales, normals = bind(
-                    verts, faces, self.binding, self.xyz, self.log_scale, self.rot, offset
-                )
-                colours = self._shade(normals)
-            for i in range(verts.shape[0]):
-                yield GaussianScene(
-                    means[i].numpy(), quats[i].numpy(), scales[i].numpy(), opacity,
-                    colours[i].numpy(),
-                )  # fmt: skip
+        0) feed the offsetnet when the avatar has one.
 
-    def _shade(self, normals: torch.Tensor) -> torch.Tensor:
-        """``[T, N, 3]`` normals → ``[T, N, 3]`` colours."""
+        ``cull_from`` (a camera position ``[3]``) drops Gaussians on triangles facing away from
+        it: the head is a closed, outward-oriented surface, so those are hidden behind the
+        front anyway. A margin keeps the ones near the silhouette; the parity test holds the
+        culled frame to the full one.
+        """
+        clip = self.head.rig.validate(motion, field_name="motion", check_range=False)
+        faces = np.ascontiguousarray(self.head.faces, np.int64)
+        params = [np.ascontiguousarray(t.detach().numpy(), dt) for t, dt in (
+            (self.binding, np.int64), (self.xyz, np.float32), (self.log_scale, np.float32),
+            (self.rot, np.float32))]  # fmt: skip
+        opacity = self.opacity.detach().numpy().astype(np.float32)
+        for start in range(0, clip.shape[0], chunk):
+            verts = self.head.pose(clip[start : start + chunk])  # [t, V, 3]
+            offsets = self._offsets(start, verts.shape[0], relation, t0)  # [t, N, 3] | None
+            for i in range(verts.shape[0]):
+                means, quats, scales, normals = bind_frame(verts[i], faces, *params)
+                if offsets is not None:
+                    means += offsets[i]
+                colours = self.shade(normals)
+                if cull_from is None:
+                    yield GaussianScene(means, quats, scales, opacity, colours)
+                    continue
+                view = cull_from.astype(np.float32) - means  # [N, 3]
+                facing = np.einsum("ij,ij->i", normals, view)
+                keep = facing > -BACKFACE_MARGIN * np.linalg.norm(view, axis=1)
+                yield GaussianScene(means[keep], quats[keep], scales[keep], opacity[keep],
+                                    colours[keep])  # fmt: skip
+
+    def _offsets(
+        self, start: int, count: int, relation: tuple[bool, bool], t0: float
+    ) -> np.ndarray | None:
+        if self.offsetnet is None:
+            return None
+        t = t0 + torch.arange(start, start + count, dtype=torch.float32) / FPS
+        with torch.no_grad():
+            c = self.offsetnet(relation[0], relation[1], t)  # [t, anchors, 3]
+        return (c if self.anchor is None else c[:, self.anchor]).numpy()
+
+    def shade(self, normals: np.ndarray) -> np.ndarray:
+        """Colours ``[N, 3]`` of one frame from its triangle normals ``[N, 3]``: albedo × (ambient
+        + diffuse Lambert) under the fixed key light; soft materials flatter."""
+        albedo = self.albedo.detach().numpy()
         if not self.shading:
-            return self.albedo.expand(normals.shape[0], -1, -1)
-        light = torch.from_numpy(LIGHT_DIR.astype(np.float32))
-        lambert = (normals @ light).clamp_min(0.0)  # [T, N]
-        k = AMBIENT + DIFFUSE * lambert
-        k = k + self.soft * (0.95 - k) * 0.7  # soft materials: flatter
-        return (self.albedo * k[..., None]).clamp(0.0, 1.0)
+            return albedo.astype(np.float32, copy=True)
+        k = AMBIENT + DIFFUSE * np.maximum(normals @ LIGHT_DIR.astype(np.float32), 0.0)
+        soft = self.soft.detach().numpy()
+        k = k + soft * (0.95 - k) * 0.7
+        return np.clip(albedo * k[:, None], 0.0, 1.0).astype(np.float32)
 
     # --- storage ----------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
@@ -189,7 +211,7 @@ def appearance_to_dict(app: Appearance) -> dict[str, Any]:
 def appearance_from_dict(d: dict[str, Any]) -> Appearance:
     palette = {Material[k.upper()]: tuple(float(c) for c in v) for k, v in d["palette"].items()}
     return Appearance(
-        HeadShape(**d["shape"]), HairStyle(d["hair"]), palette,  # type: ignore[arg-type]
+        HeadShape(**d["shape"]), HairStyle(d["hair"]), palette,
         d.get("age_band", "adult"), d.get("gender", "androgynous"), d.get("descriptor", ""),
     )  # fmt: skip
 

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dyad.errors import InvalidInput
-from dyad.services.renderer.layout import LAYOUTS
-from dyad.services.renderer.settings import BACKENDS
+from dyad.services.renderer.settings import BACKENDS, LAYOUTS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     for s in ("a", "b"):
         g = r.add_mutually_exclusive_group()
         g.add_argument(f"--avatar-{s}", type=Path, help=f"avatar directory of {s.upper()}")
-        g.add_argument(f"--identity-{s}", default="", help="descriptor, e.g. 'woman, 60s, grey bob'")
+        g.add_argument(
+            f"--identity-{s}", default="", help="descriptor, e.g. 'woman, 60s, grey bob'"
+        )
     r.add_argument("--layout", choices=LAYOUTS, default=None, help="default: DYAD_RENDER_LAYOUT")
     r.add_argument("--head-px", type=int, default=0, help="pixels per head (default 512)")
     r.add_argument("--backend", choices=BACKENDS, default=None, help="default: DYAD_RENDER_BACKEND")

@@ -155,8 +155,9 @@ class RendererCore:
             raise InvalidInput("motion_a", f"longer than {self.settings.max_duration_s:g} s")
         return {
             s: HeadTrack(
-                self.avatar(identities.get(s, ""), avatar_uri=avatar_uris.get(s, ""), rig=rig,
-                            seed=ord(s)),  # fmt: skip
+                self.avatar(
+                    identities.get(s, ""), avatar_uri=avatar_uris.get(s, ""), rig=rig, seed=ord(s)
+                ),
                 m,
                 head_camera(s, head_px),
             )
@@ -193,7 +194,9 @@ class RendererCore:
         check_layout(layout, head_px)
         check_pair(motion_a, rig, motion_b, rig)
         if motion_b is None and (layout != "single" or singles):
-            raise InvalidInput("motion_b", f"required for the {layout} layout and per-speaker videos")
+            raise InvalidInput(
+                "motion_b", f"required for the {layout} layout and per-speaker videos"
+            )
         t = motion_a.shape[0]
         if (track_a is None) != (track_b is None):
             raise InvalidInput("track_b", "give both tracks or none")
@@ -203,7 +206,9 @@ class RendererCore:
             n = min(track_a.shape[0], track_b.shape[0])
             mix = np.stack([track_a[:n], track_b[:n]], axis=1)
         if mix is not None and abs(num_frames(mix.shape[0] / AUDIO_RATE) - t) > 1:
-            raise InvalidInput("audio", f"{mix.shape[0] / AUDIO_RATE:.2f} s of audio for {t} frames")
+            raise InvalidInput(
+                "audio", f"{mix.shape[0] / AUDIO_RATE:.2f} s of audio for {t} frames"
+            )
         clips = {"a": motion_a} if motion_b is None else {"a": motion_a, "b": motion_b}
         heads = self._heads(clips, rig, identities or {}, avatar_uris or {}, head_px)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -265,7 +270,9 @@ class RendererCore:
                 head_px=args.head_px, singles=args.per_speaker, relation=args.relation,
                 progress=progress, **loaded,
             )  # fmt: skip
-            refs: dict[str, Any] = {k: self.store.put_file(p, "video/mp4") for k, p in paths.items()}
+            refs: dict[str, Any] = {
+                k: self.store.put_file(p, "video/mp4") for k, p in paths.items()
+            }
         refs["num_frames"] = frames
         return refs
 

@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from dyad.errors import InvalidInput
+from dyad.services.renderer.settings import LAYOUTS
 
-LAYOUTS = ("side", "pip", "single")
 FPS = 25
 _BORDER_PX = 3
 

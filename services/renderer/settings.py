@@ -9,17 +9,18 @@ from dyad.config import load, setting
 
 PREFIX = "DYAD_RENDER_"
 BACKENDS = ("auto", "cpu", "gsplat", "torch")
+LAYOUTS = ("side", "pip", "single")
 
 
 @dataclass(frozen=True)
 class RendererSettings:
     backend: str = setting(
-        "auto", "rasteriser: auto (gsplat with CUDA, else cpu), cpu, gsplat, torch", choices=BACKENDS
+        "auto",
+        "rasteriser: auto (gsplat with CUDA, else cpu), cpu, gsplat, torch",
+        choices=BACKENDS,
     )
     head_px: int = setting(512, "pixels per head (square); side by side is 2× wide")
-    layout: str = setting(
-        "side", "layout for requests that name none", choices=("side", "pip", "single")
-    )
+    layout: str = setting("side", "layout for requests that name none", choices=LAYOUTS)
     background: str = setting("#e9edf2", "background colour, #rrggbb")
     flame_model: Path | None = setting(
         None, "FLAME 2020 `generic_model.pkl` (user-supplied; needed for flame56 clips)"

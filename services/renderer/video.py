@@ -61,7 +61,8 @@ def head_frames(
     relation: tuple[bool, bool] = (False, True),
 ) -> Iterator[np.ndarray]:  # fmt: skip
     """``[h, h, 3]`` uint8 frames of one head."""
-    for scene in head.avatar.scenes(head.motion, relation=relation):
+    for scene in head.avatar.scenes(head.motion, relation=relation,
+                                    cull_from=head.camera.position):  # fmt: skip
         yield to_uint8(render(scene, head.camera, background=background, backend=backend).rgb)
 
 
@@ -80,7 +81,7 @@ def _writer(path: Path, frames: queue.Queue, audio: np.ndarray | None, rate: int
             crf: int, errors: list[BaseException]) -> None:  # fmt: skip
     def items() -> Iterator[np.ndarray]:
         while (item := frames.get()) is not _END:
-            yield item  # type: ignore[misc]
+            yield item
 
     try:
         write_mp4(path, items(), fps=FPS, audio=audio, audio_rate=rate, crf=crf)
@@ -113,11 +114,15 @@ def render_videos(
         frame_size(o.layout, next(iter(heads.values())).camera.height)  # validates the layout
     streams = {k: head_frames(h, background=background, backend=backend, relation=relation)
                for k, h in heads.items()}  # fmt: skip
-    queues = [queue.Queue(maxsize=4) for _ in outputs]
+    queues: list[queue.Queue[object]] = [queue.Queue(maxsize=4) for _ in outputs]
     errors: list[BaseException] = []
     threads = [
-        threading.Thread(target=_writer, args=(o.path, q, o.audio, audio_rate, crf, errors),
-                         daemon=True, name=f"mp4-{o.path.name}")  # fmt: skip
+        threading.Thread(
+            target=_writer,
+            args=(o.path, q, o.audio, audio_rate, crf, errors),
+            daemon=True,
+            name=f"mp4-{o.path.name}",
+        )
         for o, q in zip(outputs, queues, strict=True)
     ]
     for t in threads:

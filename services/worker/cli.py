@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from dyad.errors import InvalidInput
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from dyad.services.worker.serve_cli import register_serve
     from dyad.services.worker.worker_cli import register_worker
 
     g = sub.add_parser("generate", help="prompt → talking-head conversations (the main job)")
@@ -32,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(a)
     a.set_defaults(func=animate)
     register_worker(sub)
+    register_serve(sub)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -125,17 +128,20 @@ def _finish(orch: Any, outputs: list[Any], opts: Any, out_dir: Path) -> int:
 
     from dyad.services.worker.pipeline_runner import export
 
-    table = Table(title="dyad: conversations")
-    for col in ("conversation", "seconds", "turns", "stages (s)", "video"):
-        table.add_column(col)
+    stages = list(dict.fromkeys(k for out in outputs for k in out.timings_s))
+    table = Table(title="dyad: conversations (seconds per stage)")
+    for col in ("conversation", "audio s", "turns", *stages):
+        table.add_column(col, justify="left" if col == "conversation" else "right")
     for out in outputs:
-        manifest = orch.manifest(out, opts)
-        d = export(out, orch.store, manifest, out_dir)
+        export(out, orch.store, orch.manifest(out, opts), out_dir)
         turns = len(out.dialogue.turns) if out.dialogue is not None else "—"
-        stages = " ".join(f"{k} {v:.1f}" for k, v in out.timings_s.items())
-        table.add_row(out.dialogue_id, f"{out.timeline.duration_s:.1f}", str(turns), stages,
-                      str(d / "conversation.mp4"))  # fmt: skip
-    Console(stderr=True).print(table)
+        times = ["cached" if k in out.cached else f"{out.timings_s.get(k, 0.0):.1f}"
+                 for k in stages]  # fmt: skip
+        table.add_row(out.dialogue_id, f"{out.timeline.duration_s:.1f}", str(turns), *times)
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        console.width = 140  # logs: do not squeeze the table into 80 columns
+    console.print(table)
     for out in outputs:
         print(out_dir / out.dialogue_id / "conversation.mp4")
     return 0
@@ -148,12 +154,17 @@ class ProgressReporter:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+        console = Console(stderr=True)
+        # Bars on a terminal; one plain line per finished stage in logs (CI, batch jobs).
+        self.plain = not console.is_terminal
         self.progress = Progress(
-            TextColumn("{task.description:<9}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
-            TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=Console(stderr=True),
+            TextColumn("{task.description:<9}"), BarColumn(),
+            TextColumn("{task.percentage:>5.1f}%"), TextColumn("{task.fields[note]}"),
+            TimeElapsedColumn(), console=console, disable=self.plain,
         )  # fmt: skip
         self.tasks = {s: self.progress.add_task(s, total=1.0, note="", start=False) for s in stages}
         self.started: set[str] = set()
+        self.done: set[str] = set()
         self.t0 = time.perf_counter()
 
     def __enter__(self) -> ProgressReporter:
@@ -171,6 +182,10 @@ class ProgressReporter:
             self.progress.start_task(task)
             self.started.add(name)
         self.progress.update(task, completed=min(1.0, fraction), note=message)
+        if self.plain and fraction >= 1.0 and name not in self.done:
+            self.done.add(name)
+            elapsed = time.perf_counter() - self.t0
+            print(f"dyad: {name} done at {elapsed:.1f} s {message}".rstrip(), file=sys.stderr)
 
     def check_cancelled(self) -> None:
         pass

@@ -61,6 +61,8 @@ class GenerateOptions:
             raise InvalidInput("motion_backend", "expected procedural or neural")
         if self.layout not in LAYOUTS:
             raise InvalidInput("layout", f"expected one of {', '.join(LAYOUTS)}")
+        if self.turns is not None and not 5 <= self.turns[0] <= self.turns[1] <= 10:
+            raise InvalidInput("turns", f"{self.turns[0]}–{self.turns[1]}; expected within 5–10")
         if not 1 <= self.refine_steps <= 1000:
             raise InvalidInput("refine_steps", "expected 1–1000")
         return self
@@ -125,6 +127,7 @@ class Orchestrator:
         self.stages = stages
         self.store = stages.store
         self.versions = stages.versions()
+        self.last_hit = False  # whether the last stage came from the cache
 
     # --- the stage cache ------------------------------------------------------------------
     def _cached(
@@ -138,7 +141,8 @@ class Orchestrator:
     ) -> T:
         key = f"cache/stages/{stage}/{_digest({'inputs': inputs, 'versions': self.versions})}.json"
         t0 = time.perf_counter()
-        if self.store.exists(key):
+        self.last_hit = self.store.exists(key)
+        if self.last_hit:
             value = decode(json.loads(self.store.get_bytes(key)))
             if out is not None:
                 out.cached.append(stage)
@@ -168,13 +172,15 @@ class Orchestrator:
             lambda ds: [d.to_dict() for d in ds],
             lambda raw: [Dialogue.from_dict(d) for d in raw],
         )  # fmt: skip
-        write_s = round(time.perf_counter() - t0, 4)
+        write_s, write_hit = round(time.perf_counter() - t0, 4), self.last_hit
         report.stage("dialogue", 1.0, f"{len(dialogues)} written")
         results = []
         for i, dialogue in enumerate(dialogues):
             report.check_cancelled()
-            out = DialogueOutput(dialogue.dialogue_id, dialogue, None, {})  # type: ignore[arg-type]
+            out = DialogueOutput(dialogue.dialogue_id, dialogue, None, {})
             out.timings_s["dialogue"] = write_s
+            if write_hit:
+                out.cached.append("dialogue")
             conv = self._cached(
                 "speech",
                 {"dialogue": dialogue.to_dict(), "seed": opts.seed + i},
@@ -198,7 +204,7 @@ class Orchestrator:
         report = report or NullReporter()
         opts.validate()
         key = {"a": audio_a.sha256, "b": audio_b.sha256 if audio_b else None}
-        out = DialogueOutput("conversation", None, None, {})  # type: ignore[arg-type]
+        out = DialogueOutput("conversation", None, None, {})
         conv = self._cached(
             "segment", key, lambda: self.stages.segment(audio_a, audio_b), _conv_to_dict,
             _conv_from_dict, out,

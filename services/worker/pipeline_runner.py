@@ -9,6 +9,7 @@ gRPC ingress, all sharing the worker's artefact store.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ class PipelineRunner:
     def __init__(self, stages_factory: Any = None) -> None:
         self._factory = stages_factory or EmbeddedStages
         self._stages: dict[int, Stages] = {}
+        self._lock = threading.Lock()  # worker slots share one runner
 
     def stages_for(self, spec: dict[str, Any]) -> tuple[str, ...]:
         return AUDIO_STAGES if spec.get("input") == "audio" else PROMPT_STAGES
@@ -67,9 +69,10 @@ class PipelineRunner:
     def _orchestrator(self, store: ArtifactStore) -> Orchestrator:
         # One set of loaded cores per store, reused across jobs (models stay warm).
         key = id(store)
-        if key not in self._stages:
-            self._stages[key] = self._factory(store)
-        return Orchestrator(self._stages[key])
+        with self._lock:
+            if key not in self._stages:
+                self._stages[key] = self._factory(store)
+            return Orchestrator(self._stages[key])
 
     def run(
         self, job_id: str, spec: dict[str, Any], store: ArtifactStore, report: Reporter

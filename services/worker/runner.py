@@ -15,8 +15,10 @@ it appear once the job's outputs are complete.
     {"input": "audio", "audio": {"track_a": ArtifactRef dict, "track_b": …} | {"stereo": …},
      "n": 1, "options": {…}}
 
-``options``: ``motion_backend``, ``rig``, ``refine``, ``layout``, ``seed`` (or None),
-``relation`` ``{blood, equal}`` (None = infer), ``identity_a``/``identity_b`` (dicts or None).
+``options`` holds only what the client set (the runner applies its defaults otherwise):
+``motion_backend`` (procedural | neural), ``rig`` (arkit55 | flame56), ``refine`` (bool),
+``layout`` (side | pip | single), ``seed`` (int), ``relation`` ``{blood, equal}`` (both
+booleans; absent = infer), ``identity_a``/``identity_b`` (``dyad.v1.Identity`` as a dict).
 
 The result (JSON)::
 
@@ -75,7 +77,10 @@ def load_runner(path: str) -> JobRunner:
     obj = getattr(module, attr, None)
     if obj is None:
         raise ConfigError(RUNNER_SETTING, f"{module_name} has no attribute {attr!r}")
-    runner = obj if isinstance(obj, JobRunner) else obj() if callable(obj) else None
+    try:
+        runner = obj if isinstance(obj, JobRunner) else obj() if callable(obj) else None
+    except ImportError as e:  # a factory whose pieces are missing
+        raise ConfigError(RUNNER_SETTING, f"{path} failed to build: {e}") from None
     if not isinstance(runner, JobRunner):
         raise ConfigError(
             RUNNER_SETTING, f"{path} is neither a JobRunner nor a factory returning one"

@@ -37,7 +37,12 @@ class Stages(Protocol):
     def versions(self) -> dict[str, str]: ...
 
     def write(
-        self, prompt: str, n: int, *, seed: int, relation: Relation | None,
+        self,
+        prompt: str,
+        n: int,
+        *,
+        seed: int,
+        relation: Relation | None,
         turns: tuple[int, int] | None = None,
     ) -> list[Dialogue]: ...
 
@@ -52,7 +57,11 @@ class Stages(Protocol):
     ) -> tuple[ArtifactRef, ArtifactRef]: ...
 
     def refine(
-        self, motion: tuple[ArtifactRef, ArtifactRef], conv: StoredConversation, *, steps: int,
+        self,
+        motion: tuple[ArtifactRef, ArtifactRef],
+        conv: StoredConversation,
+        *,
+        steps: int,
         seed: int,
     ) -> tuple[ArtifactRef, ArtifactRef]: ...
 
@@ -89,7 +98,12 @@ class EmbeddedStages:
         return {"dyad": __version__, **_model_versions()}
 
     def write(
-        self, prompt: str, n: int, *, seed: int, relation: Relation | None,
+        self,
+        prompt: str,
+        n: int,
+        *,
+        seed: int,
+        relation: Relation | None,
         turns: tuple[int, int] | None = None,
     ) -> list[Dialogue]:
         writer = self._core("dialogue").writer
@@ -117,12 +131,21 @@ class EmbeddedStages:
         return pair.ref_a, pair.ref_b
 
     def refine(
-        self, motion: tuple[ArtifactRef, ArtifactRef], conv: StoredConversation, *, steps: int,
+        self,
+        motion: tuple[ArtifactRef, ArtifactRef],
+        conv: StoredConversation,
+        *,
+        steps: int,
         seed: int,
     ) -> tuple[ArtifactRef, ArtifactRef]:
         pair = self._core("refiner").refine(
-            motion[0], motion[1], conv.timeline, track_a=conv.track_a, track_b=conv.track_b,
-            steps=steps, seed=seed,
+            motion[0],
+            motion[1],
+            conv.timeline,
+            track_a=conv.track_a,
+            track_b=conv.track_b,
+            steps=steps,
+            seed=seed,
         )
         assert pair.ref_a is not None and pair.ref_b is not None
         return pair.ref_a, pair.ref_b

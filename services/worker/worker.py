@@ -189,7 +189,8 @@ class Worker:
         timer.daemon = True
         timer.start()
 
-    def _take_slot(self) -> bool:
+    def _reserve(self) -> bool:
+        """Count a job before claiming it, so ``max_jobs`` never claims one too many."""
         with self._count_lock:
             limit = self.settings.max_jobs
             if limit and self.jobs_started >= limit:
@@ -198,20 +199,31 @@ class Worker:
             self.jobs_started += 1
             return True
 
+    def _unreserve(self) -> None:
+        with self._count_lock:
+            self.jobs_started -= 1
+
     def _slot(self, consumer: str) -> None:
-        while not self.stopping.is_set():
+        while not self.stopping.is_set() and self._reserve():
             try:
                 delivery = self.queue.claim(consumer, block_s=self.settings.claim_block_s)
             except Exception as e:  # Redis restarting: wait and retry
+                self._unreserve()
                 log.warning("claim failed: %s", e)
                 time.sleep(1.0)
                 continue
             if delivery is None:
+                self._unreserve()
                 continue
-            if self.stopping.is_set() or not self._take_slot():
+            if self.stopping.is_set():  # SIGTERM arrived while the claim was in flight
+                self._unreserve()
                 delivery.release("released unstarted: the worker is shutting down")
                 break
-            self.process(delivery)
+            try:
+                self.process(delivery)
+            except Exception:  # Redis gone mid-report: the job comes back after the timeout
+                log.exception("job %s abandoned", delivery.job_id)
+                time.sleep(1.0)
 
     # --- one job ----------------------------------------------------------------------
     def process(self, delivery: Delivery) -> Outcome:

@@ -16,7 +16,7 @@ from typing import Any
 import grpc
 
 from dyad import errors
-from dyad.client.models import PRIORITIES, STATUSES, Job, ProgressEvent
+from dyad.client.models import PRIORITIES, STATUSES, Artifact, Job, ProgressEvent
 from dyad.rpc.client import error_from_rpc
 
 ENDPOINT_ENV = "DYAD_ENDPOINT"
@@ -32,6 +32,13 @@ _EXT = {
     "application/x-npy": ".npy",
 }
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+_LAYOUTS = {
+    "side": "LAYOUT_SIDE_BY_SIDE",
+    "side_by_side": "LAYOUT_SIDE_BY_SIDE",
+    "pip": "LAYOUT_PICTURE_IN_PICTURE",
+    "picture_in_picture": "LAYOUT_PICTURE_IN_PICTURE",
+    "single": "LAYOUT_SINGLE",
+}
 
 
 def _ref(value: Any, fld: str) -> Any:
@@ -117,12 +124,15 @@ class DyadClient:
         idempotency_key: str = "",
         motion_backend: str = "",
         rig: str = "",
-        refine: bool = False,
+        refine: bool | None = None,
         layout: str = "",
         seed: int | None = None,
         relation: Mapping[str, bool | None] | None = None,
         identity_a: Mapping[str, Any] | None = None,
         identity_b: Mapping[str, Any] | None = None,
+        head_px: int | None = None,
+        turns: tuple[int, int] | None = None,
+        refine_steps: int | None = None,
     ) -> Job:
         """Submit a prompt (or ``audio={"track_a": uri, "track_b": uri}`` / ``{"stereo": uri}``).
 
@@ -152,14 +162,21 @@ class DyadClient:
                     raise errors.InvalidInput(f"audio.{slot}", "track_a, track_b or stereo")
                 getattr(req.audio, slot).CopyFrom(_ref(value, f"audio.{slot}"))
         o = req.options
-        o.motion_backend, o.rig, o.refine = motion_backend, rig, refine
+        o.motion_backend, o.rig = motion_backend, rig
+        if refine is not None:
+            o.refine = refine
         if layout:
-            name = f"LAYOUT_{layout.upper()}"
-            if name not in c.Layout.keys():  # noqa: SIM118 (an EnumTypeWrapper)
-                raise errors.InvalidInput("layout", "side_by_side, picture_in_picture or single")
-            o.layout = c.Layout.Value(name)  # type: ignore[assignment]
+            if layout not in _LAYOUTS:
+                raise errors.InvalidInput("layout", "side, pip or single")
+            o.layout = c.Layout.Value(_LAYOUTS[layout])  # type: ignore[assignment]
         if seed is not None:
             o.seed = seed
+        if head_px is not None:
+            o.head_size_px = head_px
+        if turns is not None:
+            o.min_turns, o.max_turns = turns
+        if refine_steps is not None:
+            o.refine_steps = refine_steps
         for axis, value in (relation or {}).items():
             if value is not None:
                 setattr(o.relation, axis, bool(value))
@@ -277,7 +294,8 @@ class DyadClient:
     ) -> dict[str, Path]:
         """Fetch every result artefact through its presigned URL into ``dest_dir``.
 
-        Files are named after the artefact (``video.mp4``, ``manifest.json``…), written
+        Files are named after the artefact (``video.mp4``, ``manifest.json``; a name with
+        slashes, like ``<dialogue_id>/conversation.mp4``, becomes subfolders), written
         atomically and checked against the artefact's sha256 when the job records one.
         """
         if isinstance(job, str) or not job.download_urls:
@@ -288,11 +306,19 @@ class DyadClient:
         dest.mkdir(parents=True, exist_ok=True)
         out: dict[str, Path] = {}
         for name, art in job.artifacts.items():
-            if not art.url:
-                continue
-            ext = _EXT.get(art.content_type) or Path(art.uri).suffix or ".bin"
-            out[name] = fetch(art.url, dest / f"{_SAFE.sub('_', name)}{ext}", art.sha256, timeout)
+            if art.url:
+                path = dest.joinpath(*_local_name(name, art))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                out[name] = fetch(art.url, path, art.sha256, timeout)
         return out
+
+
+def _local_name(name: str, art: Artifact) -> list[str]:
+    """Safe path parts for an artefact name: no ``..``, an extension from its type if none."""
+    parts = [_SAFE.sub("_", p) for p in name.split("/") if p not in ("", ".", "..")] or ["file"]
+    if not Path(parts[-1]).suffix:
+        parts[-1] += _EXT.get(art.content_type) or Path(art.uri).suffix or ".bin"
+    return parts
 
 
 def fetch(url: str, path: Path, sha256: str = "", timeout: float = 300.0) -> Path:

@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class WriteDialoguesRequest(_message.Message):
-    __slots__ = ("prompt", "num_dialogues", "backend", "seed", "temperature", "relation", "scenario")
+    __slots__ = ("prompt", "num_dialogues", "backend", "seed", "temperature", "relation", "scenario", "min_turns", "max_turns")
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     NUM_DIALOGUES_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
@@ -16,6 +16,8 @@ class WriteDialoguesRequest(_message.Message):
     TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
     RELATION_FIELD_NUMBER: _ClassVar[int]
     SCENARIO_FIELD_NUMBER: _ClassVar[int]
+    MIN_TURNS_FIELD_NUMBER: _ClassVar[int]
+    MAX_TURNS_FIELD_NUMBER: _ClassVar[int]
     prompt: str
     num_dialogues: int
     backend: str
@@ -23,7 +25,9 @@ class WriteDialoguesRequest(_message.Message):
     temperature: float
     relation: _common_pb2.SocialRelation
     scenario: _common_pb2.ScenarioFamily
-    def __init__(self, prompt: _Optional[str] = ..., num_dialogues: _Optional[int] = ..., backend: _Optional[str] = ..., seed: _Optional[int] = ..., temperature: _Optional[float] = ..., relation: _Optional[_Union[_common_pb2.SocialRelation, _Mapping]] = ..., scenario: _Optional[_Union[_common_pb2.ScenarioFamily, str]] = ...) -> None: ...
+    min_turns: int
+    max_turns: int
+    def __init__(self, prompt: _Optional[str] = ..., num_dialogues: _Optional[int] = ..., backend: _Optional[str] = ..., seed: _Optional[int] = ..., temperature: _Optional[float] = ..., relation: _Optional[_Union[_common_pb2.SocialRelation, _Mapping]] = ..., scenario: _Optional[_Union[_common_pb2.ScenarioFamily, str]] = ..., min_turns: _Optional[int] = ..., max_turns: _Optional[int] = ...) -> None: ...
 
 class WriteDialoguesResponse(_message.Message):
     __slots__ = ("dialogues",)

@@ -40,7 +40,7 @@ PRIORITY_NORMAL: Priority
 PRIORITY_HIGH: Priority
 
 class JobOptions(_message.Message):
-    __slots__ = ("motion_backend", "rig", "refine", "layout", "seed", "relation", "identity_a", "identity_b")
+    __slots__ = ("motion_backend", "rig", "refine", "layout", "seed", "relation", "identity_a", "identity_b", "head_size_px", "min_turns", "max_turns", "refine_steps")
     MOTION_BACKEND_FIELD_NUMBER: _ClassVar[int]
     RIG_FIELD_NUMBER: _ClassVar[int]
     REFINE_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +49,10 @@ class JobOptions(_message.Message):
     RELATION_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_A_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_B_FIELD_NUMBER: _ClassVar[int]
+    HEAD_SIZE_PX_FIELD_NUMBER: _ClassVar[int]
+    MIN_TURNS_FIELD_NUMBER: _ClassVar[int]
+    MAX_TURNS_FIELD_NUMBER: _ClassVar[int]
+    REFINE_STEPS_FIELD_NUMBER: _ClassVar[int]
     motion_backend: str
     rig: str
     refine: bool
@@ -57,7 +61,11 @@ class JobOptions(_message.Message):
     relation: _common_pb2.SocialRelation
     identity_a: _common_pb2.Identity
     identity_b: _common_pb2.Identity
-    def __init__(self, motion_backend: _Optional[str] = ..., rig: _Optional[str] = ..., refine: _Optional[bool] = ..., layout: _Optional[_Union[_common_pb2.Layout, str]] = ..., seed: _Optional[int] = ..., relation: _Optional[_Union[_common_pb2.SocialRelation, _Mapping]] = ..., identity_a: _Optional[_Union[_common_pb2.Identity, _Mapping]] = ..., identity_b: _Optional[_Union[_common_pb2.Identity, _Mapping]] = ...) -> None: ...
+    head_size_px: int
+    min_turns: int
+    max_turns: int
+    refine_steps: int
+    def __init__(self, motion_backend: _Optional[str] = ..., rig: _Optional[str] = ..., refine: _Optional[bool] = ..., layout: _Optional[_Union[_common_pb2.Layout, str]] = ..., seed: _Optional[int] = ..., relation: _Optional[_Union[_common_pb2.SocialRelation, _Mapping]] = ..., identity_a: _Optional[_Union[_common_pb2.Identity, _Mapping]] = ..., identity_b: _Optional[_Union[_common_pb2.Identity, _Mapping]] = ..., head_size_px: _Optional[int] = ..., min_turns: _Optional[int] = ..., max_turns: _Optional[int] = ..., refine_steps: _Optional[int] = ...) -> None: ...
 
 class SubmitJobRequest(_message.Message):
     __slots__ = ("prompt", "audio", "options", "priority", "idempotency_key", "n")

@@ -517,7 +517,9 @@ def test_turn_range_is_honoured_and_checked() -> None:
 
     writer = DialogueWriter(DialogueSettings())
     for lo, hi in ((5, 5), (6, 7), (10, 10)):
-        lengths = {len(d.turns) for d in writer.write("a trip to Lisbon", 6, seed=3, turns=(lo, hi))}
+        lengths = {
+            len(d.turns) for d in writer.write("a trip to Lisbon", 6, seed=3, turns=(lo, hi))
+        }
         assert lengths <= set(range(lo, hi + 1)), (lo, hi, lengths)
     for bad in ((3, 6), (7, 6), (9, 12)):
         with pytest.raises(InvalidInput) as e:

@@ -115,7 +115,9 @@ def test_two_workers_share_jobs_submitted_through_the_sdk(
         )
         assert job.download_urls["video"].startswith("http://127.0.0.1")
         files = client.download(job, tmp_path / "out")
-        assert sorted(files) == ["audio", "manifest", "motion", "video"]
+        assert sorted(files) == ["conv0/audio.wav", "conv0/motion.npz", "manifest", "video"]
+        assert files["conv0/audio.wav"] == tmp_path / "out" / "conv0" / "audio.wav"
+        assert files["video"].name == "video.mp4" and files["manifest"].name == "manifest.json"
         video = files["video"].read_bytes()
         assert hashlib.sha256(video).hexdigest() == job.artifacts["video"].sha256
         assert video == stack.store.get_bytes(job.result_uris["video"])
@@ -168,7 +170,8 @@ def test_cli_submit_wait_status_jobs_cancel(
 
     code, out, err = run(
         "submit", "--prompt", "A quick chat", "--n", "2", "--priority", "high",
-        "--idempotency-key", "cli-1", "--wait", "--download", str(tmp_path / "res"),
+        "--idempotency-key", "cli-1", "--layout", "pip", "--no-refine",
+        "--wait", "--download", str(tmp_path / "res"),
     )  # fmt: skip
     assert code == 0, err
     job = json.loads(out)
@@ -176,7 +179,8 @@ def test_cli_submit_wait_status_jobs_cancel(
     assert set(job["stages"]) == {"speech", "motion", "render"} and job["progress"] == 1.0
     assert Path(job["files"]["video"]).stat().st_size == job["artifacts"]["video"]["size_bytes"]
     assert "succeeded" in err.splitlines()[-1]  # progress lines go to stderr
-    assert stack.queue.get(job["job_id"]).payload["n"] == 2
+    spec = stack.queue.get(job["job_id"]).payload
+    assert spec["n"] == 2 and spec["options"] == {"layout": "pip", "refine": False}
 
     code, out, _ = run("submit", "--prompt", "other text", "--idempotency-key", "cli-1")
     again = json.loads(out)

@@ -124,6 +124,50 @@ def test_limits_and_bad_input_name_the_field(make_stack: Callable[..., Stack]) -
     assert spec["input"] == "audio" and spec["audio"]["track_a"]["uri"] == short_wav.uri
 
 
+def test_options_reach_the_runner_in_its_vocabulary(make_stack: Callable[..., Stack]) -> None:
+    stack = make_stack()
+    stub = stack.stub()
+    options = pb.JobOptions(
+        rig="flame56",
+        refine=False,
+        layout=c.LAYOUT_PICTURE_IN_PICTURE,
+        seed=7,
+        relation=c.SocialRelation(blood=True, equal=False),
+        identity_a=c.Identity(name="Ana", age_band="adult"),
+    )
+    job = submit(stub, n=2, options=options).job
+    spec = stack.queue.get(job.job_id).payload
+    assert spec == {
+        "input": "prompt",
+        "prompt": "Two friends plan a trip",
+        "n": 2,
+        "options": {
+            "rig": "flame56",
+            "refine": False,
+            "layout": "pip",
+            "seed": 7,
+            "relation": {"blood": True, "equal": False},
+            "identity_a": {"name": "Ana", "age_band": "adult"},
+        },
+    }
+    # Unset options stay unset: the runner's defaults apply (refinement on, side by side).
+    plain = stack.queue.get(submit(stub).job.job_id).payload
+    assert plain["options"] == {} and plain["n"] == 1
+    # The contract with the real runner: it accepts both.
+    from dyad.services.worker.pipeline_runner import options_from_spec
+
+    parsed = options_from_spec(spec)
+    assert (parsed.n, parsed.rig, parsed.refine, parsed.layout, parsed.seed) == (
+        2, "flame56", False, "pip", 7,
+    )  # fmt: skip
+    assert parsed.relation is not None and parsed.relation.blood and not parsed.relation.equal
+    assert options_from_spec(plain).refine is True
+    half = pb.JobOptions(relation=c.SocialRelation(blood=True))
+    code, _, trailers = code_of(lambda: submit(stub, options=half))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert trailers["dyad-error-field"] == "options.relation"
+
+
 def test_unknown_or_malformed_job_ids(make_stack: Callable[..., Stack]) -> None:
     stub = make_stack().stub()
     md = auth(RED)
@@ -141,6 +185,12 @@ def test_unknown_or_malformed_job_ids(make_stack: Callable[..., Stack]) -> None:
             assert code == want, (job_id, details)
             if want == grpc.StatusCode.INVALID_ARGUMENT:
                 assert trailers.get("dyad-error-field") == "job_id"
+    job_id = submit(stub).job.job_id
+    code, _, trailers = code_of(
+        lambda: stub.WatchJob(pb.WatchJobRequest(job_id=job_id, after_event_id="x"), metadata=md)
+    )
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert trailers["dyad-error-field"] == "after_event_id"
     for req, fld in (
         (pb.ListJobsRequest(page_token="garbage!"), "page_token"),
         (pb.ListJobsRequest(page_size=10_000), "page_size"),
@@ -244,7 +294,12 @@ def test_watch_streams_stage_progress_until_the_job_ends(make_stack: Callable[..
     assert [e.event_id for e in resumed] == [e.event_id for e in events[4:]]
     job = stub.GetJob(pb.GetJobRequest(job_id=job_id), metadata=auth(RED)).job
     assert [s.stage for s in job.stages] == list(ToyRunner.stages)
-    assert set(job.result.download_urls) == {"manifest", "video", "audio", "motion"}
+    assert set(job.result.download_urls) == {
+        "manifest",
+        "video",
+        "conv0/audio.wav",
+        "conv0/motion.npz",
+    }
     assert job.result.video.content_type == "video/mp4" and len(job.result.video.sha256) == 64
     assert stack.queue.get(job_id).status == JobStatus.SUCCEEDED
 

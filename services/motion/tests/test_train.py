@@ -26,7 +26,6 @@ from dyad.services.motion.train import (
     load_clips,
     loss_groups,
     make_batch,
-    register,
     sample_index,
     train,
 )
@@ -171,6 +170,8 @@ def test_baselines_finite(data: Path, tmp_path: Path) -> None:
 
 def test_cli_parser() -> None:
     parser = argparse.ArgumentParser()
+    from dyad.services.motion.train_cli import register
+
     register(parser.add_subparsers())
     args = parser.parse_args(["train", "motion", "--data", "c", "--rig", RIG, "--social",
                               "--epochs", "2", "--minutes", "1.5", "--out", "m"])  # fmt: skip

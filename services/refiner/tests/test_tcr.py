@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,7 @@ from dyad.services.refiner.tcr import blend, half_gaussian, tcr
 def eq10_reference(v: np.ndarray, bounds: list[int], w: int) -> np.ndarray:
     """Eq. 10 written out literally, segment by segment (1-based τ, F frames per segment)."""
     edges = [0, *bounds, len(v)]
-    segs = [v[a:b].astype(np.float64) for a, b in zip(edges, edges[1:], strict=False)]
+    segs = [v[a:b].astype(np.float64) for a, b in itertools.pairwise(edges)]
     out = [s.copy() for s in segs]
     sigma = w / 3
     for k in range(1, len(segs)):
@@ -32,7 +34,7 @@ def test_half_gaussian_weights() -> None:
     assert a[0] == 0.5 and np.all(np.diff(a) < 0) and a[-1] < 0.02
     for bad in (0, -1, 2.5, True):
         with pytest.raises(InvalidInput):
-            half_gaussian(bad)  # type: ignore[arg-type]
+            half_gaussian(bad)
 
 
 def test_matches_eq10_on_hand_made_segments() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import pytest
 import torch
@@ -17,9 +18,18 @@ from dyad.services.renderer.binding import (
 )
 from dyad.services.renderer.offsetnet import GaussianOffsetNet, OffsetNetConfig, offset_loss
 
-torch.set_default_dtype(torch.float64)
+TRI = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=torch.float64)
 
-TRI = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+@pytest.fixture(autouse=True)
+def _float64() -> Iterator[None]:
+    """Hand-computed values in float64, without leaking the default to other test modules."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
+
+
 FACES = torch.tensor([[0, 1, 2]])
 
 
@@ -49,7 +59,11 @@ def test_scale_is_mean_of_edge_and_height() -> None:
 def test_local_position_maps_through_frame() -> None:
     xyz = torch.tensor([[0.1, 0.2, 0.3]])
     means, quats, scales, normals = bind(
-        TRI, FACES, torch.tensor([0]), xyz, torch.log(torch.tensor([[0.5, 0.1, 0.5]])),
+        TRI,
+        FACES,
+        torch.tensor([0]),
+        xyz,
+        torch.log(torch.tensor([[0.5, 0.1, 0.5]])),
         torch.tensor([[1.0, 0.0, 0.0, 0.0]]),
     )
     # k·R·μ + T = 0.1·(1,0,0) + 0.2·(0,0,1) + 0.3·(0,−1,0) + (1/3, 1/3, 0)
@@ -89,7 +103,9 @@ def test_batched_frames_equal_one_by_one() -> None:
 def test_quaternion_round_trip_including_half_turns() -> None:
     g = torch.Generator().manual_seed(1)
     q = torch.randn(200, 4, generator=g)
-    q = torch.cat([q, torch.tensor([[0.0, 1, 0, 0], [0.0, 0, 1, 0], [0.0, 0, 0, 1], [1e-9, 1, 1, 0]])])
+    q = torch.cat(
+        [q, torch.tensor([[0.0, 1, 0, 0], [0.0, 0, 1, 0], [0.0, 0, 0, 1], [1e-9, 1, 1, 0]])]
+    )
     r = quat_to_rotmat(q)
     back = rotmat_to_quat(r)
     torch.testing.assert_close(quat_to_rotmat(back), r, atol=1e-9, rtol=0)
@@ -99,13 +115,21 @@ def test_quaternion_round_trip_including_half_turns() -> None:
 def test_quat_mul_is_matrix_product() -> None:
     g = torch.Generator().manual_seed(2)
     a, b = torch.randn(10, 4, generator=g), torch.randn(10, 4, generator=g)
-    torch.testing.assert_close(quat_to_rotmat(quat_mul(a, b)), quat_to_rotmat(a) @ quat_to_rotmat(b))
+    torch.testing.assert_close(
+        quat_to_rotmat(quat_mul(a, b)), quat_to_rotmat(a) @ quat_to_rotmat(b)
+    )
 
 
 def test_bind_rejects_mismatched_shapes() -> None:
     with pytest.raises(InvalidInput) as e:
-        bind(TRI, FACES, torch.tensor([0, 0]), torch.zeros(1, 3), torch.zeros(2, 3),
-             torch.zeros(2, 4))
+        bind(
+            TRI,
+            FACES,
+            torch.tensor([0, 0]),
+            torch.zeros(1, 3),
+            torch.zeros(2, 3),
+            torch.zeros(2, 4),
+        )
     assert e.value.field == "xyz"
 
 
@@ -118,3 +142,28 @@ def test_offset_net_starts_at_zero_and_is_social() -> None:
     qs = torch.stack([net.query(b, e) for b in (0, 1) for e in (0, 1)])
     assert torch.cdist(qs, qs).fill_diagonal_(1.0).min().item() > 0.5
     assert offset_loss(torch.tensor([[0.5, 0.0, 0.0], [0.0, 2.0, 0.0]]), eps=1.0).item() == 0.5
+
+
+def test_compiled_binding_matches_the_torch_reference() -> None:
+    import numpy as np
+
+    from dyad.services.renderer.binding_fast import bind_frame
+
+    g = torch.Generator().manual_seed(5)
+    verts = torch.randn(40, 3, generator=g, dtype=torch.float64)
+    faces = torch.randint(0, 40, (60, 3), generator=g)
+    faces = faces[(faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2])
+                  & (faces[:, 0] != faces[:, 2])]  # fmt: skip
+    binding = torch.randint(0, faces.shape[0], (200,), generator=g)
+    xyz = torch.randn(200, 3, generator=g) * 0.3
+    log_s = torch.randn(200, 3, generator=g) * 0.3
+    rot = torch.randn(200, 4, generator=g)
+    rot = rot / rot.norm(dim=1, keepdim=True)
+    ref = bind(verts, faces, binding, xyz, log_s, rot)
+    fast = bind_frame(verts.float().numpy(), faces.numpy(), binding.numpy(),
+                      xyz.float().numpy(), log_s.float().numpy(), rot.float().numpy())  # fmt: skip
+    for name, r, f in zip(("means", "quats", "scales", "normals"), ref, fast, strict=True):
+        r = r.numpy()
+        if name == "quats":  # q and −q are the same rotation
+            f = f * np.sign((f * r).sum(1, keepdims=True))
+        np.testing.assert_allclose(f, r, atol=2e-5, rtol=1e-4, err_msg=name)

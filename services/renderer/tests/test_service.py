@@ -90,6 +90,7 @@ def _check_video(path: Path, width: int, height: int, channels: int) -> None:
     assert (v["codec"], v["width"], v["height"], v["num_frames"]) == ("h264", width, height, T)
     assert v["fps"] == 25
     assert (a["codec"], a["channels"]) == ("aac", channels)
+    assert v["duration_s"] is not None and a["duration_s"] is not None
     assert abs(v["duration_s"] - a["duration_s"]) <= 1 / 25 + 1e-6
 
 
@@ -157,15 +158,22 @@ def test_bad_requests(tmp_path: Path) -> None:
             "layout": (_request(store, layout=99), grpc.StatusCode.INVALID_ARGUMENT),
             "track_b": (_request(store, track_b=c.ArtifactRef()), grpc.StatusCode.INVALID_ARGUMENT),
             "audio": (
-                _request(store, audio=store.put_bytes(wav_bytes(np.zeros(RATE * 5), RATE)).to_proto(),
-                         track_a=c.ArtifactRef(), track_b=c.ArtifactRef()),
+                _request(
+                    store,
+                    audio=store.put_bytes(wav_bytes(np.zeros(RATE * 5), RATE)).to_proto(),
+                    track_a=c.ArtifactRef(),
+                    track_b=c.ArtifactRef(),
+                ),
                 grpc.StatusCode.INVALID_ARGUMENT,
-            ),  # fmt: skip
+            ),
             "flame": (
-                _request(store, motion_a=c.MotionClip(artifact=flame.to_proto()),
-                         motion_b=c.MotionClip(artifact=flame.to_proto())),
+                _request(
+                    store,
+                    motion_a=c.MotionClip(artifact=flame.to_proto()),
+                    motion_b=c.MotionClip(artifact=flame.to_proto()),
+                ),
                 grpc.StatusCode.FAILED_PRECONDITION,
-            ),  # fmt: skip
+            ),
         }
         for field, (req, code) in cases.items():
             with pytest.raises(grpc.aio.AioRpcError) as e:

@@ -260,6 +260,19 @@ def test_a_job_claimed_while_stopping_is_released_unstarted(
     assert not log.exists() and w.jobs_started == 0
 
 
+def test_slots_share_jobs_and_max_jobs_ends_the_worker(
+    redis_server: RedisServer, store: LocalStore
+) -> None:
+    q = _queue(redis_server)
+    ids = [q.submit(SPEC)[0].job_id for _ in range(3)]
+    w = Worker(q, store, ToyRunner(0.3), settings(consumer="w", concurrency=2, max_jobs=2))
+    assert w.run() == 2  # returns by itself after two jobs
+    records = [q.get(i) for i in ids]
+    assert [r.status for r in records] == [JobStatus.SUCCEEDED] * 2 + [JobStatus.QUEUED]
+    assert {r.worker for r in records[:2]} == {"w-0", "w-1"}, "both slots ran one"
+    assert records[2].attempts == 0, "never claimed"
+
+
 def test_runner_loading_names_the_setting() -> None:
     toy = load_runner("dyad.services.worker.tests.toy_runner:build_runner")
     assert toy.stages == ("speech", "motion", "render")

@@ -85,7 +85,11 @@ class ToyRunner:
         return {
             "manifest": mref.to_dict(),
             "video": refs["render"].to_dict(),
-            "artifacts": {"audio": refs["speech"].to_dict(), "motion": refs["motion"].to_dict()},
+            # Named like the pipeline's per-conversation artefacts ("<dialogue_id>/<file>").
+            "artifacts": {
+                "conv0/audio.wav": refs["speech"].to_dict(),
+                "conv0/motion.npz": refs["motion"].to_dict(),
+            },
         }
 
     # --- stages -------------------------------------------------------------------------
