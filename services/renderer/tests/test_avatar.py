@@ -160,3 +160,23 @@ def test_backface_culling_matches_the_full_render(avatar) -> None:
             b = render(c, cam, backend="cpu").rgb
             # Not bit-equal: the thin front surface lets a trace of the back through.
             assert psnr(a, b) > 37.0, speaker
+
+
+def test_offsetnet_corrections_move_the_bound_gaussians(tmp_path: Path) -> None:
+    """RSATalker eq. 7–8 through the avatar: ``μ = k·R·μ_local + T + c(q, t)``; an untrained
+    offsetnet (zero output layer) leaves the avatar as bound; offsets survive save/load."""
+    plain = create_avatar("bald", offsetnet=False)
+    social = create_avatar("bald", offsetnet=True)
+    clip = np.repeat(_clip(jawOpen=0.3), 3, axis=0)
+    base = [s.means for s in plain.scenes(clip)]
+    assert social.offsetnet is not None
+    for a, b in zip(base, (s.means for s in social.scenes(clip)), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with torch.no_grad():
+        social.offsetnet.fc2.bias.copy_(torch.arange(3 * social.num_gaussians) % 3 * 1e-3)
+    moved = [s.means for s in social.scenes(clip, relation=(True, False))]
+    for a, b in zip(base, moved, strict=True):
+        np.testing.assert_allclose(b - a, np.tile([0.0, 1e-3, 2e-3], (len(a), 1)), atol=1e-6)
+    social.save(tmp_path / "social")
+    again = load_avatar(tmp_path / "social")
+    np.testing.assert_array_equal(next(again.scenes(clip)).means, next(social.scenes(clip)).means)
