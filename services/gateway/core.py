@@ -30,7 +30,7 @@ from dyad.errors import DyadError, InvalidInput, PermissionDenied
 from dyad.queue import JobEvent, JobQueue, JobRecord, JobStatus, Priority
 from dyad.services.gateway.settings import GatewaySettings
 from dyad.storage import ArtifactRef, ArtifactStore, manifest_key
-from dyad.storage.base import CAS_PREFIX
+from dyad.storage.base import CAS_PREFIX, validate_key
 
 log = logging.getLogger("dyad.gateway")
 
@@ -136,6 +136,11 @@ class JobGateway:
 
     def check_input(self, team: str, job: JobInput) -> None:
         s = self.settings
+        prefix = job.options.get("dataset_prefix")
+        if prefix:
+            validate_key(prefix, field="options.dataset_prefix")
+            if not prefix.startswith(f"datasets/{team}/"):
+                raise PermissionDenied(f"options.dataset_prefix: must be under datasets/{team}/")
         if bool(job.prompt) == bool(job.audio):
             raise InvalidInput("input", "give either a prompt or audio")
         if not 1 <= job.n <= s.max_n:

@@ -97,6 +97,13 @@ def options_from_pb(o: pb.JobOptions) -> dict[str, Any]:
         if not 1 <= o.refine_steps <= 1000:
             raise InvalidInput("options.refine_steps", "1–1000")
         out["refine_steps"] = o.refine_steps
+    if o.dataset_prefix:  # the team check happens in the core, which knows the team
+        out["dataset_prefix"] = o.dataset_prefix.strip("/")
+        if o.dataset_split not in ("", "train", "test", "ood"):
+            raise InvalidInput("options.dataset_split", "train, test or ood")
+        out["dataset_split"] = o.dataset_split or "train"
+    elif o.dataset_split:
+        raise InvalidInput("options.dataset_split", "only with options.dataset_prefix")
     for name in ("identity_a", "identity_b"):
         if o.HasField(name):
             out[name] = MessageToDict(getattr(o, name), preserving_proto_field_name=True)

@@ -84,7 +84,16 @@ class PipelineRunner:
             outputs = [orch.animate(a, b, opts, report)]
         else:
             outputs = orch.generate(str(spec.get("prompt", "")), opts, report)
-        return write_job_manifest(orch, job_id, spec, opts, outputs)
+        result = write_job_manifest(orch, job_id, spec, opts, outputs)
+        o = spec.get("options") or {}
+        if o.get("dataset_prefix"):  # checked against the team by the gateway
+            from dyad.services.worker.dataset_export import export_dataset
+
+            report.check_cancelled()
+            result["dataset"] = export_dataset(
+                store, o["dataset_prefix"], o.get("dataset_split") or "train", job_id, outputs
+            )
+        return result
 
 
 def write_job_manifest(

@@ -133,6 +133,8 @@ class DyadClient:
         head_px: int | None = None,
         turns: tuple[int, int] | None = None,
         refine_steps: int | None = None,
+        dataset_prefix: str = "",
+        dataset_split: str = "",
     ) -> Job:
         """Submit a prompt (or ``audio={"track_a": uri, "track_b": uri}`` / ``{"stereo": uri}``).
 
@@ -177,6 +179,7 @@ class DyadClient:
             o.min_turns, o.max_turns = turns
         if refine_steps is not None:
             o.refine_steps = refine_steps
+        o.dataset_prefix, o.dataset_split = dataset_prefix, dataset_split
         for axis, value in (relation or {}).items():
             if value is not None:
                 setattr(o.relation, axis, bool(value))

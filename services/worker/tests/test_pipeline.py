@@ -116,3 +116,29 @@ def test_cli_errors_are_one_line() -> None:
         assert r.returncode == 2, r.stderr
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"dyad: {field}"), lines
+
+
+def test_dataset_export_in_dualtalk_layout(generated) -> None:
+    from dyad.services.motion.dataset import load_pair, scan
+    from dyad.services.worker.dataset_export import export_dataset
+
+    root, orch, outs, _rec = generated
+    prefix = "datasets/red/corpus"
+    first = export_dataset(orch.store, prefix, "train", "job1", outs)
+    assert first["clips"] == 1 and first["metadata"].endswith(f"{prefix}/metadata.jsonl")
+    corpus = root / "store" / prefix
+    pairs = scan(corpus, "train")
+    assert [p.clip for p in pairs] == ["job1_00"]
+    data = load_pair(pairs[0], "arkit55")
+    motion = load_motion(orch.store.get_bytes(outs[0].artifacts["motion_a.npz"])).motion
+    np.testing.assert_array_equal(data.motion_a, motion)
+    rel = outs[0].timeline.relation
+    assert pairs[0].relation is not None  # read back from metadata.jsonl by the loader
+    assert (pairs[0].relation.blood, pairs[0].relation.equal) == (rel.blood, rel.equal)
+    # A second job adds its clips; a rerun of the first rewrites its own lines only.
+    export_dataset(orch.store, prefix, "test", "job2", outs)
+    export_dataset(orch.store, prefix, "train", "job1", outs)
+    lines = [json.loads(x) for x in (corpus / "metadata.jsonl").read_text().splitlines()]
+    assert [(x["clip"], x["split"]) for x in lines] == [("job1_00", "train"), ("job2_00", "test")]
+    assert lines[0]["relation"] == outs[0].timeline.relation.to_dict()
+    assert lines[0]["frames"] == motion.shape[0]
