@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,11 +51,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import Wav2Vec2Config
 
-from dyad.errors import ConfigError, InvalidInput
+from dyad import checkpoint
+from dyad.errors import InvalidInput
 from dyad.rigs import RIGS, get_rig, num_frames
 from dyad.services.motion.model_parts import (
     SAMPLE_RATE,
@@ -67,13 +66,11 @@ from dyad.services.motion.model_parts import (
     ExpressiveSynthesisModule,
     SocialFusion,
     alignment_mask,
-    atomic_write,
     crossfade_weights,
     periodic_positional_encoding,
     window_starts,
 )
 
-CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 MIN_SAMPLES = 400  # the wav2vec2 CNN's receptive field
 _BATCH_WINDOWS = 8  # windows per generate_pair forward pass (× 2 roles)
 _CHOICES = {"variant": ("paper", "released"), "audio_input": ("features", "waveform")}
@@ -266,45 +263,20 @@ class DualTalkModel(nn.Module):
 
 def save_pretrained(model: DualTalkModel, directory: str | Path) -> Path:
     """Write ``config.json`` and ``model.safetensors`` into ``directory`` (each atomically)."""
-    path = Path(directory).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    atomic_write(path / WEIGHTS_FILE, lambda p: save_file(state, str(p), {"format": "pt"}))
-    text = json.dumps(model.config.to_dict(), indent=2, sort_keys=True) + "\n"
-    atomic_write(path / CONFIG_FILE, lambda p: p.write_text(text, encoding="utf-8"))
-    return path
+    return checkpoint.save_pretrained(model, model.config.to_dict(), directory)
 
 
 def load_pretrained(
     directory: str | Path, *, setting: str = "DYAD_MOTION_MODEL_DIR", device: Any = "cpu"
 ) -> DualTalkModel:
-    """Load a ``save_pretrained`` directory (eval mode). Every problem — missing directory
-    or file, unreadable or invalid config, unreadable weights, any missing, unexpected or
-    mis-shaped tensor — is a ``ConfigError`` naming ``setting``."""
-    path = Path(directory).expanduser()
-    if not path.is_dir():
-        raise ConfigError(setting, f"motion model directory {path} does not exist")
-    cfg_path, weights = path / CONFIG_FILE, path / WEIGHTS_FILE
-    if not cfg_path.is_file():
-        raise ConfigError(setting, f"no {CONFIG_FILE} in motion model directory {path}")
-    try:
-        config = MotionModelConfig.from_dict(json.loads(cfg_path.read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, InvalidInput) as exc:
-        raise ConfigError(setting, f"bad {cfg_path}: {exc}") from exc
-    if not weights.is_file():
-        raise ConfigError(setting, f"no {WEIGHTS_FILE} in motion model directory {path}")
-    try:
-        state = load_file(str(weights), device="cpu")
-    except Exception as exc:  # safetensors raises SafetensorError, OSError, ...
-        raise ConfigError(setting, f"unreadable {weights}: {exc}") from exc
-    with torch.device("meta"):  # no random init: every tensor comes from the file
-        model = DualTalkModel(config)
-    try:
-        model.load_state_dict(state, strict=True, assign=True)
-    except RuntimeError as exc:
-        first = " ".join(str(exc).split())[:400]
-        raise ConfigError(setting, f"{weights} does not fit its config: {first}") from exc
-    return model.to(device).eval()
+    """Load a ``save_pretrained`` directory (eval mode); any problem is a ``ConfigError``
+    naming ``setting`` (``dyad.checkpoint``)."""
+    model: DualTalkModel = checkpoint.load_pretrained(
+        directory, setting=setting, what="motion model",
+        config_from_dict=MotionModelConfig.from_dict, build=DualTalkModel, device=device,
+        meta_init=True,  # no random init: every tensor comes from the file
+    )  # fmt: skip
+    return model
 
 
 def state_dict_table(model: nn.Module) -> dict[str, list[int]]:

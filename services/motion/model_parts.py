@@ -14,8 +14,6 @@ Shapes: ``B`` batch, ``T`` motion frames (25 fps), ``d`` feature dim, ``h`` LSTM
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -242,11 +240,3 @@ def crossfade_weights(starts: list[int], w: int) -> list[np.ndarray]:
         i = np.arange(w, dtype=np.float64)
         out.append(np.minimum(1, (i + 1) / (left + 1)) * np.minimum(1, (w - i) / (right + 1)))
     return out
-
-
-def atomic_write(dest: Path, write: Callable[[Path], object]) -> None:
-    """Write ``dest`` through a temporary file in its directory and ``os.replace``."""
-    from dyad.media.audio import atomic_output
-
-    with atomic_output(dest) as tmp:
-        write(Path(tmp))

@@ -32,24 +32,21 @@ CHAT injects the partner's audio and emotion at the first step only; we add them
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
-from dyad.errors import ConfigError, InvalidInput
-from dyad.media.audio import atomic_output
+from dyad import checkpoint
+from dyad.errors import InvalidInput
 from dyad.rigs import RIGS, get_rig
 from dyad.services.refiner.schedule import scale_gates
 from dyad.services.refiner.turns import OWN_DIMS, PARTNER_DIMS
 
-CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 _POSITIVE = ("audio_dim", "d_model", "num_layers", "num_heads", "ff_dim", "num_train_steps",
              "conv_kernel")  # fmt: skip
 
@@ -261,49 +258,18 @@ class RefinerDenoiser(nn.Module):
         return self.head(self.norm_out(h)) + cond.hint * mask
 
 
-def atomic_write(dest: Path, write: Callable[[Path], object]) -> None:
-    """Write ``dest`` through a temporary file in its directory and ``os.replace``."""
-    with atomic_output(dest) as tmp:
-        write(Path(tmp))
-
-
 def save_pretrained(model: RefinerDenoiser, directory: str | Path) -> Path:
     """Write ``config.json`` and ``model.safetensors`` into ``directory`` (each atomically)."""
-    path = Path(directory).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    atomic_write(path / WEIGHTS_FILE, lambda p: save_file(state, str(p), {"format": "pt"}))
-    text = json.dumps(model.config.to_dict(), indent=2, sort_keys=True) + "\n"
-    atomic_write(path / CONFIG_FILE, lambda p: p.write_text(text, encoding="utf-8"))
-    return path
+    return checkpoint.save_pretrained(model, model.config.to_dict(), directory)
 
 
 def load_pretrained(
     directory: str | Path, *, setting: str = "DYAD_REFINER_MODEL_DIR", device: Any = "cpu"
 ) -> RefinerDenoiser:
-    """Load a ``save_pretrained`` directory (eval mode). Every problem — missing directory or
-    file, invalid config, unreadable weights, a missing, unexpected or mis-shaped tensor — is
-    a ``ConfigError`` naming ``setting``."""
-    path = Path(directory).expanduser()
-    if not path.is_dir():
-        raise ConfigError(setting, f"refiner model directory {path} does not exist")
-    cfg_path, weights = path / CONFIG_FILE, path / WEIGHTS_FILE
-    if not cfg_path.is_file():
-        raise ConfigError(setting, f"no {CONFIG_FILE} in refiner model directory {path}")
-    try:
-        config = DenoiserConfig.from_dict(json.loads(cfg_path.read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, InvalidInput, TypeError) as exc:
-        raise ConfigError(setting, f"bad {cfg_path}: {exc}") from exc
-    if not weights.is_file():
-        raise ConfigError(setting, f"no {WEIGHTS_FILE} in refiner model directory {path}")
-    try:
-        state = load_file(str(weights), device="cpu")
-    except Exception as exc:  # safetensors raises SafetensorError, OSError, ...
-        raise ConfigError(setting, f"unreadable {weights}: {exc}") from exc
-    model = RefinerDenoiser(config)
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        first = " ".join(str(exc).split())[:400]
-        raise ConfigError(setting, f"{weights} does not fit its config: {first}") from exc
-    return model.to(device).eval()
+    """Load a ``save_pretrained`` directory (eval mode); any problem is a ``ConfigError``
+    naming ``setting`` (``dyad.checkpoint``)."""
+    model: RefinerDenoiser = checkpoint.load_pretrained(
+        directory, setting=setting, what="refiner model",
+        config_from_dict=DenoiserConfig.from_dict, build=RefinerDenoiser, device=device,
+    )  # fmt: skip
+    return model
