@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 from dyad.errors import InvalidInput
 from dyad.services.dialogue.core import StoredConversation
-from dyad.services.dialogue.model import Dialogue, Identity, Relation, Timeline
+from dyad.services.dialogue.model import Dialogue, Relation, Timeline
 from dyad.services.worker.stages import RenderedVideos, Stages
 from dyad.storage import ArtifactRef
 
@@ -75,7 +75,9 @@ class GenerateOptions:
 
 @dataclass
 class DialogueOutput:
-    """Everything one conversation produced, by output file name (see ``OUTPUT_NAMES``)."""
+    """Everything one conversation produced, by output file name: the three videos, both
+    tracks and the mix, ``timeline.json``, ``motion_{a,b}.npz``, ``features_{a,b}.npy`` and,
+    for a written dialogue, ``dialogue.json``."""
 
     dialogue_id: str
     dialogue: Dialogue | None
@@ -83,13 +85,6 @@ class DialogueOutput:
     artifacts: dict[str, ArtifactRef]
     timings_s: dict[str, float] = field(default_factory=dict)
     cached: list[str] = field(default_factory=list)
-
-
-OUTPUT_NAMES = (
-    "conversation.mp4", "speaker_a.mp4", "speaker_b.mp4", "speaker_a.wav", "speaker_b.wav",
-    "mix.wav", "timeline.json", "motion_a.npz", "motion_b.npz", "dialogue.json",
-    "features_a.npy", "features_b.npy",
-)  # fmt: skip
 
 
 def _digest(obj: Any) -> str:
@@ -324,10 +319,6 @@ class Orchestrator:
             "cached_stages": out.cached,
             **extra,
         }
-
-
-def identities_of(timeline: Timeline) -> tuple[Identity, Identity]:
-    return timeline.speakers["a"], timeline.speakers["b"]
 
 
 def build_runner() -> Any:
