@@ -3,8 +3,9 @@
 Both speakers of a 60 s conversation (``T = 1500`` frames, 160-d mel features, ``arkit55``)
 through ``dyad.services.motion.model.generate_pair`` with its defaults (200-frame windows,
 50 frames overlap, both roles of up to 8 windows per pass), for the ``paper`` + ``social``
-model at the default size (d = 256, D = 512) and a small one (d = 128, D = 256). Random
-weights: speed does not depend on them. Medians of 3 after a warm-up; goal ≥ 50× real time
+model at the default size (d = 256, D = 512), a small one (d = 128, D = 256) and the bundled
+checkpoint (its own weights and config: d = 128, D = 192, variation latent). Random weights
+elsewhere: speed does not depend on them. Medians of 3 after a warm-up; goal ≥ 50× real time
 on CPU. On CUDA as well when a GPU is present.
 
 ``python -m bench.motion_model`` writes ``bench/results/motion_model-<hostname>.json``.
@@ -20,11 +21,18 @@ import numpy as np
 import torch
 
 from bench.common import median_s, write_result
-from dyad.services.motion.model import DualTalkModel, MotionModelConfig, generate_pair
+from dyad.services.motion.model import (
+    DualTalkModel,
+    MotionModelConfig,
+    generate_pair,
+    load_pretrained,
+)
+from dyad.services.motion.neural import BUNDLED
 
 CONFIGS: dict[str, dict[str, Any]] = {
     "d256": {},
     "d128": {"feature_dim": 128, "lstm_hidden": 64},
+    "bundled": {},  # the checkpoint's own config and weights
 }
 
 
@@ -38,9 +46,13 @@ def _conversation(frames: int, cfg: MotionModelConfig) -> list[np.ndarray]:
 def bench_config(
     name: str, seconds: float, device: str, repeat: int = 3, threads: int | None = None
 ) -> dict[str, Any]:
-    cfg = MotionModelConfig(variant="paper", social=True, **CONFIGS[name])
-    torch.manual_seed(0)
-    model = DualTalkModel(cfg).to(device).eval()
+    if name == "bundled":
+        model = load_pretrained(BUNDLED, device=device)
+        cfg = model.config
+    else:
+        cfg = MotionModelConfig(variant="paper", social=True, **CONFIGS[name])
+        torch.manual_seed(0)
+        model = DualTalkModel(cfg).to(device).eval()
     frames = round(seconds * cfg.fps)
     fa, fb, pa, pb = _conversation(frames, cfg)
     before = torch.get_num_threads()

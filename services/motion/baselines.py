@@ -16,7 +16,10 @@ from ``metadata.jsonl`` with another seed; ground truth is the same animator wit
 own seed, so this row is the ceiling set by the teacher's own randomness).
 
 ``compare(data_dir, model)`` scores every row on ``test`` and ``ood`` with
-``metrics.evaluate_clips``; ``table(results)`` prints DualTalk's layout.
+``metrics.evaluate_clips``, plus ``pace`` (ours, not DualTalk's): the mean absolute
+frame-to-frame change of the prediction over the ground truth's, per group — 1 moves at the
+teacher's pace, ≫ 1 is jitter that FD, a per-clip distribution of frames, cannot see.
+``table(results)`` prints DualTalk's layout with the pace columns last.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from dyad.services.motion.train import Clip, load_clips, predict_clip, reproduci
 
 Pair = tuple[np.ndarray, np.ndarray]
 Results = dict[str, dict[str, dict[str, dict[str, float]]]]  # split → method → group → metric
-METRICS = {"fd": "FD", "p_fd": "P-FD", "mse": "MSE", "sid": "SID", "rpcc": "rPCC"}
+METRICS = {"fd": "FD", "p_fd": "P-FD", "mse": "MSE", "sid": "SID", "rpcc": "rPCC", "pace": "pace"}
 
 
 class FrameBaselines:
@@ -102,6 +105,27 @@ def teacher_rerun(data_dir: str | Path, rig: str, *, offset: int = 1) -> Callabl
     return run
 
 
+def pace(preds: list[Pair], clips: list[Clip], rig: str) -> dict[str, float]:
+    """Per group: mean |Δ| of the predictions over mean |Δ| of the ground truth (all frames
+    of both speakers of every clip)."""
+    from dyad.services.motion.metrics import GROUPS
+
+    def mean_step(xs: list[np.ndarray], idx: list[int]) -> float:
+        return float(np.mean(np.concatenate([np.abs(np.diff(x[:, idx], axis=0)) for x in xs])))
+
+    pred = [x for a, b in preds for x in (a, b)]
+    gt = [x for c in clips for x in (c.motion_a, c.motion_b)]
+    return {g.name: mean_step(pred, list(g.index)) / max(mean_step(gt, list(g.index)), 1e-12)
+            for g in GROUPS[rig]}  # fmt: skip
+
+
+def _scores(preds: list[Pair], clips: list[Clip], rig: str) -> dict[str, dict[str, float]]:
+    out = score(preds, clips, rig)
+    for group, ratio in pace(preds, clips, rig).items():
+        out[group]["pace"] = ratio
+    return out
+
+
 def compare(
     data_dir: str | Path,
     model: DualTalkModel | None,
@@ -129,7 +153,7 @@ def compare(
         clips = load_clips(data_dir, split, rig)
         if clips:
             with torch.no_grad(), reproducible_cpu():
-                out[split] = {name: score([f(c) for c in clips], clips, rig)
+                out[split] = {name: _scores([f(c) for c in clips], clips, rig)
                               for name, f in methods.items()}  # fmt: skip
     return out
 

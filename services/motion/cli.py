@@ -32,8 +32,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--relation", default="", help="blood,equal as two 0/1 flags, e.g. 1,0")
     g.add_argument("--model-dir", type=Path, help="checkpoint directory (default: the bundled one)")
+    g.add_argument("--seed", type=int, default=0, help="variation latent draw (models with one)")
     g.add_argument("--out", required=True, type=Path)
     g.set_defaults(func=generate)
+
+    c = cmds.add_parser("convert-released", help="the authors' DualTalk.pth → a model directory")
+    c.add_argument("--checkpoint", required=True, type=Path, help="DualTalk.pth")
+    c.add_argument("--out", required=True, type=Path, help="directory for config.json + weights")
+    c.set_defaults(func=convert_released)
 
     i = cmds.add_parser("inspect", help="print a model's state-dict table")
     i.add_argument("--variant", choices=("paper", "released"), default="paper")
@@ -160,6 +166,8 @@ def generate(args: argparse.Namespace) -> int:
     if fa.shape != fb.shape:
         raise InvalidInput("--features-b", f"shape {fb.shape} differs from --features-a {fa.shape}")
     relation = _relation(args.relation)
+    if isinstance(args.seed, bool) or args.seed < 0:
+        raise InvalidInput("--seed", "must be ≥ 0")
     model = load_pretrained(args.model_dir or BUNDLED, setting="--model-dir")
     rig = model.config.rig
     args.out.mkdir(parents=True, exist_ok=True)
@@ -170,18 +178,34 @@ def generate(args: argparse.Namespace) -> int:
         if partner.rig.name != rig or partner.num_frames != fa.shape[0]:
             raise InvalidInput("--motion-partner", f"need {rig} with {fa.shape[0]} frames")
         ma, _ = generate_pair(
-            model, fa, fb, np.zeros_like(partner.motion), partner.motion, relation
+            model, fa, fb, np.zeros_like(partner.motion), partner.motion, relation, seed=args.seed
         )
         files = [save_motion(args.out / "motion.npz", ma, rig)]
     else:
         rest = np.zeros((fa.shape[0], model.config.motion_dim), np.float32)
-        ma, mb = generate_pair(model, fa, fb, rest, rest, relation)
-        ma, mb = generate_pair(model, fa, fb, ma, mb, relation)
+        ma, mb = generate_pair(model, fa, fb, rest, rest, relation, seed=args.seed)
+        ma, mb = generate_pair(model, fa, fb, ma, mb, relation, seed=args.seed)
         files = [
             save_motion(args.out / "motion_a.npz", ma, rig),
             save_motion(args.out / "motion_b.npz", mb, rig),
         ]
     print(json.dumps({"frames": int(fa.shape[0]), "rig": rig, "files": [str(f) for f in files]}))
+    return 0
+
+
+def convert_released(args: argparse.Namespace) -> int:
+    """Load the authors' ``DualTalk.pth`` strictly (``released.load_released``) and write it as
+    a model directory that ``--model-dir``, ``DYAD_MOTION_MODEL_DIR`` and ``model_id`` take."""
+    from dyad.services.motion.model import save_pretrained
+    from dyad.services.motion.released import load_released
+
+    try:
+        model = load_released(args.checkpoint)
+    except InvalidInput as e:
+        raise InvalidInput("--checkpoint", e.reason) from None
+    out = save_pretrained(model, args.out)
+    params = sum(p.numel() for p in model.parameters())
+    print(json.dumps({"out": str(out), "parameters": params, "rig": model.config.rig}))
     return 0
 
 

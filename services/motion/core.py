@@ -114,7 +114,7 @@ class MotionCore:
         if backend == "neural":
             relation = (timeline.relation.blood, timeline.relation.equal)
             motion_a, motion_b = self.neural.generate(
-                a, b, motion_a, motion_b, relation, rig=rig, model_id=model_id
+                a, b, motion_a, motion_b, relation, rig=rig, model_id=model_id, seed=seed
             )
         get_rig(rig).validate(motion_a, field_name="motion_a")
         get_rig(rig).validate(motion_b, field_name="motion_b")

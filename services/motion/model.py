@@ -34,8 +34,9 @@ State-dict names (``released``, waveform input, ``flame56``) are the release's:
 Assumptions: the encoder/decoder feed-forward width is ``4·D`` (= PyTorch's default 2048 at
 D = 512); the wav2vec2 encoders are transformers' current ``Wav2Vec2Model``, whose positional
 convolution stores weight norm as ``parametrizations.weight.original0/1`` — a checkpoint
-saved by the release (transformers 4.26) names them ``weight_g/weight_v`` and needs that
-rename before ``load_state_dict``; SpecAugment is not applied in training. Our additions:
+saved by the release (transformers 4.26) names them ``weight_g/weight_v``; torch's weight-norm
+load hook maps them, and ``released.load_released`` renames them explicitly; SpecAugment is
+not applied in training. Our additions:
 ``social_module.*`` (RSATalker), and the features-input mode (no wav2vec2 keys;
 ``audio_projection`` is ``audio_dim → d``).
 """
@@ -57,6 +58,7 @@ from transformers import Wav2Vec2Config
 from dyad import checkpoint
 from dyad.errors import InvalidInput
 from dyad.rigs import RIGS, get_rig, num_frames
+from dyad.services.motion.metrics import GROUPS
 from dyad.services.motion.model_parts import (
     SAMPLE_RATE,
     WAV2VEC2_LARGE,
@@ -64,6 +66,7 @@ from dyad.services.motion.model_parts import (
     DualSpeakerInteractionModule,
     DualSpeakerJointEncoder,
     ExpressiveSynthesisModule,
+    MotionVariation,
     SocialFusion,
     alignment_mask,
     crossfade_weights,
@@ -99,6 +102,9 @@ class MotionModelConfig:
     max_len: int = 600
     fps: int = 25
     wav2vec2_config: dict[str, Any] | None = None
+    latent_dim: int = 0  # the variation latent (ours, model_parts.MotionVariation); 0: none
+    latent_stride: int = 2  # frames per latent step
+    latent_group: str = ""  # metrics.GROUPS group the posterior sees; "": every channel
 
     def __post_init__(self) -> None:
         def bad(name: str, why: str) -> InvalidInput:
@@ -118,6 +124,14 @@ class MotionModelConfig:
         d = self.dropout
         if not isinstance(d, int | float) or isinstance(d, bool) or not 0.0 <= d < 1.0:
             raise bad("dropout", f"expected a number in [0, 1), got {d!r}")
+        for name in ("latent_dim", "latent_stride"):
+            v = getattr(self, name)
+            least = 1 if name == "latent_stride" else 0
+            if not isinstance(v, int) or isinstance(v, bool) or v < least:
+                raise bad(name, f"expected an integer ≥ {least}, got {v!r}")
+        groups = [g.name for g in GROUPS[self.rig]]
+        if self.latent_group not in ("", *groups):
+            raise bad("latent_group", f"{self.latent_group!r} is not '' or one of {groups}")
         if self.feature_dim % 2 or self.feature_dim % self.num_heads:
             raise bad("feature_dim", "must be even and divisible by num_heads")
         if self.interaction_dim % self.num_heads:
@@ -137,6 +151,14 @@ class MotionModelConfig:
     @property
     def motion_dim(self) -> int:
         return get_rig(self.rig).num_channels
+
+    @property
+    def latent_channels(self) -> list[int]:
+        """Channels the variation posterior sees (``latent_group``; all for "")."""
+        for g in GROUPS[self.rig]:
+            if g.name == self.latent_group:
+                return list(g.index)
+        return list(range(self.motion_dim))
 
     @property
     def interaction_dim(self) -> int:
@@ -184,6 +206,11 @@ class DualTalkModel(nn.Module):
         self.social_module = SocialFusion(dim, c.num_heads, c.dropout) if c.social else None
         self.synthesis_module = ExpressiveSynthesisModule(
             dim, c.num_heads, c.decoder_layers, c.motion_dim, c.dropout, relu=c.variant == "paper"
+        )
+        self.variation = (
+            MotionVariation(len(c.latent_channels), c.latent_dim, c.latent_stride, dim)
+            if c.latent_dim
+            else None
         )
         self.ppe_dropout = nn.Dropout(c.dropout)
         self._ppe: dict[tuple[torch.device, torch.dtype], torch.Tensor] = {}
@@ -247,18 +274,46 @@ class DualTalkModel(nn.Module):
         audio_partner: torch.Tensor,
         motion_partner: torch.Tensor,
         relation: torch.Tensor | None = None,
+        latent: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """→ ``[B, T, C]`` motion of the ``audio_self`` speaker. ``relation`` ``[B, 2]``
-        (blood, equal) is required iff ``config.social``, ignored otherwise."""
+        (blood, equal) is required iff ``config.social``, ignored otherwise. ``latent``
+        ``[B, T, latent_dim]`` (a model with ``latent_dim``; None: zeros, the prior's mode):
+        a prior draw at inference, a posterior sample in training (``MotionVariation``)."""
         t = self._check(audio_self, audio_partner, motion_partner)
+        if latent is not None:
+            want = [int(audio_self.shape[0]), t, self.config.latent_dim]
+            if self.variation is None or list(latent.shape) != want:
+                raise InvalidInput("latent", f"expected {want}, got {list(latent.shape)}")
+        return self.synthesise(self.context(audio_self, audio_partner, motion_partner, relation),
+                               latent)  # fmt: skip
+
+    def context(
+        self,
+        audio_self: torch.Tensor,
+        audio_partner: torch.Tensor,
+        motion_partner: torch.Tensor,
+        relation: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Modules 1–3 (+ social fusion): the decoder's memory ``[B, T, D]``. Unchecked: for
+        training, which decodes one context with several latents; callers use ``forward``."""
         a_self, a_partner, m_partner = self.joint_encoder(audio_self, audio_partner, motion_partner)
         feats = self.interaction_module(a_self, self.temporal_enhancer(a_partner, m_partner))
         if self.social_module is not None:
             feats = self.social_module(feats, self._relation(relation, feats.shape[0], feats))
-        tgt = feats
+        return feats
+
+    def synthesise(self, feats: torch.Tensor, latent: torch.Tensor | None = None) -> torch.Tensor:
+        """Module 4: context ``[B, T, D]`` (+ latent ``[B, T, L]``) → motion ``[B, T, C]``."""
+        t = feats.shape[1]
+        tgt, offset = feats, None
+        if self.variation is not None:
+            z = feats.new_zeros(*feats.shape[:2], self.config.latent_dim)
+            z = z if latent is None else latent.to(feats.dtype)
+            tgt, offset = feats + self.variation.projection(z), self.variation.output_projection(z)
         if self.config.variant == "paper":
-            tgt = self.ppe_dropout(feats + self.ppe(t, feats))
-        return self.synthesis_module(tgt, feats, self.memory_mask(t, feats.device))
+            tgt = self.ppe_dropout(tgt + self.ppe(t, feats))
+        return self.synthesis_module(tgt, feats, self.memory_mask(t, feats.device), offset)
 
 
 def save_pretrained(model: DualTalkModel, directory: str | Path) -> Path:
@@ -313,6 +368,7 @@ def generate_pair(
     *,
     window: int = 200,
     overlap: int = 50,
+    seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Both speakers' motion ``([T, C], [T, C])``, clipped to the rig's range.
 
@@ -322,7 +378,9 @@ def generate_pair(
     partner_a)``, both in the same batch. Clips longer than ``window`` frames run in windows
     overlapping by ``overlap`` (the last one aligned to the end), blended with linear
     cross-fades. Eval mode (restored afterwards), no grad, deterministic. ``relation``
-    (blood, equal) is required for a social model and ignored otherwise.
+    (blood, equal) is required for a social model and ignored otherwise. A model with a
+    variation latent draws one prior sequence per speaker for the whole clip from ``seed``
+    (windows slice it, so overlaps agree); the same seed gives the same motion.
     """
     cfg, rig = model.config, model.rig
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
@@ -347,8 +405,14 @@ def generate_pair(
         if len(vals) != 2 or not all(flags):
             raise InvalidInput("relation", f"(blood, equal) booleans required, got {relation!r}")
         rel = np.array(vals, dtype=np.float32)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InvalidInput("seed", f"expected a non-negative integer, got {seed!r}")
     if t == 0:
         return rig.neutral(0), rig.neutral(0)
+    latents: list[np.ndarray] | None = None
+    if model.variation is not None:
+        rng = np.random.default_rng(seed)
+        latents = [model.variation.prior(t, rng) for _ in range(2)]  # A's, then B's
 
     w = min(window, t)
     starts = window_starts(t, window, overlap)
@@ -379,14 +443,16 @@ def generate_pair(
     try:
         with torch.inference_mode():
             for batch in batches:
-                self_rows, part_rows, motion_rows = [], [], []
+                self_rows, part_rows, motion_rows, z_rows = [], [], [], []
                 for s in (starts[k] for k in batch):  # rows: A's role, then B's
                     sa, sb = audio_slice(fa, s), audio_slice(fb, s)
                     self_rows += [sa, sb]
                     part_rows += [sb, sa]
                     motion_rows += [pb[s : s + w], pa[s : s + w]]
+                    z_rows += [z[s : s + w] for z in latents or ()]
                 r = None if rel is None else tensor([rel] * len(self_rows))
-                out = model(tensor(self_rows), tensor(part_rows), tensor(motion_rows), r)
+                z = tensor(z_rows) if latents else None
+                out = model(tensor(self_rows), tensor(part_rows), tensor(motion_rows), r, z)
                 pred = out.float().cpu().numpy().reshape(len(batch), 2, w, -1)
                 for k, p in zip(batch, pred, strict=True):
                     s = starts[k]

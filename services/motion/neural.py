@@ -88,8 +88,12 @@ class NeuralMotion:
         *,
         rig: str,
         model_id: str = "",
+        seed: int = 0,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Both speakers' motion; ``first_*`` is each speaker's given motion (``[T, C]``)."""
+        """Both speakers' motion; ``first_*`` is each speaker's given motion (``[T, C]``).
+        Feature models get mel features; waveform models (the authors' release converted by
+        ``dyad motion convert-released``) the tracks normalised as the release did. ``seed``
+        draws a variation-latent model's prior sequence."""
         from dyad.services.motion.model import generate_pair
 
         model = self.model(model_id)
@@ -98,5 +102,10 @@ class NeuralMotion:
                 "rig", f"model {model_id or 'default'} is for {model.config.rig}, not {rig}"
             )
         t = first_a.shape[0]
-        feats_a, feats_b = self.features(track_a, t), self.features(track_b, t)
-        return generate_pair(model, feats_a, feats_b, first_a, first_b, relation)
+        if model.config.audio_input == "waveform":
+            from dyad.services.motion.released import normalise_waveform
+
+            inputs = normalise_waveform(track_a), normalise_waveform(track_b)
+        else:
+            inputs = self.features(track_a, t), self.features(track_b, t)
+        return generate_pair(model, *inputs, first_a, first_b, relation, seed=seed)

@@ -28,6 +28,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--feature-dim", type=int, default=256)
     m.add_argument("--encoder-layers", type=int, default=3)
     m.add_argument("--lstm-hidden", type=int, default=128)
+    m.add_argument(
+        "--latent-dim",
+        type=int,
+        default=0,
+        help="variation latent size (0: none; the bundled model: 8)",
+    )
+    m.add_argument(
+        "--latent-group",
+        default="",
+        help="channel group the latent's posterior sees ('' = all; e.g. face)",
+    )
+    m.add_argument("--latent-stride", type=int, default=2, help="frames per latent step")
+    m.add_argument("--kl-weight", type=float, default=1e-3, help="weight of the latent's KL")
+    m.add_argument(
+        "--free-bits",
+        type=float,
+        default=0.05,
+        help="nats per latent dimension and step the KL does not penalise",
+    )
+    m.add_argument(
+        "--stat-weight",
+        type=float,
+        default=1.0,
+        help="weight of the prior-sampled window-statistics term",
+    )
+    m.add_argument(
+        "--pace-weight",
+        type=float,
+        default=0.0,
+        help="weight of the pace (mean |Δ|) part of that term",
+    )
     m.add_argument("--lr-step", type=int, default=50, help="StepLR step (epochs)")
     m.add_argument("--lr-gamma", type=float, default=0.8, help="StepLR factor")
     m.add_argument("--seed", type=int, default=0)

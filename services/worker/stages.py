@@ -11,9 +11,12 @@ domain objects, so the same orchestrator runs against
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from dyad.services.dialogue.core import StoredConversation
@@ -206,7 +209,17 @@ def _build_core(name: str, store: ArtifactStore) -> Any:
 
 
 def _model_versions() -> dict[str, str]:
-    """Which weights each neural stage would load (checkpoint directory names)."""
-    from dyad.services.motion.neural import BUNDLED
+    """Which weights each neural stage would load: ``<directory name>@<sha256[:12] of its
+    model.safetensors>``, so retrained weights under the same name miss the stage cache."""
+    from dyad.services.motion.neural import BUNDLED as MOTION
+    from dyad.services.refiner.core import BUNDLED as REFINER
 
-    return {"motion_model": BUNDLED.name}
+    return {"motion_model": _weights_id(MOTION), "refiner_model": _weights_id(REFINER)}
+
+
+@functools.lru_cache(maxsize=8)
+def _weights_id(directory: Path) -> str:
+    weights = directory / "model.safetensors"
+    if not weights.is_file():
+        return f"{directory.name}@missing"
+    return f"{directory.name}@{hashlib.sha256(weights.read_bytes()).hexdigest()[:12]}"

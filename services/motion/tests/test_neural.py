@@ -189,3 +189,52 @@ def test_cli_generate(ckpt: Path, tmp_path: Path) -> None:
         str(tmp_path / "x"),
     )
     assert r.returncode == 2 and "--model-dir" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cli_convert_released_rejects_a_bad_checkpoint(tmp_path: Path) -> None:
+    junk = tmp_path / "DualTalk.pth"
+    junk.write_bytes(b"not a checkpoint")
+    r = cli("motion", "convert-released", "--checkpoint", str(junk), "--out", str(tmp_path / "m"))
+    assert r.returncode == 2
+    assert r.stderr.startswith("dyad: --checkpoint:") and r.stderr.count("\n") == 1, r.stderr
+    assert not (tmp_path / "m").exists()  # no partial output
+
+
+def test_backend_seeds_the_latent_and_runs_waveform_models(tmp_path: Path) -> None:
+    """A variation-latent checkpoint answers the request's seed; a waveform (release-shaped)
+    checkpoint gets both tracks as normalised waveforms instead of mel features."""
+    import torch
+
+    from dyad.services.audio_encoder.wav2vec2 import tiny_config
+    from dyad.services.motion.neural import NeuralMotion
+    from dyad.services.motion.released import released_config
+
+    torch.manual_seed(0)
+    latent = MotionModelConfig(
+        rig="arkit55", social=True, latent_dim=4, latent_group="face", **TINY
+    )
+    save_pretrained(DualTalkModel(latent), tmp_path / "latent")
+    w2v = tiny_config().to_dict()
+    wave_cfg = released_config(audio_dim=w2v["hidden_size"], wav2vec2_config=w2v, **TINY)
+    save_pretrained(DualTalkModel(wave_cfg), tmp_path / "wave")
+    neural = NeuralMotion(MotionSettings(models_root=tmp_path))
+    rng = np.random.default_rng(0)
+    ta, tb = (0.1 * rng.standard_normal(32_000).astype(np.float32) for _ in range(2))
+
+    def run(model_id: str, rig: str, seed: int) -> np.ndarray:
+        c = 55 if rig == "arkit55" else 56
+        rest = np.zeros((50, c), np.float32)
+        a, _ = neural.generate(ta, tb, rest, rest, (True, False), rig=rig, model_id=model_id,
+                               seed=seed)  # fmt: skip
+        assert a.shape == (50, c)
+        return a
+
+    s0 = run("latent", "arkit55", 0)
+    assert np.array_equal(s0, run("latent", "arkit55", 0))
+    assert not np.array_equal(s0, run("latent", "arkit55", 1))
+    w = run("wave", "flame56", 0)
+    assert np.isfinite(w).all() and np.array_equal(w, run("wave", "flame56", 5))  # no latent
+    # the release normalised its input: a track's loudness does not change the result
+    louder, _ = neural.generate(4 * ta, 4 * tb, *(np.zeros((50, 56), np.float32),) * 2,
+                                None, rig="flame56", model_id="wave")  # fmt: skip
+    np.testing.assert_allclose(louder, w, atol=1e-4)

@@ -17,6 +17,7 @@ from dyad.errors import FailedPrecondition
 from dyad.services.motion import corpus
 from dyad.services.motion.baselines import compare, table
 from dyad.services.motion.features import ensure_features, feature_path
+from dyad.services.motion.metrics import GROUPS
 from dyad.services.motion.model import DualTalkModel, MotionModelConfig
 from dyad.services.motion.train import (
     STD_FLOOR,
@@ -28,11 +29,13 @@ from dyad.services.motion.train import (
     make_batch,
     sample_index,
     train,
+    window_stats_loss,
 )
 
 RIG = "arkit55"
 WINDOW, HOP = 50, 25
 TINY = {"lstm_hidden": 16, "encoder_layers": 1}
+PACE_RANGE = (0.5, 3.0)  # the bundled model: face 2.5×, pose 2.3× the teacher's on test
 
 
 @pytest.fixture(scope="module")
@@ -106,21 +109,36 @@ def test_loss_groups_and_decrease(data: Path) -> None:
     assert losses[-1] < 0.7 * losses[0]
 
 
-def test_standardizer_folds_exactly(data: Path) -> None:
+@pytest.mark.parametrize("latent_dim", [0, 4])
+def test_standardizer_folds_exactly(data: Path, latent_dim: int) -> None:
     clips = load_clips(data, "train", RIG)
     norm = Standardizer.fit(clips)
     assert float(norm.stats["motion_std"].min()) == pytest.approx(STD_FLOOR["motion"])
     torch.manual_seed(1)
-    model = DualTalkModel(MotionModelConfig(rig=RIG, social=True, feature_dim=32, **TINY)).eval()
+    cfg = MotionModelConfig(rig=RIG, social=True, feature_dim=32, latent_dim=latent_dim,
+                            latent_group="face" if latent_dim else "", **TINY)  # fmt: skip
+    model = DualTalkModel(cfg).eval()
     batch = make_batch(clips, sample_index(clips, WINDOW, HOP)[:6], WINDOW)
     raw = (batch["audio_self"], batch["audio_partner"], batch["motion_partner"], batch["relation"])
+    folded = norm.folded(model)
     with torch.no_grad():
-        want = norm.forward(model, batch)
-        got = norm.folded(model)(*raw)
-        plain = model(*raw)
+        torch.manual_seed(2)
+        want, kl, _ = norm.forward(model, batch)
+        z = None
+        if latent_dim:  # the same posterior draw, from the folded posterior on raw motion
+            torch.manual_seed(2)
+            z, kl_folded = folded.variation.sample_posterior(
+                batch["target"][..., cfg.latent_channels]
+            )
+            assert kl is not None and float(kl.sum()) > 0
+            assert torch.allclose(kl_folded, kl, rtol=1e-4)
+        else:
+            assert kl is None
+        got = folded(*raw, z)
+        plain = model(*raw, z)
     assert torch.allclose(got, want, atol=1e-5)
     assert not torch.allclose(plain, want, atol=1e-3)  # the statistics do matter
-    assert norm.folded(model).state_dict().keys() == model.state_dict().keys()
+    assert folded.state_dict().keys() == model.state_dict().keys()
 
 
 def _run(data: Path, out: Path, epochs: int, resume: bool = True) -> TrainReport:
@@ -154,6 +172,55 @@ def test_resume_equals_uninterrupted(data: Path, tmp_path: Path) -> None:
     assert again.resumed_from == 0 and again.epochs == 1
 
 
+def test_variation_latent_trains_and_round_trips(data: Path, tmp_path: Path) -> None:
+    from dyad.services.motion.model import generate_pair, load_pretrained
+
+    cfg = {**TINY, "latent_dim": 4, "latent_group": "face"}
+    kw = dict(rig=RIG, social=True, feature_dim=32, config=cfg, batch_size=8, window=WINDOW,
+              hop=HOP, seed=7, eval_every=100, progress=False, eval_splits=("test",))  # fmt: skip
+    report = train(data, tmp_path / "m", epochs=2, stat_weight=2.0, **kw)
+    for row in report.history:
+        assert row["loss_kl"] > 0 and row["loss_stats"] > 0
+        parts = sum(v for k, v in row.items() if k.startswith("loss_") and k not in ("loss_kl",
+                    "loss_stats"))  # fmt: skip
+        assert row["loss"] > parts  # the latent's terms are in the total
+    model = load_pretrained(tmp_path / "m")
+    assert model.variation is not None and model.config.latent_dim == 4
+    clip = load_clips(data, "test", RIG)[0]
+    args = (clip.feats_a, clip.feats_b, clip.motion_a, clip.motion_b, clip.relation)
+    a0, _ = generate_pair(model, *args, seed=0)
+    a1, _ = generate_pair(model, *args, seed=1)
+    assert np.array_equal(a0, generate_pair(model, *args, seed=0)[0]) and not np.array_equal(a0, a1)
+    with pytest.raises(FailedPrecondition, match="stat_weight"):  # resume with another weight
+        train(data, tmp_path / "m", epochs=3, stat_weight=1.0, **kw)
+
+
+def test_window_stats_loss_by_hand() -> None:
+    # One group of one channel: pred [0, 2] (μ 1, σ 1) vs target [1, 1] (μ 1, σ 0) → 1, and
+    # its pace (|Δ| 2 vs 0) is off by more than e³ → w·3²; pred [3, 3] (μ 3, σ 0)
+    # vs [1, 1] → 4, pace equal. Mean over the two samples.
+    w = 0.01
+    pace = w * 9
+    pred = torch.tensor([[[0.0], [2.0]], [[3.0], [3.0]]])
+    target = torch.ones(2, 2, 1)
+    got = window_stats_loss(pred, target, {"g": [0]}, w)
+    assert float(got) == pytest.approx((1 + pace + 4) / 2, abs=1e-3)
+    assert float(window_stats_loss(pred, target, {"g": [0]})) == pytest.approx(2.5, abs=1e-3)
+    two = window_stats_loss(torch.cat([pred, pred], -1), torch.cat([target, target], -1),
+                            {"g": [0], "h": [1]}, w)  # fmt: skip
+    assert float(two) == pytest.approx(1 + pace + 4, abs=2e-3)  # summed over groups
+    assert float(window_stats_loss(target, target, {"g": [0]})) == pytest.approx(0.0, abs=1e-6)
+    # Velocity: [0, 2, 0, 2] vs a constant: σ 1 → 1, plus the steps [2, −2, 2] (σ² = 32/9).
+    jitter = torch.tensor([0.0, 2.0, 0.0, 2.0])[None, :, None]
+    got = window_stats_loss(jitter, torch.ones(1, 4, 1), {"g": [0]}, w)
+    assert float(got) == pytest.approx(1.0 + 32 / 9 + pace, abs=1e-3)
+    # Twice the target's speed: μ 3 vs 1.5 → 2.25, σ 2.236 vs 1.118 → 1.25, equal velocity
+    # spread (0), and pace log²(2) = 0.480 at weight 1.
+    slow = torch.tensor([0.0, 1.0, 2.0, 3.0])[None, :, None]
+    got = window_stats_loss(2 * slow, slow, {"g": [0]}, 1.0)
+    assert float(got) == pytest.approx(2.25 + 1.25 + math.log(2) ** 2, abs=1e-3)
+
+
 def test_baselines_finite(data: Path, tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = DualTalkModel(MotionModelConfig(rig=RIG, social=True, feature_dim=32, **TINY))
@@ -164,6 +231,10 @@ def test_baselines_finite(data: Path, tmp_path: Path) -> None:
         assert all(math.isfinite(v) for g in scores.values() for v in g.values())
     # the teacher re-run is far closer to its own ground truth than random frames are
     assert rows["teacher"]["mouth"]["fd"] < rows["random"]["mouth"]["fd"]
+    # pace: the teacher moves at its own pace, random frames jump, a held mean never moves
+    assert 0.5 < rows["teacher"]["pose"]["pace"] < 2.0
+    assert rows["random"]["face"]["pace"] > 3 * rows["teacher"]["face"]["pace"]
+    assert rows["mean"]["face"]["pace"] == 0.0
     text = table(rows)
     assert text.count("\n") == 1 + len(rows) and "P-FD mouth" in text
 
@@ -177,3 +248,22 @@ def test_cli_parser() -> None:
                               "--epochs", "2", "--minutes", "1.5", "--out", "m"])  # fmt: skip
     assert args.social and args.epochs == 2 and args.minutes == 1.5 and args.variant == "paper"
     assert args.out == Path("m") and callable(args.func)
+
+
+def test_bundled_model_moves_at_the_teachers_pace(data: Path) -> None:
+    """The bundled checkpoint on fresh clips: FD cannot see frame-to-frame jitter, pace can
+    (a staircase latent once gave the face 4.5× the teacher's pace at a good FD)."""
+    from dyad.services.motion.baselines import pace
+    from dyad.services.motion.model import load_pretrained
+    from dyad.services.motion.neural import BUNDLED
+    from dyad.services.motion.train import predict_clip
+
+    model = load_pretrained(BUNDLED)
+    clips = [c for split in ("train", "test", "ood") for c in load_clips(data, split, RIG)]
+    preds = [predict_clip(model, c, social=True) for c in clips]
+    ratios = pace(preds, clips, RIG)
+    assert all(PACE_RANGE[0] < ratios[g] < PACE_RANGE[1] for g in ratios), ratios
+    face = [i for g in GROUPS[RIG] if g.name == "face" for i in g.index]
+    spread = np.concatenate([p for ab in preds for p in ab])[:, face].std(0).mean()
+    truth = np.concatenate([m for c in clips for m in (c.motion_a, c.motion_b)])[:, face]
+    assert spread > 0.5 * truth.std(0).mean()  # blinks and glances, not a frozen average

@@ -142,3 +142,19 @@ def test_dataset_export_in_dualtalk_layout(generated) -> None:
     assert [(x["clip"], x["split"]) for x in lines] == [("job1_00", "train"), ("job2_00", "test")]
     assert lines[0]["relation"] == outs[0].timeline.relation.to_dict()
     assert lines[0]["frames"] == motion.shape[0]
+
+
+def test_stage_cache_versions_name_the_weights(tmp_path: Path) -> None:
+    from dyad.services.worker.stages import _model_versions, _weights_id
+
+    versions = _model_versions()
+    assert versions["motion_model"].startswith("dualtalk-social-arkit55-synth@")
+    assert versions["refiner_model"].startswith("refiner-arkit55-synth@")
+    ids = []
+    for content in (b"weights one", b"weights two"):  # retrained under the same name
+        d = tmp_path / content.decode().replace(" ", "_") / "model-x"
+        d.mkdir(parents=True)
+        (d / "model.safetensors").write_bytes(content)
+        ids.append(_weights_id(d))
+    assert ids[0].startswith("model-x@") and ids[0] != ids[1]
+    assert _weights_id(tmp_path / "none") == "none@missing"
