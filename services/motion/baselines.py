@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from dyad.services.motion.features import encode_wave
+from dyad.services.motion.metrics import GROUPS
 from dyad.services.motion.model import DualTalkModel
 from dyad.services.motion.train import Clip, load_clips, predict_clip, reproducible_cpu, score
 
@@ -108,7 +109,6 @@ def teacher_rerun(data_dir: str | Path, rig: str, *, offset: int = 1) -> Callabl
 def pace(preds: list[Pair], clips: list[Clip], rig: str) -> dict[str, float]:
     """Per group: mean |Δ| of the predictions over mean |Δ| of the ground truth (all frames
     of both speakers of every clip)."""
-    from dyad.services.motion.metrics import GROUPS
 
     def mean_step(xs: list[np.ndarray], idx: list[int]) -> float:
         return float(np.mean(np.concatenate([np.abs(np.diff(x[:, idx], axis=0)) for x in xs])))

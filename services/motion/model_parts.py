@@ -276,6 +276,10 @@ class MotionVariation(nn.Module):
         mu, logvar = self.posterior(x).transpose(1, 2).chunk(2, dim=-1)
         return mu, logvar.clamp(-10.0, 5.0)
 
+    def steps(self, num_frames: int) -> int:
+        """Latent steps covering ``num_frames`` frames: ``ceil(T/s)``."""
+        return -(-num_frames // self.stride)
+
     def upsample(self, z: Tensor, num_frames: int) -> Tensor:
         """``[B, ceil(T/s), L]`` → ``[B, T, L]``: step ``k`` sits at frame ``k·s + (s−1)/2``,
         frames between two steps interpolate linearly."""
@@ -292,8 +296,8 @@ class MotionVariation(nn.Module):
 
     def prior(self, num_frames: int, rng: np.random.Generator) -> np.ndarray:
         """``[T, L]`` float32: ``z ~ N(0, I)`` per latent step, upsampled (``upsample``)."""
-        steps = -(-num_frames // self.stride)
-        z = torch.from_numpy(rng.standard_normal((1, steps, self.latent_dim)).astype(np.float32))
+        draw = rng.standard_normal((1, self.steps(num_frames), self.latent_dim))
+        z = torch.from_numpy(draw.astype(np.float32))
         return self.upsample(z, num_frames)[0].numpy()
 
 

@@ -58,8 +58,6 @@ from dyad.services.motion.model import (
 )
 
 CHECKPOINT = "checkpoint.pt"
-# Training settings that older checkpoints predate, at the values those runs effectively had.
-_DEFAULT_ARGS = {"kl_weight": 1e-3, "free_bits": 0.05, "stat_weight": 1.0, "pace_weight": 0.0}
 LOG = "train_log.jsonl"
 FORMAT = "dyad.motion-train/1"
 EVAL_SPLITS = ("test", "ood")
@@ -164,8 +162,9 @@ class Standardizer:
             y = (batch["target"] - s["motion_mean"]) / s["motion_std"]
             z, kl = var.sample_posterior(y[..., model.config.latent_channels])
             if prior_sample:
-                steps = -(-z.shape[1] // var.stride)
-                noise = torch.randn(z.shape[0], steps, var.latent_dim, dtype=z.dtype)
+                noise = torch.randn(
+                    z.shape[0], var.steps(z.shape[1]), var.latent_dim, dtype=z.dtype
+                )
                 from_prior = model.synthesise(feats, var.upsample(noise, z.shape[1]))
                 from_prior = from_prior * s["motion_std"] + s["motion_mean"]
         out = model.synthesise(feats, z) * s["motion_std"] + s["motion_mean"]
@@ -442,9 +441,10 @@ def train(
                     f"{ckpt_path} was trained with another model config: pass resume=False "
                     "(--no-resume) or another output directory"
                 )
-            before = {**_DEFAULT_ARGS, **ck["args"]}
-            changed = {k: (before.get(k), v) for k, v in run_args.items()
-                       if k != "data_dir" and before.get(k) != v}  # fmt: skip
+            # Settings an older checkpoint predates (the latent's weights) are not compared.
+            before = ck["args"]
+            changed = {k: (before[k], v) for k, v in run_args.items()
+                       if k != "data_dir" and k in before and before[k] != v}  # fmt: skip
             if changed:
                 raise FailedPrecondition(f"{ckpt_path}: training settings differ {changed}")
             model.load_state_dict(ck["model"])

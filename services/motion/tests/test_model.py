@@ -1,4 +1,5 @@
-"""The DualTalk motion model: manifest, variants, social fusion, persistence, generate_pair."""
+"""The DualTalk motion model: shapes, variants, social fusion, validation, persistence (the
+manifest, generate_pair and the variation latent have their own modules)."""
 
 from __future__ import annotations
 
@@ -7,187 +8,27 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import torch
 
 from dyad.errors import ConfigError, InvalidInput
-from dyad.rigs import get_rig
-from dyad.services.audio_encoder.wav2vec2 import tiny_config
 from dyad.services.motion.model import (
-    DualTalkModel,
     MotionModelConfig,
-    generate_pair,
     load_pretrained,
     save_pretrained,
-    state_dict_table,
 )
 from dyad.services.motion.model_parts import alignment_mask
 
-# --- the release's head (flame56, d = 256, wav2vec2-large 1024-d features) -------------------
-_ENC_LAYER = {
-    "self_attn.in_proj_weight": [1536, 512],
-    "self_attn.in_proj_bias": [1536],
-    "self_attn.out_proj.weight": [512, 512],
-    "self_attn.out_proj.bias": [512],
-    "linear1.weight": [2048, 512],
-    "linear1.bias": [2048],
-    "linear2.weight": [512, 2048],
-    "linear2.bias": [512],
-    "norm1.weight": [512],
-    "norm1.bias": [512],
-    "norm2.weight": [512],
-    "norm2.bias": [512],
-}
-_LSTM = {
-    "weight_ih_l0": [512, 256],
-    "weight_hh_l0": [512, 128],
-    "bias_ih_l0": [512],
-    "bias_hh_l0": [512],
-    "weight_ih_l1": [512, 256],
-    "weight_hh_l1": [512, 128],
-    "bias_ih_l1": [512],
-    "bias_hh_l1": [512],
-}
-EXPECTED_HEAD: dict[str, list[int]] = {
-    "joint_encoder.audio_projection.weight": [256, 1024],
-    "joint_encoder.audio_projection.bias": [256],
-    "joint_encoder.blendshape_encoder.0.weight": [128, 56],
-    "joint_encoder.blendshape_encoder.0.bias": [128],
-    "joint_encoder.blendshape_encoder.2.weight": [256, 128],
-    "joint_encoder.blendshape_encoder.2.bias": [256],
-    "temporal_enhancer.cross_attention.in_proj_weight": [768, 256],
-    "temporal_enhancer.cross_attention.in_proj_bias": [768],
-    "temporal_enhancer.cross_attention.out_proj.weight": [256, 256],
-    "temporal_enhancer.cross_attention.out_proj.bias": [256],
-    **{f"temporal_enhancer.temporal_lstm.{k}": v for k, v in _LSTM.items()},
-    **{f"temporal_enhancer.temporal_lstm.{k}_reverse": v for k, v in _LSTM.items()},
-    **{
-        f"interaction_module.interaction_encoder.layers.{i}.{k}": v
-        for i in range(3)
-        for k, v in _ENC_LAYER.items()
-    },
-    "interaction_module.self_attention.in_proj_weight": [1536, 512],
-    "interaction_module.self_attention.in_proj_bias": [1536],
-    "interaction_module.self_attention.out_proj.weight": [512, 512],
-    "interaction_module.self_attention.out_proj.bias": [512],
-    **{f"synthesis_module.synthesis_decoder.layers.0.{k}": v for k, v in _ENC_LAYER.items()},
-    "synthesis_module.synthesis_decoder.layers.0.multihead_attn.in_proj_weight": [1536, 512],
-    "synthesis_module.synthesis_decoder.layers.0.multihead_attn.in_proj_bias": [1536],
-    "synthesis_module.synthesis_decoder.layers.0.multihead_attn.out_proj.weight": [512, 512],
-    "synthesis_module.synthesis_decoder.layers.0.multihead_attn.out_proj.bias": [512],
-    "synthesis_module.synthesis_decoder.layers.0.norm3.weight": [512],
-    "synthesis_module.synthesis_decoder.layers.0.norm3.bias": [512],
-    "synthesis_module.blendshape_predictor.weight": [56, 512],
-    "synthesis_module.blendshape_predictor.bias": [56],
-    "synthesis_module.modulation_layer.weight": [512, 512],
-    "synthesis_module.modulation_layer.bias": [512],
-}
-HEAD_PARAMS = 16_359_608  # sum of the table (models.md §1.1: "≈16.4 M in the head")
-WAV2VEC2_LARGE_PARAMS = 315_438_720
+from .model_helpers import (
+    HEAD_PARAMS,
+    inputs,
+    make,
+    one_thread,  # noqa: F401 (the fixture)
+    small,
+    tiny_waveform,
+)
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Any:
-    """These models are tiny: one intra-op thread is as fast, and immune to OpenMP spin-waits
-    when another process holds a core (measured 0.3 s vs 43 s for the training test)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def _head(model: torch.nn.Module) -> dict[str, list[int]]:
-    return {k: v for k, v in state_dict_table(model).items() if ".audio_encoder" not in k}
-
-
-def _tiny_waveform(**kw: Any) -> MotionModelConfig:
-    w2v = tiny_config().to_dict()
-    return MotionModelConfig(
-        rig="flame56", variant="released", audio_input="waveform", audio_dim=32,
-        wav2vec2_config=w2v, **kw,
-    )  # fmt: skip
-
-
-def small(**kw: Any) -> MotionModelConfig:
-    base: dict[str, Any] = dict(
-        rig="flame56", audio_dim=20, feature_dim=32, lstm_hidden=16, num_heads=2,
-        encoder_layers=1, max_len=64,
-    )  # fmt: skip
-    return MotionModelConfig(**{**base, **kw})
-
-
-def make(config: MotionModelConfig, seed: int = 0) -> DualTalkModel:
-    torch.manual_seed(seed)
-    return DualTalkModel(config).eval()
-
-
-def inputs(cfg: MotionModelConfig, b: int = 2, t: int = 30, seed: int = 1) -> list[torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    return [
-        torch.randn(b, t, cfg.audio_dim, generator=g),
-        torch.randn(b, t, cfg.audio_dim, generator=g),
-        0.3 * torch.randn(b, t, cfg.motion_dim, generator=g),
-    ]
-
-
-# --- manifest ---------------------------------------------------------------------------------
-
-
-def test_released_manifest_with_tiny_wav2vec2() -> None:
-    model = make(_tiny_waveform())
-    expected = {**EXPECTED_HEAD, "joint_encoder.audio_projection.weight": [256, 32]}
-    assert _head(model) == expected
-    table = state_dict_table(model)
-    for enc in ("audio_encoder1", "audio_encoder2"):
-        assert table[f"joint_encoder.{enc}.feature_projection.projection.weight"] == [32, 32]
-        cnn = getattr(model.joint_encoder, enc).feature_extractor
-        assert not any(p.requires_grad for p in cnn.parameters())  # frozen, as released
-        assert (
-            getattr(model.joint_encoder, enc)
-            .encoder.layers[0]
-            .attention.q_proj.weight.requires_grad
-        )
-    # T = ceil(N / 16000 · 25) from audio_self; both encoders interpolated to it.
-    n = 16_001
-    out = model(torch.randn(2, n), torch.randn(2, n - 50), torch.zeros(2, 26, 56))
-    assert out.shape == (2, 26, 56)
-
-
-def test_released_manifest_wav2vec2_large_on_meta() -> None:
-    cfg = MotionModelConfig(
-        rig="flame56", variant="released", audio_input="waveform", audio_dim=1024
-    )
-    with torch.device("meta"):
-        model = DualTalkModel(cfg)
-    assert _head(model) == EXPECTED_HEAD
-    assert sum(int(np.prod(v)) for v in EXPECTED_HEAD.values()) == HEAD_PARAMS
-    table = state_dict_table(model)
-    for enc in ("audio_encoder1", "audio_encoder2"):
-        p = f"joint_encoder.{enc}."
-        assert table[p + "feature_extractor.conv_layers.0.conv.weight"] == [512, 1, 10]
-        assert table[p + "feature_projection.projection.weight"] == [1024, 512]
-        assert table[p + "encoder.layers.23.attention.q_proj.weight"] == [1024, 1024]
-        assert table[p + "encoder.layers.23.feed_forward.intermediate_dense.weight"] == [4096, 1024]
-        assert p + "encoder.layers.24.attention.q_proj.weight" not in table
-        assert table[p + "masked_spec_embed"] == [1024]
-        n = sum(int(np.prod(v)) for k, v in table.items() if k.startswith(p))
-        assert n == WAV2VEC2_LARGE_PARAMS
-    assert sum(p.numel() for p in model.parameters()) == HEAD_PARAMS + 2 * WAV2VEC2_LARGE_PARAMS
-
-
-def test_paper_and_released_share_the_state_dict_layout() -> None:
-    tables = [
-        state_dict_table(make(MotionModelConfig(rig="flame56", variant=v, audio_dim=1024)))
-        for v in ("paper", "released")
-    ]
-    assert tables[0] == tables[1] == EXPECTED_HEAD  # mask and PPE carry no state
-    social = state_dict_table(make(small(social=True)))
-    assert social["social_module.blood_embedding"] == [2, 64]
-    assert social["social_module.equal_embedding"] == [2, 64]
-    assert social["social_module.motion_socialnet.0.weight"] == [64, 128]
-    assert social["social_module.motion_socialnet.2.weight"] == [64, 64]
-
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 # --- shapes, determinism ----------------------------------------------------------------------
 
@@ -336,7 +177,7 @@ def test_forward_rejects_bad_shapes() -> None:
         with pytest.raises(InvalidInput) as e:
             model(*args)
         assert e.value.field == field
-    wave = make(_tiny_waveform())
+    wave = make(tiny_waveform())
     with pytest.raises(InvalidInput) as e:
         wave(torch.zeros(1, 100), torch.zeros(1, 100), torch.zeros(1, 1, 56))
     assert e.value.field == "audio_self"
@@ -349,7 +190,7 @@ def test_forward_rejects_bad_shapes() -> None:
 
 
 def test_config_round_trip_and_validation() -> None:
-    cfg = _tiny_waveform()
+    cfg = tiny_waveform()
     again = MotionModelConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
     assert again.to_dict() == json.loads(json.dumps(cfg.to_dict()))
     assert MotionModelConfig.from_dict(MotionModelConfig().to_dict()) == MotionModelConfig()
@@ -395,7 +236,7 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
 
 
 def test_save_load_round_trip_waveform(tmp_path: Path) -> None:
-    model = make(_tiny_waveform())
+    model = make(tiny_waveform())
     loaded = load_pretrained(save_pretrained(model, tmp_path))
     cnn = loaded.joint_encoder.audio_encoder1.feature_extractor
     assert not any(p.requires_grad for p in cnn.parameters())
@@ -458,198 +299,3 @@ def test_a_few_training_steps_reduce_the_loss() -> None:
     with torch.no_grad():
         after = float(loss())
     assert after < 0.5 * before, (before, after)
-
-
-# --- generate_pair ----------------------------------------------------------------------------
-
-
-def _conversation(cfg: MotionModelConfig, t: int, seed: int = 0) -> list[np.ndarray]:
-    """Slowly varying features and motion, so that the output is smooth within a window."""
-    rng = np.random.default_rng(seed)
-    time = np.arange(t)[:, None] / 25.0
-
-    def smooth(dim: int, scale: float) -> np.ndarray:
-        freq, phase = rng.uniform(0.1, 0.6, dim), rng.uniform(0, 6.3, dim)
-        return (scale * np.sin(2 * np.pi * freq * time + phase)).astype(np.float32)
-
-    c = cfg.motion_dim
-    return [smooth(cfg.audio_dim, 1.0), smooth(cfg.audio_dim, 1.0), smooth(c, 0.2), smooth(c, 0.2)]
-
-
-@pytest.mark.parametrize("t", [120, 200, 460])
-def test_generate_pair_lengths(t: int) -> None:
-    cfg = small(social=True, rig="arkit55")
-    model = make(cfg)
-    fa, fb, pa, pb = _conversation(cfg, t)
-    out_a, out_b = generate_pair(model, fa, fb, pa, pb, (True, False), window=200, overlap=50)
-    rig = get_rig("arkit55")
-    for out in (out_a, out_b):
-        assert out.shape == (t, 55) and out.dtype == np.float32
-        assert np.array_equal(out, rig.clip(out))
-    if t <= 200:  # one window: exactly the model's two roles in one batch
-        with torch.no_grad():
-            ref = model(
-                torch.from_numpy(np.stack([fa, fb])), torch.from_numpy(np.stack([fb, fa])),
-                torch.from_numpy(np.stack([pb, pa])), torch.tensor([[1.0, 0.0]] * 2),
-            ).numpy()  # fmt: skip
-        np.testing.assert_allclose(out_a, rig.clip(ref[0]), atol=1e-5)
-        np.testing.assert_allclose(out_b, rig.clip(ref[1]), atol=1e-5)
-    # Swapping the speakers swaps the outputs; repeated calls are identical.
-    swapped = generate_pair(model, fb, fa, pb, pa, (True, False), window=200, overlap=50)
-    np.testing.assert_allclose(swapped[0], out_b, atol=1e-5)
-    np.testing.assert_allclose(swapped[1], out_a, atol=1e-5)
-    again = generate_pair(model, fa, fb, pa, pb, (True, False), window=200, overlap=50)
-    assert np.array_equal(again[0], out_a) and np.array_equal(again[1], out_b)
-
-
-def test_generate_pair_has_no_jumps_at_window_seams() -> None:
-    # released: no PPE, whose period-25 signal would dominate a random model's frame steps;
-    # flame56: a wide valid range, so nothing is clipped.
-    cfg = small(rig="flame56", variant="released")
-    model = make(cfg, seed=4)
-    window, overlap, t = 100, 30, 230  # windows [0, 100) [70, 170) [130, 230)
-    fa, fb, pa, pb = _conversation(cfg, t, seed=2)
-    zone = np.zeros(t - 1, dtype=bool)  # steps i → i + 1 inside or touching an overlap
-    for a, b in ((70, 100), (130, 170)):
-        zone[a - 1 : b] = True
-    for out in generate_pair(model, fa, fb, pa, pb, None, window=window, overlap=overlap):
-        step = np.abs(np.diff(out, axis=0)).max(axis=1)
-        # Hard cuts at the overlap midpoints would jump by ~35× the in-window step here.
-        assert step[zone].max() <= 2.0 * step[~zone].max(), (step[zone].max(), step[~zone].max())
-
-
-def test_generate_pair_waveform_model() -> None:
-    model = make(_tiny_waveform())
-    rng = np.random.default_rng(0)
-    n = 46 * 640 - 100  # T = 46 frames, the last one partial
-    wa, wb = rng.standard_normal((2, n)).astype(np.float32)
-    zeros = np.zeros((46, 56), np.float32)
-    out_a, out_b = generate_pair(model, wa, wb, zeros, zeros, None, window=20, overlap=5)
-    assert out_a.shape == out_b.shape == (46, 56)
-    assert np.isfinite(out_a).all() and not np.allclose(out_a, out_b)
-
-
-def test_generate_pair_rejects_bad_inputs() -> None:
-    cfg = small(social=True)
-    model = make(cfg).train()
-    fa, fb, pa, pb = _conversation(cfg, 30)
-    nan = fb.copy()
-    nan[3, 2] = np.nan
-    rel = (False, True)
-    cases: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
-        ("feats_a", (fa[:, :5], fb, pa, pb, rel), {}),
-        ("feats_a", (fa.astype(str), fb, pa, pb, rel), {}),
-        ("feats_b", (fa, nan, pa, pb, rel), {}),
-        ("feats_b", (fa, fb[:29], pa, pb, rel), {}),
-        ("partner_a", (fa, fb, pa[:29], pb, rel), {}),
-        ("partner_b", (fa, fb, pa, pb[:, :55], rel), {}),
-        ("partner_b", (fa, fb, pa, np.where(pb > 0, np.inf, pb), rel), {}),
-        ("relation", (fa, fb, pa, pb, None), {}),
-        ("relation", (fa, fb, pa, pb, (True,)), {}),
-        ("relation", (fa, fb, pa, pb, (2, 0)), {}),
-        ("window", (fa, fb, pa, pb, rel), {"window": 0}),
-        ("overlap", (fa, fb, pa, pb, rel), {"window": 10, "overlap": 10}),
-    ]
-    for field, args, kw in cases:
-        with pytest.raises(InvalidInput) as e:
-            generate_pair(model, *args, **kw)
-        assert e.value.field == field, (field, e.value)
-    assert model.training  # the caller's mode is restored
-    out_a, _ = generate_pair(model, fa[:0], fb[:0], pa[:0], pb[:0], rel)
-    assert out_a.shape == (0, 56) and model.training
-
-
-# --- the variation latent (model_parts.MotionVariation) ------------------------------------------
-
-
-def _latent_model(seed: int = 0) -> DualTalkModel:
-    cfg = small(rig="arkit55", social=True, latent_dim=4, latent_group="face", latent_stride=2)
-    return make(cfg, seed)
-
-
-def test_latent_config_validation() -> None:
-    assert small(rig="arkit55", latent_group="face").latent_channels == [
-        i for i, n in enumerate(get_rig("arkit55").channels)
-        if n.startswith(("eye", "brow", "cheekSquint", "noseSneer"))
-    ]  # fmt: skip
-    assert small(rig="flame56").latent_channels == list(range(56))  # "": every channel
-    for kw, field in (
-        ({"latent_dim": -1}, "latent_dim"),
-        ({"latent_stride": 0}, "latent_stride"),
-        ({"latent_group": "face"}, "latent_group"),
-    ):  # flame56 has no "face"
-        with pytest.raises(InvalidInput, match=f"config.{field}"):
-            small(rig="flame56", **kw)
-
-
-def test_latent_drives_the_output_and_is_checked() -> None:
-    model = _latent_model()
-    cfg = model.config
-    a, b, m = inputs(cfg, b=2, t=30)
-    rel = torch.tensor([[1.0, 0.0]] * 2)
-    z = torch.randn(2, 30, 4)
-    with torch.no_grad():
-        mode = model(a, b, m, rel)
-        assert torch.equal(mode, model(a, b, m, rel, torch.zeros(2, 30, 4)))  # None = zeros
-        assert not torch.allclose(model(a, b, m, rel, z), mode, atol=1e-4)
-    with pytest.raises(InvalidInput, match=r"latent: expected \[2, 30, 4\]"):
-        model(a, b, m, rel, torch.zeros(2, 29, 4))
-    with pytest.raises(InvalidInput, match="latent"):
-        make(small(rig="arkit55"))(a, b, m, None, z)  # a model without one
-
-
-def test_latent_posterior_shapes_and_kl() -> None:
-    var = _latent_model().variation
-    assert var is not None
-    target = torch.randn(3, 31, 23)
-    mu, logvar = var.encode(target)
-    assert mu.shape == logvar.shape == (3, 16, 4)  # ceil(31 / 2) steps
-    z, kl = var.sample_posterior(target)
-    assert z.shape == (3, 31, 4) and kl.shape == (4,)
-    # steps sit at frames 0.5, 2.5, …: frames 1 and 2 interpolate between steps 0 and 1
-    zs = mu + 0 * logvar  # (a posterior sample is random; check the interpolation on mu)
-    up = var.upsample(zs, 31)
-    torch.testing.assert_close(up[:, 1], 0.75 * zs[:, 0] + 0.25 * zs[:, 1])
-    torch.testing.assert_close(up[:, 2], 0.25 * zs[:, 0] + 0.75 * zs[:, 1])
-    torch.testing.assert_close(up[:, 0], zs[:, 0])  # held before the first centre
-    want = 0.5 * (mu.square() + logvar.exp() - 1 - logvar).mean((0, 1))
-    assert torch.allclose(kl, want) and bool((kl >= 0).all())
-    prior = var.prior(31, np.random.default_rng(0))
-    assert prior.shape == (31, 4) and np.isfinite(prior).all()
-    raw = np.random.default_rng(0).standard_normal((16, 4))  # the draws behind it
-    # no staircase: a frame moves at most half the way between two steps
-    assert np.abs(np.diff(prior, axis=0)).max() <= 0.5 * np.abs(np.diff(raw, axis=0)).max() + 1e-5
-    np.testing.assert_allclose(prior[0], raw[0], atol=1e-6)
-
-
-def test_latent_generate_pair_is_seeded_and_seamless() -> None:
-    model = _latent_model(seed=5)
-    fa, fb, pa, pb = _conversation(model.config, 230, seed=3)
-    rel = (True, False)
-
-    def run(seed: int, window: int = 100, overlap: int = 30) -> tuple[np.ndarray, np.ndarray]:
-        return generate_pair(model, fa, fb, pa, pb, rel, window=window, overlap=overlap, seed=seed)
-
-    a0, b0 = run(0)
-    assert all(np.array_equal(x, y) for x, y in zip(run(0), (a0, b0), strict=True))
-    a1, _ = run(1)
-    face = model.config.latent_channels
-    assert np.abs(a1 - a0)[:, face].mean() > 1e-3  # another seed, another motion
-    assert not np.allclose(a0, b0)  # each speaker has its own draw
-    # One latent sequence per speaker for the whole clip, sliced by the windows (so overlaps
-    # agree): what each window's rows receive is that sequence's slice.
-    seen: list[torch.Tensor] = []
-    hook = model.register_forward_pre_hook(lambda _m, args: seen.append(args[4].clone()))
-    try:
-        run(3)
-    finally:
-        hook.remove()
-    assert model.variation is not None
-    rng = np.random.default_rng(3)
-    za, zb = (model.variation.prior(230, rng) for _ in range(2))
-    rows = torch.cat(seen).numpy()  # [windows × 2, w, L]: A's row, then B's, per window
-    for k, start in enumerate((0, 70, 130)):
-        np.testing.assert_array_equal(rows[2 * k], za[start : start + 100])
-        np.testing.assert_array_equal(rows[2 * k + 1], zb[start : start + 100])
-    with pytest.raises(InvalidInput, match="seed"):
-        run(-1)

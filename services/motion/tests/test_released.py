@@ -25,15 +25,10 @@ from dyad.services.motion.released import (
     released_config,
 )
 
+from .model_helpers import one_thread  # noqa: F401 (the fixture)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 POS_CONV = "joint_encoder.audio_encoder{}.encoder.pos_conv_embed.conv"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Any:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _config() -> Any:
