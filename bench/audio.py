@@ -26,8 +26,7 @@ from dyad.services.audio_encoder.core import AudioEncoder
 from dyad.services.audio_encoder.features import weight_free_backend
 from dyad.services.audio_encoder.settings import AudioEncoderSettings
 from dyad.services.audio_encoder.wav2vec2 import Wav2Vec2Backend, base_size_config
-
-SR = 16_000
+from dyad.timebase import SAMPLE_RATE as SR
 
 
 def _wave(seconds: float) -> np.ndarray:

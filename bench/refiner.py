@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from bench.common import median_s, write_result
-from dyad.services.dialogue.model import Emotion, Identity, Relation, Segment, Timeline
+from dyad.domain import Emotion, Identity, Relation, Segment, Timeline
 from dyad.services.refiner.core import BUNDLED, RefineOptions, refine_conversation
 from dyad.services.refiner.denoiser import load_pretrained
 

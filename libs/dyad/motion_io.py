@@ -17,7 +17,8 @@ import numpy as np
 
 from dyad.errors import InvalidInput
 from dyad.media.audio import atomic_output
-from dyad.rigs import FPS, Rig, check_channels, get_rig
+from dyad.rigs import Rig, check_channels, get_rig
+from dyad.timebase import FPS
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dyad.errors import InvalidInput
-
-#: Motion frames per second (DualTalk; DESIGN.md §2).
-FPS = 25
+from dyad.timebase import FPS
 
 ARKIT_BLENDSHAPES: tuple[str, ...] = (
     # left eye

@@ -16,9 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dyad.errors import InvalidInput
-
-SAMPLE_RATE = 16_000
-FPS = 25
+from dyad.timebase import FPS, SAMPLE_RATE
 
 
 def frame_count(num_samples: int, *, sample_rate: int = SAMPLE_RATE, fps: int = FPS) -> int:

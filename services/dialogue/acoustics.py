@@ -25,9 +25,9 @@ import numpy as np
 import pyroomacoustics as pra
 from scipy.signal import fftconvolve
 
+from dyad.domain import ENVIRONMENTS
 from dyad.errors import InvalidInput
 from dyad.media.audio import check_rate
-from dyad.services.dialogue.model import ENVIRONMENTS
 
 Point = tuple[float, float, float]
 SPEECH_PEAK = 0.9

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from dyad.domain import SCENARIOS, Dialogue
 from dyad.errors import InvalidInput
-from dyad.services.dialogue.model import SCENARIOS, Dialogue
 from dyad.services.dialogue.settings import SPEECH_BACKENDS, WRITERS, DialogueSettings
 
 

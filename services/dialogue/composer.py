@@ -19,13 +19,7 @@ import re
 import string
 from dataclasses import dataclass
 
-from dyad.errors import InvalidInput
-from dyad.services.dialogue import phrasebook as pb
-from dyad.services.dialogue.identities import (
-    age_bands_for_roles,
-    make_identity,
-)
-from dyad.services.dialogue.model import (
+from dyad.domain import (
     MAX_TURNS,
     MIN_TURNS,
     SCENARIOS,
@@ -36,6 +30,12 @@ from dyad.services.dialogue.model import (
     Relation,
     Sentence,
     Turn,
+)
+from dyad.errors import InvalidInput
+from dyad.services.dialogue import phrasebook as pb
+from dyad.services.dialogue.identities import (
+    age_bands_for_roles,
+    make_identity,
 )
 from dyad.services.dialogue.relations import (
     infer_relation,

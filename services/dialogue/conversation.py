@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dyad.domain import Dialogue, Segment, Timeline
 from dyad.media import write_wav
 from dyad.services.dialogue.acoustics import render_room, stereo_mix
 from dyad.services.dialogue.iar import (
@@ -24,10 +25,9 @@ from dyad.services.dialogue.iar import (
     place_backchannel,
     refine_emotions,
 )
-from dyad.services.dialogue.model import Dialogue, Segment, Timeline
 from dyad.services.dialogue.speech import SpeechEngine, voice_for
+from dyad.timebase import SAMPLE_RATE
 
-SAMPLE_RATE = 16_000
 LEAD_IN_S, TAIL_S = 0.4, 0.6
 OUTPUT_FILES = ("speaker_a.wav", "speaker_b.wav", "mix.wav", "timeline.json")
 

@@ -7,28 +7,17 @@ WAV in the store) and segments recorded conversations.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 import numpy as np
 
+from dyad.domain import Dialogue, StoredConversation
 from dyad.errors import InvalidInput
 from dyad.media import wav_bytes
 from dyad.services.dialogue.conversation import SAMPLE_RATE, Conversation, speak
-from dyad.services.dialogue.model import Dialogue, Timeline
 from dyad.services.dialogue.settings import SPEECH_BACKENDS, DialogueSettings
 from dyad.services.dialogue.speech import SpeechEngine, make_engine
 from dyad.services.dialogue.writer import DialogueWriter
 from dyad.storage import ArtifactRef, ArtifactStore
-
-
-@dataclass(frozen=True)
-class StoredConversation:
-    timeline: Timeline
-    dialogue: Dialogue | None
-    track_a: ArtifactRef
-    track_b: ArtifactRef
-    mix: ArtifactRef | None
-    duration_s: float
 
 
 def engine_from_settings(settings: DialogueSettings, name: str = "") -> SpeechEngine:
@@ -66,7 +55,7 @@ class DialogueCore:
 
     def warm_up(self) -> None:
         """Load the default speech engine and speak one word."""
-        from dyad.services.dialogue.model import Emotion, Identity
+        from dyad.domain import Emotion, Identity
         from dyad.services.dialogue.speech import voice_for
 
         self.engine().synthesize("Hello.", voice_for(Identity(name="Warm Up")), Emotion())

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from dyad.services.dialogue.model import INTERACTIVE_WORDS, Dialogue, Emotion, Sentence, Turn
+from dyad.domain import INTERACTIVE_WORDS, Dialogue, Emotion, Sentence, Turn
 
 #: category → pause after the sentence (s) at intensity 1; neutral pauses 0.35 s.
 PAUSE_S = {

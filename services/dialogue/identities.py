@@ -9,8 +9,8 @@ from __future__ import annotations
 import random
 import unicodedata
 
+from dyad.domain import AGE_BANDS, GENDERS, Identity
 from dyad.errors import InvalidInput
-from dyad.services.dialogue.model import AGE_BANDS, GENDERS, Identity
 from dyad.services.dialogue.relations import role_gender, role_side
 
 

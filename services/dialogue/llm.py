@@ -17,8 +17,7 @@ import urllib.request
 from dataclasses import replace
 from typing import Any
 
-from dyad.errors import ConfigError, DeadlineExceeded, InvalidInput, Unavailable
-from dyad.services.dialogue.model import (
+from dyad.domain import (
     EMOTIONS,
     ENVIRONMENTS,
     MAX_TURNS,
@@ -27,6 +26,7 @@ from dyad.services.dialogue.model import (
     Dialogue,
     Relation,
 )
+from dyad.errors import ConfigError, DeadlineExceeded, InvalidInput, Unavailable
 
 log = logging.getLogger("dyad.dialogue.llm")
 

@@ -14,8 +14,8 @@ import random
 import re
 from dataclasses import dataclass
 
+from dyad.domain import SCENARIOS, Relation
 from dyad.errors import InvalidInput
-from dyad.services.dialogue.model import SCENARIOS, Relation
 
 # group: (blood, equal, default upper role, default lower role, label of a same-role pair)
 _GROUPS: dict[str, tuple[bool, bool, str, str, str]] = {

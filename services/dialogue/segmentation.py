@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dyad.domain import SPEAKERS, Identity, Relation, Segment, SpeakerId, Timeline
 from dyad.errors import InvalidInput
 from dyad.media.audio import check_rate, check_samples, load_audio, read_wav, resample
-from dyad.services.dialogue.model import SPEAKERS, Identity, Relation, Segment, SpeakerId, Timeline
+from dyad.timebase import SAMPLE_RATE as RATE
 
-RATE = 16000
 #: Tracks whose lengths differ by more than this are not the same recording.
 MAX_MISMATCH_S = 1.0
 Interval = tuple[float, float]

@@ -5,21 +5,20 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from dyad.domain import SCENARIOS
 from dyad.errors import InvalidInput
-from dyad.services.dialogue.core import DialogueCore
-from dyad.services.dialogue.model import SCENARIOS
-from dyad.services.dialogue.protoconv import (
+from dyad.protoconv import (
     conversation_to_pb,
     dialogue_from_pb,
     dialogue_to_pb,
     relation_from_pb,
 )
+from dyad.services.dialogue.core import DialogueCore
 from dyad.storage import ArtifactRef
+from dyad.timebase import SAMPLE_RATE
 from dyad.v1 import common_pb2 as c
 from dyad.v1 import dialogue_service_pb2 as pb
 from dyad.v1 import dialogue_service_pb2_grpc as pb_grpc
-
-SAMPLE_RATE = 16_000
 
 
 def _scenario(value: int) -> str | None:

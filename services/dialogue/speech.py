@@ -48,11 +48,11 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
+from dyad.domain import AGE_BANDS, EMOTIONS, GENDERS, Emotion, Identity
 from dyad.errors import DeadlineExceeded, FailedPrecondition, InvalidInput, Unavailable
 from dyad.media.audio import load_audio
-from dyad.services.dialogue.model import AGE_BANDS, EMOTIONS, GENDERS, Emotion, Identity
+from dyad.timebase import SAMPLE_RATE
 
-SAMPLE_RATE = 16000
 MAX_TEXT_CHARS = 2000
 NEUTRAL_AMPLITUDE = 60
 PITCH_UNITS_PER_OCTAVE = 80.0

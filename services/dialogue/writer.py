@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dyad.domain import MAX_TURNS, MIN_TURNS, SCENARIOS, Dialogue, Relation
 from dyad.errors import InvalidInput
-from dyad.services.dialogue.model import MAX_TURNS, MIN_TURNS, SCENARIOS, Dialogue, Relation
 from dyad.services.dialogue.settings import WRITERS, DialogueSettings
 
 

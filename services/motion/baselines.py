@@ -84,8 +84,8 @@ def speaker_only(model: DualTalkModel, clip: Clip, *, social: bool) -> Pair:
 
 def teacher_rerun(data_dir: str | Path, rig: str, *, offset: int = 1) -> Callable[[Clip], Pair]:
     """Re-runs the procedural animator with seed (clip's seed + ``offset``)."""
+    from dyad.domain import Timeline
     from dyad.media import load_audio
-    from dyad.services.dialogue.model import Timeline
     from dyad.services.motion.procedural import ProceduralAnimator
 
     root = Path(data_dir)

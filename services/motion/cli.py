@@ -71,8 +71,8 @@ def _file(path: Path, flag: str) -> bytes:
 
 
 def animate(args: argparse.Namespace) -> int:
+    from dyad.domain import Timeline
     from dyad.motion_io import save_motion
-    from dyad.services.dialogue.model import Timeline
     from dyad.services.motion.core import MotionCore, read_track
     from dyad.services.motion.settings import MotionSettings
 

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dyad.domain import Timeline
 from dyad.errors import InvalidInput
 from dyad.media import load_audio
 from dyad.motion_io import motion_bytes
 from dyad.rigs import get_rig
-from dyad.services.dialogue.model import Timeline
 from dyad.services.motion.settings import BACKENDS, RIGS, MotionSettings
 from dyad.storage import ArtifactRef, ArtifactStore
+from dyad.timebase import SAMPLE_RATE
 
-SAMPLE_RATE = 16_000
 NPZ = "application/x-npz"
 
 
@@ -81,7 +81,7 @@ class MotionCore:
     def warm_up(self) -> None:
         """Animate one second of silence; load the default neural checkpoint when there is one
         (a configured ``DYAD_MOTION_MODEL_DIR`` that does not load fails here, loudly)."""
-        from dyad.services.dialogue.model import Identity, Relation
+        from dyad.domain import Identity, Relation
         from dyad.services.motion.neural import BUNDLED
 
         tl = Timeline(

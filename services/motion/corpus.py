@@ -56,14 +56,15 @@ import numpy as np
 from scipy.io import wavfile
 from tqdm import tqdm
 
+from dyad.domain import Dialogue, Identity, Sentence, Timeline, Turn
 from dyad.errors import FailedPrecondition, InvalidInput
-from dyad.rigs import FPS, get_rig
+from dyad.rigs import get_rig
 from dyad.services.dialogue.acoustics import render_room
 from dyad.services.dialogue.composer import OfflineComposer
 from dyad.services.dialogue.conversation import SAMPLE_RATE, TAIL_S, speak
 from dyad.services.dialogue.identities import FEMININE_NAMES, MASCULINE_NAMES, NEUTRAL_NAMES
-from dyad.services.dialogue.model import Dialogue, Identity, Sentence, Timeline, Turn
 from dyad.services.dialogue.speech import SpeechEngine, VoiceSpec, make_engine, voice_for
+from dyad.timebase import FPS
 
 SPLITS = ("train", "test", "ood")
 FORMAT = "dyad.synthetic-dyadic/1"

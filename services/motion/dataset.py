@@ -39,12 +39,12 @@ import soundfile as sf
 import torch
 from torch.utils.data import Dataset
 
+from dyad.domain import Relation
 from dyad.errors import InvalidInput, NotFound
 from dyad.media import load_audio
 from dyad.rigs import get_rig
-from dyad.services.dialogue.model import Relation
+from dyad.timebase import SAMPLE_RATE
 
-SAMPLE_RATE = 16_000
 SAMPLES_PER_FRAME = 640  # 16 kHz / 25 fps
 SPLITS = ("train", "test", "ood")
 TAILS = ("shift", "drop", "pad")

@@ -26,12 +26,12 @@ import numpy as np
 from dyad.errors import InvalidInput
 from dyad.media import load_audio
 from dyad.services.motion.dataset import SPLITS, ClipPair, scan
+from dyad.timebase import FPS
 
 if TYPE_CHECKING:
     from dyad.services.audio_encoder.core import AudioEncoder
 
 BACKEND = "mel"
-FPS = 25
 SUFFIX = f".{BACKEND}.npy"
 _MOTION_KEYS = ("motion", "arkit", "exp")  # every one of them has T rows
 

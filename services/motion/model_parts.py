@@ -34,7 +34,6 @@ WAV2VEC2_LARGE: dict[str, Any] = {
     "conv_bias": True,
     "feat_extract_activation": "gelu",
 }
-SAMPLE_RATE = 16_000
 Tensor = torch.Tensor
 
 

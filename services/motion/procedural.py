@@ -52,9 +52,10 @@ from dataclasses import dataclass, fields
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from dyad.domain import Timeline
 from dyad.errors import InvalidInput
-from dyad.rigs import FPS, get_rig
-from dyad.services.dialogue.model import Timeline
+from dyad.rigs import get_rig
+from dyad.timebase import FPS
 
 from . import procedural_behaviour as pb
 from .procedural_signal import (

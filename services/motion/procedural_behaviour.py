@@ -19,8 +19,9 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import find_peaks
 
-from dyad.rigs import ARKIT_BLENDSHAPES, FPS
-from dyad.services.dialogue.model import EMOTIONS, Identity, Relation, Timeline
+from dyad.domain import EMOTIONS, Identity, Relation, Timeline
+from dyad.rigs import ARKIT_BLENDSHAPES
+from dyad.timebase import FPS
 
 from .procedural_signal import bump, interval_mask, smooth
 

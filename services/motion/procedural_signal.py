@@ -13,9 +13,8 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d
 from scipy.signal import lfilter
 
-from dyad.rigs import FPS
+from dyad.timebase import FPS, SAMPLE_RATE
 
-SAMPLE_RATE = 16_000
 HOP = 160  # 10 ms
 WIN = 400  # 25 ms
 HOPS_PER_FRAME = SAMPLE_RATE // FPS // HOP  # 4

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from dyad.errors import InvalidInput
-from dyad.rigs import FPS, get_rig
-from dyad.services.dialogue.protoconv import identity_from_pb, relation_from_pb, timeline_from_pb
+from dyad.protoconv import identity_from_pb, relation_from_pb, timeline_from_pb
+from dyad.rigs import get_rig
 from dyad.services.motion.core import AnimatedPair, MotionCore
 from dyad.storage import ArtifactRef
+from dyad.timebase import FPS
 from dyad.v1 import common_pb2 as c
 from dyad.v1 import motion_service_pb2 as pb
 from dyad.v1 import motion_service_pb2_grpc as pb_grpc

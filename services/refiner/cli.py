@@ -73,9 +73,9 @@ def _file(path: Path | None, flag: str) -> Path:
 
 
 def refine(args: argparse.Namespace) -> int:
+    from dyad.domain import Timeline
     from dyad.media import load_audio
     from dyad.motion_io import load_motion, save_motion
-    from dyad.services.dialogue.model import Timeline
     from dyad.services.refiner.core import RefinerCore, parse_blocks
     from dyad.services.refiner.schedule import check_steps, check_strength
     from dyad.services.refiner.settings import RefinerSettings

@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
+from dyad.domain import Timeline
 from dyad.errors import ConfigError, InvalidInput
 from dyad.motion_io import load_motion, motion_bytes
 from dyad.rigs import get_rig, num_frames
-from dyad.services.dialogue.model import Timeline
 from dyad.services.refiner.denoiser import RefinerDenoiser
 from dyad.services.refiner.rfbg import apply_rfbg, rfbg_jobs
 from dyad.services.refiner.sampler import SampleOptions, WindowJob, WindowResult, run_windows
@@ -43,12 +43,12 @@ from dyad.services.refiner.state import ConversationState, motion_style
 from dyad.services.refiner.tcr import half_gaussian, tcr
 from dyad.services.refiner.turns import boundaries, frame_conditions, identity_ids, turn_spans
 from dyad.storage import ArtifactRef, ArtifactStore
+from dyad.timebase import SAMPLE_RATE
 
 SILENT_FALLBACKS = ("keep", "interpolate")
 BUNDLED = Path(__file__).resolve().parent / "checkpoints" / "refiner-arkit55-synth"
 MAX_SPAN_FRAMES = 250  # longer turns are split (10 s)
 NPZ = "application/x-npz"
-SAMPLE_RATE = 16_000
 
 Runner = Callable[[list[WindowJob], SampleOptions], list[WindowResult]]
 
@@ -241,7 +241,7 @@ class RefinerCore:
 
     def warm_up(self) -> None:
         """Load the default checkpoint and refine two seconds of rest (fast preset)."""
-        from dyad.services.dialogue.model import Identity, Relation, Segment
+        from dyad.domain import Identity, Relation, Segment
 
         model = self.model()
         tl = Timeline(SAMPLE_RATE, 2.0, {"a": Identity("A"), "b": Identity("B")}, Relation(),

@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from dyad.domain import Timeline
 from dyad.errors import InvalidInput
-from dyad.services.dialogue.model import Timeline
 from dyad.services.refiner.sampler import WindowJob
 from dyad.services.refiner.state import motion_style
 from dyad.services.refiner.turns import (

@@ -7,13 +7,14 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from dyad.domain import Identity
 from dyad.errors import InvalidInput
-from dyad.rigs import FPS, get_rig
-from dyad.services.dialogue.model import Identity
-from dyad.services.dialogue.protoconv import identity_from_pb, relation_from_pb, timeline_from_pb
+from dyad.protoconv import identity_from_pb, relation_from_pb, timeline_from_pb
+from dyad.rigs import get_rig
 from dyad.services.refiner.core import RefinedPair, RefinerCore, Runner
 from dyad.services.refiner.schedule import check_steps, check_strength
 from dyad.storage import ArtifactRef
+from dyad.timebase import FPS
 from dyad.v1 import common_pb2 as c
 from dyad.v1 import refiner_service_pb2 as pb
 from dyad.v1 import refiner_service_pb2_grpc as pb_grpc

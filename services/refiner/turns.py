@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dyad.rigs import FPS
-from dyad.services.dialogue.model import AGE_BANDS, EMOTIONS, Timeline
+from dyad.domain import AGE_BANDS, EMOTIONS, Timeline
+from dyad.timebase import FPS
 
 FRAME_DIMS = 4 + 2 * len(EMOTIONS)  # 20
 OWN_DIMS = (0, 1, *range(4, 4 + len(EMOTIONS)))  # own activity and emotion

@@ -26,7 +26,6 @@ from safetensors.torch import load_file, save_file
 
 from dyad.errors import FailedPrecondition, InvalidInput, NotFound
 from dyad.media.audio import atomic_output
-from dyad.rigs import FPS
 from dyad.services.renderer.binding import rotmat_to_quat, triangle_frames
 from dyad.services.renderer.binding_fast import bind_frame
 from dyad.services.renderer.gaussians import GaussianScene
@@ -35,6 +34,7 @@ from dyad.services.renderer.head_procedural import ProceduralHead
 from dyad.services.renderer.head_shape import HairStyle, HeadShape
 from dyad.services.renderer.identity_appearance import Appearance, appearance_from_identity
 from dyad.services.renderer.offsetnet import GaussianOffsetNet, OffsetNetConfig
+from dyad.timebase import FPS
 
 FORMAT = "dyad-gaussian-avatar"
 VERSION = 1

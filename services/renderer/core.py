@@ -22,7 +22,7 @@ from dyad.errors import FailedPrecondition, InvalidInput
 from dyad.media.audio import read_wav, resample, to_mono
 from dyad.media.image import png_bytes
 from dyad.motion_io import load_motion
-from dyad.rigs import FPS, get_rig, num_frames
+from dyad.rigs import get_rig, num_frames
 from dyad.services.renderer.avatar import GaussianAvatar, create_avatar, load_avatar
 from dyad.services.renderer.layout import active_speaker, check_layout, compose
 from dyad.services.renderer.settings import RendererSettings
@@ -35,8 +35,9 @@ from dyad.services.renderer.video import (
     render_videos,
 )
 from dyad.storage import ArtifactRef, ArtifactStore
+from dyad.timebase import FPS
+from dyad.timebase import SAMPLE_RATE as AUDIO_RATE
 
-AUDIO_RATE = 16000
 AVATAR_FILES = ("config.json", "model.safetensors")
 HEAD_MODELS = ("procedural", "flame")
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
+from dyad.domain import AGE_BANDS, Identity
 from dyad.errors import InvalidInput
-from dyad.services.dialogue.model import AGE_BANDS, Identity
 
 from .head_model import Material
 from .head_shape import SHAPE_RANGE, HairStyle, HeadShape

@@ -16,8 +16,8 @@ import torch.nn.functional as F
 
 from dyad.errors import InvalidInput
 from dyad.services.renderer.settings import LAYOUTS
+from dyad.timebase import FPS
 
-FPS = 25
 _BORDER_PX = 3
 
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from dyad.errors import InvalidInput
-from dyad.services.dialogue.protoconv import identity_from_pb, relation_from_pb
+from dyad.protoconv import identity_from_pb, relation_from_pb
 from dyad.services.renderer.core import RenderArgs, RendererCore
 from dyad.services.renderer.layout import frame_size
 from dyad.storage import ArtifactRef

@@ -18,11 +18,11 @@ import numpy as np
 
 from dyad.errors import InvalidInput
 from dyad.media.video import write_mp4
-from dyad.rigs import FPS
 from dyad.services.renderer.avatar import GaussianAvatar
 from dyad.services.renderer.camera import Camera
 from dyad.services.renderer.layout import compose, frame_size
 from dyad.services.renderer.rasterizer import render, to_uint8
+from dyad.timebase import FPS
 
 CAMERA_DISTANCE_M = 0.68
 CAMERA_YAW_DEG = 18.0  # how far round each camera sits, towards the partner's side

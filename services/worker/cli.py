@@ -60,7 +60,7 @@ def _turns(text: str) -> tuple[int, int] | None:
 
 
 def _relation(text: str) -> Any:
-    from dyad.services.dialogue.model import Relation
+    from dyad.domain import Relation
 
     if not text:
         return None

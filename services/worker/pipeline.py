@@ -16,9 +16,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from dyad.domain import Dialogue, Relation, StoredConversation, Timeline
 from dyad.errors import InvalidInput
-from dyad.services.dialogue.core import StoredConversation
-from dyad.services.dialogue.model import Dialogue, Relation, Timeline
 from dyad.services.worker.stages import RenderedVideos, Stages
 from dyad.storage import ArtifactRef
 
@@ -95,28 +94,6 @@ def _ref(d: dict[str, Any]) -> ArtifactRef:
     return ArtifactRef.from_dict(d)
 
 
-def _conv_to_dict(c: StoredConversation) -> dict[str, Any]:
-    return {
-        "timeline": c.timeline.to_dict(),
-        "dialogue": c.dialogue.to_dict() if c.dialogue else None,
-        "track_a": c.track_a.to_dict(),
-        "track_b": c.track_b.to_dict(),
-        "mix": c.mix.to_dict() if c.mix else None,
-        "duration_s": c.duration_s,
-    }
-
-
-def _conv_from_dict(d: dict[str, Any]) -> StoredConversation:
-    return StoredConversation(
-        Timeline.from_dict(d["timeline"]),
-        Dialogue.from_dict(d["dialogue"]) if d["dialogue"] else None,
-        _ref(d["track_a"]),
-        _ref(d["track_b"]),
-        _ref(d["mix"]) if d["mix"] else None,
-        float(d["duration_s"]),
-    )
-
-
 class Orchestrator:
     def __init__(self, stages: Stages) -> None:
         self.stages = stages
@@ -180,8 +157,8 @@ class Orchestrator:
                 "speech",
                 {"dialogue": dialogue.to_dict(), "seed": opts.seed + i},
                 lambda d=dialogue, s=opts.seed + i: self.stages.speak(d, seed=s),  # type: ignore[misc]
-                _conv_to_dict,
-                _conv_from_dict,
+                StoredConversation.to_dict,
+                StoredConversation.from_dict,
                 out,
             )
             report.stage("speech", (i + 1) / len(dialogues))
@@ -201,8 +178,8 @@ class Orchestrator:
         key = {"a": audio_a.sha256, "b": audio_b.sha256 if audio_b else None}
         out = DialogueOutput("conversation", None, None, {})
         conv = self._cached(
-            "segment", key, lambda: self.stages.segment(audio_a, audio_b), _conv_to_dict,
-            _conv_from_dict, out,
+            "segment", key, lambda: self.stages.segment(audio_a, audio_b), StoredConversation.to_dict,
+            StoredConversation.from_dict, out,
         )  # fmt: skip
         out.dialogue_id = f"audio-{audio_a.sha256[:12]}"
         report.stage("segment", 1.0)

@@ -13,8 +13,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from dyad.domain import Relation
 from dyad.errors import InvalidInput
-from dyad.services.dialogue.model import Relation
 from dyad.services.worker.pipeline import (
     AUDIO_STAGES,
     PROMPT_STAGES,

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from dyad.services.dialogue.core import StoredConversation
-from dyad.services.dialogue.model import Dialogue, Identity, Relation
+from dyad.domain import Dialogue, Identity, Relation, StoredConversation
 from dyad.storage import ArtifactRef, ArtifactStore
 
 

@@ -16,11 +16,9 @@ from typing import Any
 
 import grpc
 
+from dyad.domain import Dialogue, Identity, Relation, StoredConversation
 from dyad.errors import ConfigError
-from dyad.rpc.client import error_from_rpc
-from dyad.services.dialogue.core import StoredConversation
-from dyad.services.dialogue.model import Dialogue, Identity, Relation
-from dyad.services.dialogue.protoconv import (
+from dyad.protoconv import (
     conversation_from_pb,
     dialogue_from_pb,
     dialogue_to_pb,
@@ -28,6 +26,7 @@ from dyad.services.dialogue.protoconv import (
     relation_to_pb,
     timeline_to_pb,
 )
+from dyad.rpc.client import error_from_rpc
 from dyad.services.worker.stages import RenderedVideos
 from dyad.storage import ArtifactRef, ArtifactStore
 from dyad.v1 import audio_encoder_service_pb2 as audio_pb

@@ -5,10 +5,19 @@ encoders (``load_audio`` gives exactly that); images are RGB uint8 ``[H, W, 3]``
 H.264 + AAC in MP4. Every file written here appears atomically.
 """
 
-from dyad.media.audio import load_audio, read_wav, resample, to_mono, wav_bytes, write_wav
+from dyad.media.audio import (
+    SAMPLE_RATE,
+    load_audio,
+    read_wav,
+    resample,
+    to_mono,
+    wav_bytes,
+    write_wav,
+)
 from dyad.media.video import probe, write_mp4
 
 __all__ = [
+    "SAMPLE_RATE",
     "load_audio",
     "probe",
     "read_wav",

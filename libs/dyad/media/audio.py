@@ -24,9 +24,7 @@ import soundfile as sf
 from scipy.signal import resample_poly
 
 from dyad.errors import InvalidInput
-
-#: The rate every audio encoder takes (DESIGN.md §2).
-ENCODER_RATE = 16000
+from dyad.timebase import SAMPLE_RATE
 
 #: WAV sample formats ``write_wav`` produces; PCM formats clip to [-1, 1] first.
 WavSubtype = Literal["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"]
@@ -170,7 +168,7 @@ def to_mono(x: np.ndarray) -> np.ndarray:
 
 
 def load_audio(
-    path_or_bytes: PathOrBytes, rate: int = ENCODER_RATE, mono: bool = True
+    path_or_bytes: PathOrBytes, rate: int = SAMPLE_RATE, mono: bool = True
 ) -> np.ndarray:
     """The standard entry point: any audio file → float32 in [-1, 1] at ``rate`` Hz.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-SR = 16_000
+from dyad.timebase import SAMPLE_RATE as SR
 
 
 def speechlike(seconds: float, seed: int = 0, *, rate: int = SR) -> np.ndarray:

@@ -16,13 +16,12 @@ from dyad.media import wav_bytes
 from dyad.rpc import error_from_rpc, insecure_channel
 from dyad.storage import LocalStore
 from dyad.testing import RayServe
+from dyad.timebase import SAMPLE_RATE as SR
 from dyad.v1 import audio_encoder_service_pb2 as pb
 from dyad.v1 import audio_encoder_service_pb2_grpc as pb_grpc
 from dyad.v1 import common_pb2
 
 pytestmark = pytest.mark.integration
-
-SR = 16_000
 
 
 @pytest.fixture(scope="module")

@@ -26,10 +26,10 @@ from dyad.services.audio_encoder.features import (
     mfcc,
     weight_free_backend,
 )
+from dyad.timebase import SAMPLE_RATE as SR
 
 from .signals import speechlike
 
-SR = 16_000
 BACKENDS = [MelBackend, MfccBackend]
 
 

@@ -20,11 +20,10 @@ from dyad.rpc import insecure_channel
 from dyad.services.audio_encoder.__main__ import build_server
 from dyad.services.audio_encoder.settings import AudioEncoderSettings
 from dyad.storage import LocalStore
+from dyad.timebase import SAMPLE_RATE as SR
 from dyad.v1 import audio_encoder_service_pb2 as pb
 from dyad.v1 import audio_encoder_service_pb2_grpc as pb_grpc
 from dyad.v1 import common_pb2
-
-SR = 16_000
 
 
 def tone(seconds: float, rate: int = SR) -> np.ndarray:

@@ -24,9 +24,9 @@ from dyad.services.audio_encoder.wav2vec2 import (
     save_tiny_random_model,
     tiny_config,
 )
+from dyad.timebase import SAMPLE_RATE as SR
 
 os.environ["HF_HUB_OFFLINE"] = "1"
-SR = 16_000
 
 
 def _wave(seconds: float, seed: int = 0) -> np.ndarray:

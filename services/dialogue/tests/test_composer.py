@@ -11,6 +11,17 @@ import sys
 
 import pytest
 
+from dyad.domain import (
+    AGE_BANDS,
+    EMOTIONS,
+    ENVIRONMENTS,
+    MAX_TURNS,
+    MIN_TURNS,
+    SCENARIOS,
+    Dialogue,
+    Emotion,
+    Relation,
+)
 from dyad.errors import InvalidInput
 from dyad.services.dialogue.composer import (
     OfflineComposer,
@@ -24,17 +35,6 @@ from dyad.services.dialogue.identities import (
     NEUTRAL_NAMES,
     age_bands_for_roles,
     make_identity,
-)
-from dyad.services.dialogue.model import (
-    AGE_BANDS,
-    EMOTIONS,
-    ENVIRONMENTS,
-    MAX_TURNS,
-    MIN_TURNS,
-    SCENARIOS,
-    Dialogue,
-    Emotion,
-    Relation,
 )
 from dyad.services.dialogue.relations import (
     infer_relation,

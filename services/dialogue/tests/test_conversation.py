@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from dyad.domain import Dialogue, Emotion, Identity, Relation, Sentence, Turn
 from dyad.services.dialogue.conversation import SAMPLE_RATE, Conversation, speak
-from dyad.services.dialogue.model import Dialogue, Emotion, Identity, Relation, Sentence, Turn
 from dyad.services.dialogue.speech import make_engine
 
 LINES = [

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from dyad.domain import Identity, Relation, Timeline
 from dyad.errors import InvalidInput
 from dyad.media.audio import load_audio, resample, wav_bytes
-from dyad.services.dialogue.model import Identity, Relation, Timeline
 from dyad.services.dialogue.segmentation import (
     VadParams,
     load_pair,
@@ -21,8 +21,8 @@ from dyad.services.dialogue.segmentation import (
     segment_conversation,
     segment_with_report,
 )
+from dyad.timebase import SAMPLE_RATE as RATE
 
-RATE = 16000
 TOL = 0.1
 NOISE_DBFS = -55.0
 BLEED_DB = -20.0

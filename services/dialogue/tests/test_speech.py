@@ -13,10 +13,10 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
+from dyad.domain import Emotion, Identity
 from dyad.errors import DeadlineExceeded, FailedPrecondition, InvalidInput, Unavailable
 from dyad.media.audio import wav_bytes
 from dyad.services.dialogue.acoustics import render_room, room_impulse_responses, stereo_mix
-from dyad.services.dialogue.model import Emotion, Identity
 from dyad.services.dialogue.speech import (
     EspeakEngine,
     HttpSpeechEngine,
@@ -25,8 +25,8 @@ from dyad.services.dialogue.speech import (
     prosody,
     voice_for,
 )
+from dyad.timebase import SAMPLE_RATE as SR
 
-SR = 16000
 SENTENCE = "I can't believe you did that again, after everything we talked about yesterday."
 
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from dyad.domain import Dialogue, Emotion, Identity, Relation, Sentence, Turn
 from dyad.media import wav_bytes
+from dyad.protoconv import timeline_to_pb
 from dyad.services.dialogue.conversation import Conversation, speak
-from dyad.services.dialogue.model import Dialogue, Emotion, Identity, Relation, Sentence, Turn
-from dyad.services.dialogue.protoconv import timeline_to_pb
 from dyad.services.dialogue.speech import make_engine
 from dyad.storage import LocalStore
 from dyad.v1 import common_pb2 as c

@@ -24,10 +24,10 @@ import pytest
 import soundfile as sf
 import torch
 
+from dyad.domain import Timeline
 from dyad.errors import FailedPrecondition, InvalidInput
 from dyad.motion_io import load_motion
 from dyad.services.dialogue.composer import OfflineComposer
-from dyad.services.dialogue.model import Timeline
 from dyad.services.dialogue.relations import infer_relation
 from dyad.services.dialogue.speech import voice_for
 from dyad.services.motion import corpus

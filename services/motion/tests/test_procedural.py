@@ -9,10 +9,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from dyad.errors import InvalidInput
-from dyad.rigs import get_rig, num_frames
-from dyad.services.dialogue.conversation import SAMPLE_RATE, Conversation, speak
-from dyad.services.dialogue.model import (
+from dyad.domain import (
     Dialogue,
     Emotion,
     Identity,
@@ -22,11 +19,14 @@ from dyad.services.dialogue.model import (
     Timeline,
     Turn,
 )
+from dyad.errors import InvalidInput
+from dyad.rigs import get_rig, num_frames
+from dyad.services.dialogue.conversation import SAMPLE_RATE, Conversation, speak
 from dyad.services.dialogue.speech import make_engine
 from dyad.services.motion.procedural import AnimatorConfig, ProceduralAnimator
+from dyad.timebase import FPS
 
 ARKIT = get_rig("arkit55")
-FPS = 25
 HEAD = [ARKIT.index(n) for n in ("headPitch", "headYaw", "headRoll")]
 BLINKS = [ARKIT.index("eyeBlinkLeft"), ARKIT.index("eyeBlinkRight")]
 # Two speakers; A is happy then sad so one face shows both.

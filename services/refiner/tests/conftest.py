@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from dyad.domain import Emotion, Identity, Relation, Segment, Timeline
 from dyad.rigs import get_rig
-from dyad.services.dialogue.model import Emotion, Identity, Relation, Segment, Timeline
 from dyad.services.refiner.denoiser import DenoiserConfig, RefinerDenoiser
 
 TURNS = [("a", 0.2, 2.8, "happy"), ("b", 3.1, 5.6, "sad"), ("a", 5.9, 7.6, "neutral")]

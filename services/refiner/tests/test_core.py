@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dyad.domain import Timeline
 from dyad.errors import InvalidInput
-from dyad.services.dialogue.model import Timeline
 from dyad.services.refiner.core import RefineOptions, parse_blocks, refine_conversation
 from dyad.services.refiner.denoiser import RefinerDenoiser
 from dyad.services.refiner.turns import boundaries, silent_gaps, turn_spans

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dyad.services.dialogue.model import Timeline
+from dyad.domain import Timeline
 from dyad.services.refiner.rfbg import apply_rfbg, rfbg_jobs
 from dyad.services.refiner.sampler import WindowResult
 from dyad.services.refiner.state import ConversationState, motion_style

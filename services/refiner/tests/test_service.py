@@ -16,8 +16,8 @@ import pytest
 from dyad.config import PlatformSettings
 from dyad.media import wav_bytes
 from dyad.motion_io import load_motion, motion_bytes, save_motion
+from dyad.protoconv import timeline_to_pb
 from dyad.rpc import insecure_channel
-from dyad.services.dialogue.protoconv import timeline_to_pb
 from dyad.services.refiner.__main__ import build_server
 from dyad.services.refiner.settings import RefinerSettings
 from dyad.storage import LocalStore

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dyad.services.dialogue.model import Timeline
+from dyad.domain import Timeline
 from dyad.services.refiner.core import BUNDLED, RefineOptions, refine_conversation
 from dyad.services.refiner.denoiser import RefinerDenoiser, load_pretrained
 from dyad.services.refiner.sampler import WindowResult

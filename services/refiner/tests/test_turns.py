@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 
-from dyad.services.dialogue.model import EMOTIONS
+from dyad.domain import EMOTIONS
 from dyad.services.refiner.turns import (
     Span,
     boundaries,

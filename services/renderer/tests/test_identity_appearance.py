@@ -7,8 +7,8 @@ from dataclasses import fields
 import numpy as np
 import pytest
 
+from dyad.domain import Identity
 from dyad.errors import InvalidInput
-from dyad.services.dialogue.model import Identity
 from dyad.services.renderer.head_model import Material
 from dyad.services.renderer.head_procedural import ProceduralHead
 from dyad.services.renderer.head_shape import HairStyle, HeadShape

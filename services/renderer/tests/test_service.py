@@ -23,13 +23,13 @@ from dyad.services.renderer.__main__ import build_server
 from dyad.services.renderer.layout import active_speaker, compose
 from dyad.services.renderer.settings import RendererSettings
 from dyad.storage import LocalStore
+from dyad.timebase import SAMPLE_RATE as RATE
 from dyad.v1 import common_pb2 as c
 from dyad.v1 import renderer_service_pb2 as pb
 from dyad.v1 import renderer_service_pb2_grpc as pb_grpc
 
 RIG = get_rig("arkit55")
 T = 30  # frames: 1.2 s
-RATE = 16000
 PX = 64
 
 

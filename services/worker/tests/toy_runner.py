@@ -32,9 +32,8 @@ import numpy as np
 from dyad.media import read_wav, to_mono, wav_bytes, write_mp4
 from dyad.services.worker.runner import StageReporter
 from dyad.storage import ArtifactRef, ArtifactStore
-
-RATE = 16000
-FPS = 25
+from dyad.timebase import FPS
+from dyad.timebase import SAMPLE_RATE as RATE
 
 
 class ToyRunner:

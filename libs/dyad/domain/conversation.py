@@ -1,6 +1,8 @@
-"""The dialogue domain: identities, relations, emotions, dialogues and timelines.
+"""The conversation domain: identities, relations, emotions, dialogues and timelines.
 
-Plain dataclasses with JSON round trips and validation that names the offending field
+Every stage speaks it (the dialogue service writes it, motion, refiner, renderer and the pipeline
+read it), so it lives in the library, not in a service (DESIGN.md §3). Plain dataclasses with
+JSON round trips and validation that names the offending field
 (``InvalidInput``). Conventions: DESIGN.md §2 (emotion categories and prosody, the two
 relation axes, times in seconds as float64). ``timeline.json`` is the file every later stage
 reads::

@@ -1,12 +1,11 @@
-"""``dyad.v1`` messages ↔ the dialogue domain (``model``), both directions, field-checked."""
+"""``dyad.v1`` messages ↔ the conversation domain (``dyad.domain``), both directions,
+field-checked. Shared by every servicer and by the pipeline's gRPC client side."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from dyad.errors import InvalidInput
-from dyad.services.dialogue.core import StoredConversation
-from dyad.services.dialogue.model import (
+from dyad.domain import (
     EMOTIONS,
     SCENARIOS,
     Dialogue,
@@ -15,10 +14,13 @@ from dyad.services.dialogue.model import (
     Relation,
     Segment,
     Sentence,
+    StoredConversation,
     Timeline,
     Turn,
 )
+from dyad.errors import InvalidInput
 from dyad.storage import ArtifactRef
+from dyad.timebase import SAMPLE_RATE
 from dyad.v1 import common_pb2 as c
 
 _SPEAKER = {"a": c.SPEAKER_A, "b": c.SPEAKER_B}
@@ -202,7 +204,7 @@ def timeline_from_pb(
             )
         )
     tl = Timeline(
-        sample_rate=16_000,
+        sample_rate=SAMPLE_RATE,
         duration_s=m.duration_s,
         speakers=speakers or {"a": Identity("Speaker A"), "b": Identity("Speaker B")},
         relation=relation or Relation(),
@@ -214,8 +216,6 @@ def timeline_from_pb(
 
 
 def conversation_to_pb(s: StoredConversation) -> c.Conversation:
-    from dyad.services.dialogue.conversation import SAMPLE_RATE
-
     def track(speaker: Any, ref: ArtifactRef) -> c.AudioTrack:
         return c.AudioTrack(
             speaker=speaker,
