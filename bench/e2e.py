@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import write_result
-from dyad.services.worker.pipeline import GenerateOptions, Orchestrator
-from dyad.services.worker.stages import EmbeddedStages
+from dyad.services.worker.pipeline.embedded import EmbeddedStages
+from dyad.services.worker.pipeline.orchestrator import GenerateOptions, Orchestrator
 from dyad.storage import LocalStore
 
 PROMPT = "Two old friends meet in a café and plan a weekend trip to Lisbon"

@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 
 from bench.common import write_result
-from dyad.services.renderer.camera import Camera
-from dyad.services.renderer.gaussians import GaussianScene
-from dyad.services.renderer.rasterizer import cuda_available, render
+from dyad.services.renderer.raster import cuda_available, render
+from dyad.services.renderer.raster.camera import Camera
+from dyad.services.renderer.raster.scene import GaussianScene
 
 SIZE = 512
 N_POSES = 25
@@ -42,7 +42,7 @@ N_POSES = 25
 def avatar_and_motion(frames: int = N_POSES) -> tuple[Any, np.ndarray]:
     """The default avatar and a ``[frames, 55]`` clip: jaw opening and the head turning."""
     from dyad.rigs import get_rig
-    from dyad.services.renderer.avatar import create_avatar
+    from dyad.services.renderer.avatars.avatar import create_avatar
 
     rig = get_rig("arkit55")
     t = np.arange(frames) / 25.0
@@ -153,7 +153,7 @@ def bench_reference(scene: GaussianScene, size: int = 64) -> dict[str, Any]:
 def bench_torch(n_frames: int, scene: GaussianScene) -> dict[str, Any]:
     import torch
 
-    from dyad.services.renderer.raster_torch import render_torch
+    from dyad.services.renderer.raster.torch_autograd import render_torch
 
     torch.set_num_threads(1)
     out: dict[str, Any] = {

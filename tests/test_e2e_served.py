@@ -24,7 +24,7 @@ import yaml
 from dyad import errors
 from dyad.client import DyadClient
 from dyad.media import probe
-from dyad.services.worker.serve_cli import adapt
+from dyad.serving.cli import adapt
 from dyad.testing import RayServe, RedisServer, S3Server
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -60,7 +60,7 @@ def test_prompt_to_video_through_ray_serve_and_workers(tmp_path: Path) -> None:
                 }  # fmt: skip
                 log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 (closed below)
                 workers.append((subprocess.Popen(
-                    [sys.executable, "-m", "dyad.services.worker.worker_cli"], env=wenv,
+                    [sys.executable, "-m", "dyad.services.worker"], env=wenv,
                     stdout=subprocess.DEVNULL, stderr=log), log))  # fmt: skip
             try:
                 red = DyadClient(endpoint, RED, timeout=60, application="gateway")

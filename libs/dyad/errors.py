@@ -101,6 +101,7 @@ class ConfigError(FailedPrecondition):
     def __init__(self, setting: str, message: str) -> None:
         super().__init__(f"{setting}: {message}")
         self.setting = setting
+        self.reason = message
 
 
 class IntegrityError(Internal):

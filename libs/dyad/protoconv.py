@@ -15,12 +15,13 @@ from dyad.domain import (
     Segment,
     Sentence,
     StoredConversation,
+    StoredFeatures,
     Timeline,
     Turn,
 )
 from dyad.errors import InvalidInput
 from dyad.storage import ArtifactRef
-from dyad.timebase import SAMPLE_RATE
+from dyad.timebase import FPS, SAMPLE_RATE
 from dyad.v1 import common_pb2 as c
 
 _SPEAKER = {"a": c.SPEAKER_A, "b": c.SPEAKER_B}
@@ -215,20 +216,58 @@ def timeline_from_pb(
     return tl
 
 
-def conversation_to_pb(s: StoredConversation) -> c.Conversation:
-    def track(speaker: Any, ref: ArtifactRef) -> c.AudioTrack:
-        return c.AudioTrack(
-            speaker=speaker,
-            artifact=ref.to_proto(),
-            sample_rate_hz=SAMPLE_RATE,
-            num_channels=1,
-            duration_s=s.duration_s,
-        )
+def track_to_pb(ref: ArtifactRef, speaker: Any, duration_s: float = 0.0) -> c.AudioTrack:
+    """One speaker's track (16 kHz mono, DESIGN.md §2) as an ``AudioTrack``."""
+    return c.AudioTrack(
+        speaker=speaker,
+        artifact=ref.to_proto(),
+        sample_rate_hz=SAMPLE_RATE,
+        num_channels=1,
+        duration_s=duration_s,
+    )
 
+
+def features_to_pb(f: StoredFeatures, speaker: Any) -> c.FeatureClip:
+    return c.FeatureClip(
+        speaker=speaker,
+        backend=f.backend,
+        fps=f.fps,
+        num_frames=f.num_frames,
+        dim=f.dim,
+        artifact=f.artifact.to_proto(),
+    )
+
+
+def features_from_pb(m: c.FeatureClip, field: str) -> StoredFeatures | None:
+    """The features a request carries, or None when the field is unset (no artefact URI)."""
+    if not m.artifact.uri:
+        return None
+    if m.fps and m.fps != FPS:
+        raise InvalidInput(f"{field}.fps", f"{m.fps}; motion runs at {FPS} fps")
+    if m.num_frames < 0 or m.dim < 0:
+        raise InvalidInput(f"{field}.num_frames", "must not be negative")
+    return StoredFeatures(
+        ArtifactRef.from_proto(m.artifact), m.backend, m.fps or FPS, m.num_frames, m.dim
+    )
+
+
+def feature_pair_from_pb(
+    a: c.FeatureClip, b: c.FeatureClip, field: str = "features"
+) -> tuple[StoredFeatures, StoredFeatures] | None:
+    """Both speakers' features, or None when neither is given; one without the other is an
+    error naming the missing field."""
+    fa, fb = features_from_pb(a, f"{field}_a"), features_from_pb(b, f"{field}_b")
+    if (fa is None) != (fb is None):
+        missing = f"{field}_b" if fb is None else f"{field}_a"
+        raise InvalidInput(f"{missing}.artifact.uri", "give both speakers' features or neither")
+    return None if fa is None or fb is None else (fa, fb)
+
+
+def conversation_to_pb(s: StoredConversation) -> c.Conversation:
     out = c.Conversation(
         timeline=timeline_to_pb(s.timeline),
-        track_a=track(c.SPEAKER_A, s.track_a),
-        track_b=track(c.SPEAKER_B, s.track_b),
+        track_a=track_to_pb(s.track_a, c.SPEAKER_A, s.duration_s),
+        track_b=track_to_pb(s.track_b, c.SPEAKER_B, s.duration_s),
     )
     if s.dialogue is not None:
         out.dialogue.CopyFrom(dialogue_to_pb(s.dialogue))

@@ -3,9 +3,10 @@
 - ``RedisServer``: a ``redis-server`` subprocess with AOF on in its own directory, so a test
   can kill and restart it and check durability.
 - ``S3Server``: moto's standalone S3-compatible server as a subprocess (no MinIO server can be
-  installed here; moto speaks the S3 REST protocol, multipart and SigV4 presigning included).
+  installed here; moto speaks the S3 REST protocol, multipart and SigV4 presigning included);
+- ``RayServe``: the Serve config's applications on a local Ray, as ``dyad serve`` runs them.
 
-Both are context managers; ``stop()`` always leaves no process behind.
+All are context managers; ``stop()`` always leaves no process behind.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ import tempfile
 import time
 import urllib.request
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 from dyad.errors import FailedPrecondition
+from dyad.serving.config import fit_to_machine, load_config
+from dyad.serving.local import LocalServe
 
 
 def free_port() -> int:
@@ -170,65 +174,33 @@ class S3Server(_Server):
         self._terminate()
 
 
-class RayServe:
-    """A local Ray with Serve's gRPC proxy on a free loopback port, for one test module.
+class RayServe(LocalServe):
+    """The repository's Serve config (``deploy/ray/serve_config.yaml``), limited to ``apps``
+    and fitted to ``num_cpus`` exactly as ``dyad serve`` fits it, on a local Ray with Serve's
+    proxy on free loopback ports. ``env`` reaches the replicas and this process;
+    ``user_config`` overrides a deployment's ``user_config`` by application name::
 
-    ``env`` reaches the replicas (Ray's runtime env) and this process; Ray's temp dir is short
-    (its socket paths are length-limited) and removed afterwards::
-
-        with RayServe(["dyad.v1.x_pb2_grpc.add_XServicer_to_server"], env) as rs:
-            rs.run(build_app(), "x")
-            stub = XStub(grpc.insecure_channel(f"127.0.0.1:{rs.grpc_port}"))
+        with RayServe(["motion"], {"DYAD_STORE_URI": store.root_uri}) as rs:
+            stub = MotionServiceStub(grpc.insecure_channel(f"127.0.0.1:{rs.grpc_port}"))
     """
 
-    HEALTH = "grpc_health.v1.health_pb2_grpc.add_HealthServicer_to_server"
-
-    def __init__(self, servicer_functions: list[str], env: dict[str, str], num_cpus: int = 2):
-        self.servicer_functions = [*servicer_functions, self.HEALTH]
-        self.env = env
-        self.num_cpus = num_cpus
-        self.grpc_port = free_port()
-        self.root = Path(tempfile.mkdtemp(prefix="dyad-ray-"))
-
-    def __enter__(self) -> Self:
-        import ray
-        from ray import serve
-        from ray.serve.config import HTTPOptions, gRPCOptions
-
-        os.environ.update(self.env)
-        ray.init(
-            address="local",
-            num_cpus=self.num_cpus,
-            include_dashboard=False,
-            _temp_dir=str(self.root / "ray"),
-            runtime_env={"env_vars": self.env},
-            log_to_driver=False,
+    def __init__(
+        self,
+        apps: Iterable[str] | None,
+        env: dict[str, str],
+        *,
+        num_cpus: int = 2,
+        user_config: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        config = fit_to_machine(
+            load_config(),
+            cpus=num_cpus,
+            apps=apps,
+            grpc_port=free_port(),
+            http_port=free_port(),
+            host="127.0.0.1",
         )
-        try:
-            serve.start(
-                http_options=HTTPOptions(host="127.0.0.1", port=free_port()),
-                grpc_options=gRPCOptions(
-                    port=self.grpc_port, grpc_servicer_functions=self.servicer_functions
-                ),
-            )
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def run(self, app: Any, name: str) -> None:
-        from ray import serve
-
-        serve.run(app, name=name, route_prefix=f"/{name}")
-
-    def __exit__(self, *exc: object) -> None:
-        import ray
-        from ray import serve
-
-        try:
-            serve.shutdown()
-        finally:
-            ray.shutdown()
-            for key in self.env:
-                os.environ.pop(key, None)
-            shutil.rmtree(self.root, ignore_errors=True)
+        for app in config["applications"]:
+            for dep in app["deployments"]:
+                dep.setdefault("user_config", {}).update((user_config or {}).get(app["name"], {}))
+        super().__init__(config, num_cpus=num_cpus, env={"DYAD_LOG_LEVEL": "WARNING", **env})

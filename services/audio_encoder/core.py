@@ -14,14 +14,15 @@ tracks in a call are batched together (``max_batch`` per forward pass).
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import threading
 from dataclasses import dataclass
 
 import numpy as np
 
+from dyad.domain import StoredFeatures
 from dyad.errors import ConfigError, InvalidInput, NotFound
+from dyad.features_io import NPY_CONTENT_TYPE, features_bytes
 from dyad.media import load_audio
 from dyad.services.audio_encoder.alignment import (
     SAMPLE_RATE,
@@ -32,8 +33,6 @@ from dyad.services.audio_encoder.alignment import (
 from dyad.services.audio_encoder.backend import FeatureBackend
 from dyad.services.audio_encoder.settings import BACKENDS, PREFIX, AudioEncoderSettings
 from dyad.storage import ArtifactRef, ArtifactStore
-
-NPY_CONTENT_TYPE = "application/x-npy"
 
 
 def load_backend(name: str, settings: AudioEncoderSettings) -> FeatureBackend:
@@ -188,6 +187,11 @@ class EncodedFeatures:
     backend: str
     cache_hit: bool
 
+    @property
+    def stored(self) -> StoredFeatures:
+        """The reference later stages take (``dyad.domain``)."""
+        return StoredFeatures(self.artifact, self.backend, self.fps, self.num_frames, self.dim)
+
 
 class FeatureService:
     """Artefacts in, artefacts out, with a cache keyed by (audio sha256, backend, config, fps).
@@ -264,9 +268,7 @@ class FeatureService:
             todo.append((i, key, read_audio(data, f"{fields[i]}.artifact")))
         feats = enc.encode([w for _, _, w in todo], fps=fps, fields=[fields[i] for i, _, _ in todo])
         for (i, key, _), f in zip(todo, feats, strict=True):
-            buf = io.BytesIO()
-            np.save(buf, f, allow_pickle=False)
-            ref = self.store.put_bytes(buf.getvalue(), NPY_CONTENT_TYPE)
+            ref = self.store.put_bytes(features_bytes(f), NPY_CONTENT_TYPE)
             entry = {
                 "artifact": ref.to_dict(),
                 "num_frames": int(f.shape[0]),

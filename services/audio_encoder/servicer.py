@@ -13,8 +13,11 @@ from dyad.v1 import audio_encoder_service_pb2 as pb
 from dyad.v1 import audio_encoder_service_pb2_grpc as pb_grpc
 from dyad.v1 import common_pb2
 
+#: One call's parsed request: (artefacts, backend, fps, field names).
+Call = tuple[list[ArtifactRef], str, int, list[str]]
 
-def parse_request(req: pb.EncodeAudioRequest) -> tuple[list[ArtifactRef], str, int, list[str]]:
+
+def parse_request(req: pb.EncodeAudioRequest) -> Call:
     """Check the request's fields; return (artefacts, backend, fps, field names)."""
     if not req.tracks:
         raise InvalidInput("tracks", "at least one track is required")
@@ -49,6 +52,19 @@ def to_response(
             dim=r.dim, artifact=r.artifact.to_proto(),
         )  # fmt: skip
         out.features.append(pb.EncodedTrack(clip=clip, cache_hit=r.cache_hit))
+    return out
+
+
+def merged_encode(service: FeatureService, calls: list[Call]) -> list[list[EncodedFeatures]]:
+    """Calls sharing (backend, fps) encoded in one pass; each call's results, in order."""
+    _, backend, fps, _ = calls[0]
+    refs = [r for call in calls for r in call[0]]
+    fields = [f for call in calls for f in call[3]]
+    merged = service.encode_artifacts(refs, backend=backend, fps=fps, fields=fields)
+    out, pos = [], 0
+    for call in calls:
+        out.append(merged[pos : pos + len(call[0])])
+        pos += len(call[0])
     return out
 
 

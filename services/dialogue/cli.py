@@ -60,7 +60,8 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def write(args: argparse.Namespace) -> int:
-    from dyad.services.dialogue.writer import DialogueWriter
+    # imported here: the writer loads and checks the phrasebook, which `dyad` need not do to start
+    from dyad.services.dialogue.writing.writer import DialogueWriter
 
     dialogues = DialogueWriter(DialogueSettings.from_env()).write(
         args.prompt,
@@ -82,8 +83,9 @@ def write(args: argparse.Namespace) -> int:
 
 
 def speak(args: argparse.Namespace) -> int:
-    from dyad.services.dialogue.conversation import speak as speak_dialogue
+    # imported here: speaking loads pyroomacoustics and scipy.signal, too heavy for `dyad` to start
     from dyad.services.dialogue.core import engine_from_settings
+    from dyad.services.dialogue.speech.conversation import speak as speak_dialogue
 
     try:
         raw = json.loads(_read(args.dialogue, "--dialogue"))
@@ -112,6 +114,7 @@ def speak(args: argparse.Namespace) -> int:
 
 
 def from_audio(args: argparse.Namespace) -> int:
+    # imported here: dyad.media loads scipy.signal, too heavy for `dyad` to start
     from dyad.media import write_wav
     from dyad.services.dialogue.segmentation import (
         load_pair,

@@ -10,13 +10,15 @@ import threading
 
 import numpy as np
 
-from dyad.domain import Dialogue, StoredConversation
+from dyad.domain import Dialogue, Emotion, Identity, StoredConversation
 from dyad.errors import InvalidInput
 from dyad.media import wav_bytes
-from dyad.services.dialogue.conversation import SAMPLE_RATE, Conversation, speak
+from dyad.services.dialogue.segmentation import load_pair, segment_conversation
 from dyad.services.dialogue.settings import SPEECH_BACKENDS, DialogueSettings
-from dyad.services.dialogue.speech import SpeechEngine, make_engine
-from dyad.services.dialogue.writer import DialogueWriter
+from dyad.services.dialogue.speech.conversation import SAMPLE_RATE, Conversation, speak
+from dyad.services.dialogue.speech.engines import SpeechEngine, make_engine
+from dyad.services.dialogue.speech.voices import voice_for
+from dyad.services.dialogue.writing.writer import DialogueWriter
 from dyad.storage import ArtifactRef, ArtifactStore
 
 
@@ -55,9 +57,6 @@ class DialogueCore:
 
     def warm_up(self) -> None:
         """Load the default speech engine and speak one word."""
-        from dyad.domain import Emotion, Identity
-        from dyad.services.dialogue.speech import voice_for
-
         self.engine().synthesize("Hello.", voice_for(Identity(name="Warm Up")), Emotion())
 
     def speak(
@@ -87,8 +86,6 @@ class DialogueCore:
 
     def segment(self, audio: bytes, audio_b: bytes | None = None) -> StoredConversation:
         """A recorded conversation (one two-channel file, or two mono files) → timeline."""
-        from dyad.services.dialogue.segmentation import load_pair, segment_conversation
-
         a, b = load_pair(audio, audio_b)
         timeline = segment_conversation(a, b)
         return StoredConversation(

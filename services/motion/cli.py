@@ -47,9 +47,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--social", action="store_true")
     i.add_argument("--json", action="store_true", help="JSON {name: shape}")
     i.set_defaults(func=inspect)
-    from dyad.services.refiner.cli import add_refine_command
-
-    add_refine_command(cmds)  # `dyad motion refine`
 
     dataset = sub.add_parser("dataset", help="synthetic dyadic corpora")
     dcmds = dataset.add_subparsers(title="commands", metavar="COMMAND")

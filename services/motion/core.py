@@ -1,28 +1,29 @@
 """The motion service's entry points over the artefact store (no grpc or ray).
 
-``MotionCore.animate`` takes both speakers' audio artefacts and the conversation's timeline
-and returns both speakers' motion as DESIGN.md §2 motion files in the store.
-
-The timeline types come from the dialogue service's domain model (a core may import another
-service's core, DESIGN.md §3): the timeline is the contract between the two stages.
+``MotionCore.animate`` takes both speakers' audio artefacts, the conversation's timeline and,
+for the neural backend, both speakers' audio features (computed once by the audio encoder
+stage), and returns both speakers' motion as DESIGN.md §2 motion files in the store.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from dyad.domain import Timeline
+from dyad.domain import StoredFeatures, Timeline
 from dyad.errors import InvalidInput
+from dyad.features_io import FeatureShape, fit_frames, load_feature_pair
 from dyad.media import load_audio
 from dyad.motion_io import motion_bytes
 from dyad.rigs import get_rig
 from dyad.services.motion.settings import BACKENDS, RIGS, MotionSettings
 from dyad.storage import ArtifactRef, ArtifactStore
-from dyad.timebase import SAMPLE_RATE
+from dyad.timebase import SAMPLE_RATE, SAMPLES_PER_FRAME
 
 NPZ = "application/x-npz"
+_WANTS = "the neural motion model"
 
 
 @dataclass(frozen=True)
@@ -98,27 +99,23 @@ class MotionCore:
         track_b: np.ndarray,
         timeline: Timeline,
         *,
+        features: tuple[np.ndarray, np.ndarray] | None = None,
         backend: str = "",
         rig: str = "",
         seed: int = 0,
         model_id: str = "",
     ) -> AnimatedPair:
-        backend = check_choice(backend or self.settings.backend, BACKENDS, "backend")
-        if model_id and backend != "neural":
-            raise InvalidInput("model_id", "only the neural backend takes a model_id")
-        rig = check_choice(rig or self.settings.rig, RIGS, "rig")
+        """Both speakers' motion from arrays; ``features`` (``[T, D]`` each) for the neural
+        backend's feature models."""
+        backend, rig = self._check_choices(backend, rig, model_id)
         a, b = pair_tracks(track_a, track_b, self.settings.max_duration_s)
-        if timeline.duration_s > a.size / SAMPLE_RATE + 1.0:
-            raise InvalidInput("timeline.duration_s", "longer than the audio")
-        motion_a, motion_b = self.procedural.animate(a, b, timeline, seed=seed, rig=rig)
+        frames = num_frames_of(a)
+        model = None
         if backend == "neural":
-            relation = (timeline.relation.blood, timeline.relation.equal)
-            motion_a, motion_b = self.neural.generate(
-                a, b, motion_a, motion_b, relation, rig=rig, model_id=model_id, seed=seed
-            )
-        get_rig(rig).validate(motion_a, field_name="motion_a")
-        get_rig(rig).validate(motion_b, field_name="motion_b")
-        return AnimatedPair(motion_a, motion_b, rig)
+            model = self.neural.check_inputs(model_id, rig, frames, shapes_of(features))
+            if features is not None:
+                features = (fit_frames(features[0], frames), fit_frames(features[1], frames))
+        return self._animate(a, b, timeline, model, features, rig=rig, seed=seed)
 
     def animate(
         self,
@@ -126,19 +123,72 @@ class MotionCore:
         track_b: ArtifactRef,
         timeline: Timeline,
         *,
+        features: tuple[StoredFeatures, StoredFeatures] | None = None,
         backend: str = "",
         rig: str = "",
         seed: int = 0,
         model_id: str = "",
     ) -> AnimatedPair:
-        """Artefacts in, motion files out (stored content-addressed)."""
+        """Artefacts in, motion files out (stored content-addressed). Everything a request
+        claims is checked before the tracks are downloaded."""
         if self.store is None:
             raise InvalidInput("store", "no artefact store configured")
+        backend, rig = self._check_choices(backend, rig, model_id)
         a = read_track(self.store.get_bytes(track_a if track_a.sha256 else track_a.uri), "track_a")
         b = read_track(self.store.get_bytes(track_b if track_b.sha256 else track_b.uri), "track_b")
-        pair = self.animate_arrays(
-            a, b, timeline, backend=backend, rig=rig, seed=seed, model_id=model_id
-        )
+        a, b = pair_tracks(a, b, self.settings.max_duration_s)
+        frames = num_frames_of(a)
+        model, arrays = None, None
+        if backend == "neural":
+            model = self.neural.check_inputs(model_id, rig, frames, shapes_of(features))
+            if features is not None and model.config.audio_input == "features":
+                arrays = load_feature_pair(
+                    self.store, features, frames, model.config.audio_dim, wants=_WANTS
+                )
+        pair = self._animate(a, b, timeline, model, arrays, rig=rig, seed=seed)
         ref_a = self.store.put_bytes(motion_bytes(pair.motion_a, pair.rig), NPZ)
         ref_b = self.store.put_bytes(motion_bytes(pair.motion_b, pair.rig), NPZ)
         return AnimatedPair(pair.motion_a, pair.motion_b, pair.rig, ref_a, ref_b)
+
+    def _check_choices(self, backend: str, rig: str, model_id: str) -> tuple[str, str]:
+        backend = check_choice(backend or self.settings.backend, BACKENDS, "backend")
+        if model_id and backend != "neural":
+            raise InvalidInput("model_id", "only the neural backend takes a model_id")
+        return backend, check_choice(rig or self.settings.rig, RIGS, "rig")
+
+    def _animate(
+        self,
+        a: np.ndarray,
+        b: np.ndarray,
+        timeline: Timeline,
+        model: Any,
+        features: tuple[np.ndarray, np.ndarray] | None,
+        *,
+        rig: str,
+        seed: int,
+    ) -> AnimatedPair:
+        """The procedural first motion, then the neural model when one is given."""
+        if timeline.duration_s > a.size / SAMPLE_RATE + 1.0:
+            raise InvalidInput("timeline.duration_s", "longer than the audio")
+        motion_a, motion_b = self.procedural.animate(a, b, timeline, seed=seed, rig=rig)
+        if model is not None:
+            relation = (timeline.relation.blood, timeline.relation.equal)
+            motion_a, motion_b = self.neural.generate(
+                model, a, b, motion_a, motion_b, relation, features=features, seed=seed
+            )
+        get_rig(rig).validate(motion_a, field_name="motion_a")
+        get_rig(rig).validate(motion_b, field_name="motion_b")
+        return AnimatedPair(motion_a, motion_b, rig)
+
+
+def num_frames_of(track: np.ndarray) -> int:
+    """Motion frames of a 16 kHz track: ``ceil(N · 25 / 16000)`` (DESIGN.md §2)."""
+    return -(-track.size // SAMPLES_PER_FRAME)
+
+
+def shapes_of(
+    features: tuple[StoredFeatures, StoredFeatures] | tuple[np.ndarray, np.ndarray] | None,
+) -> tuple[FeatureShape, FeatureShape] | None:
+    return (
+        None if features is None else (FeatureShape.of(features[0]), FeatureShape.of(features[1]))
+    )

@@ -59,11 +59,16 @@ from tqdm import tqdm
 from dyad.domain import Dialogue, Identity, Sentence, Timeline, Turn
 from dyad.errors import FailedPrecondition, InvalidInput
 from dyad.rigs import get_rig
-from dyad.services.dialogue.acoustics import render_room
-from dyad.services.dialogue.composer import OfflineComposer
-from dyad.services.dialogue.conversation import SAMPLE_RATE, TAIL_S, speak
-from dyad.services.dialogue.identities import FEMININE_NAMES, MASCULINE_NAMES, NEUTRAL_NAMES
-from dyad.services.dialogue.speech import SpeechEngine, VoiceSpec, make_engine, voice_for
+from dyad.services.dialogue.speech.acoustics import render_room
+from dyad.services.dialogue.speech.conversation import SAMPLE_RATE, TAIL_S, speak
+from dyad.services.dialogue.speech.engines import SpeechEngine, make_engine
+from dyad.services.dialogue.speech.voices import VoiceSpec, voice_for
+from dyad.services.dialogue.writing.composer import OfflineComposer
+from dyad.services.dialogue.writing.identities import (
+    FEMININE_NAMES,
+    MASCULINE_NAMES,
+    NEUTRAL_NAMES,
+)
 from dyad.timebase import FPS
 
 SPLITS = ("train", "test", "ood")

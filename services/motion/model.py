@@ -58,9 +58,9 @@ from transformers import Wav2Vec2Config
 from dyad import checkpoint
 from dyad.errors import InvalidInput
 from dyad.rigs import RIGS, get_rig, num_frames
+from dyad.timebase import SAMPLE_RATE
 from dyad.services.motion.metrics import GROUPS
 from dyad.services.motion.model_parts import (
-    SAMPLE_RATE,
     WAV2VEC2_LARGE,
     CrossModalTemporalEnhancer,
     DualSpeakerInteractionModule,

@@ -5,9 +5,10 @@ the bundled one trained by ``dyad train motion`` on our synthetic corpus; ``mode
 another directory under ``DYAD_MOTION_MODELS_ROOT`` (``@serve.multiplexed`` in the Ray
 deployment keeps a few loaded per replica). Nothing is downloaded.
 
-Conversation-level path (what the pipeline uses): both tracks → mel features (25 fps, the
-audio encoder's core) → the procedural animator gives each speaker a first motion → the model
-predicts each speaker given the other's motion, both in one batched pass (``generate_pair``).
+Conversation-level path (what the pipeline uses): both speakers' mel features (25 fps, computed
+once by the audio encoder stage and passed in — this service never encodes audio) → the
+procedural animator gives each speaker a first motion → the model predicts each speaker given
+the other's motion, both in one batched pass (``generate_pair``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from typing import Any
 import numpy as np
 
 from dyad.errors import ConfigError, InvalidInput
+from dyad.features_io import FeatureShape, check_feature_shapes
 from dyad.services.motion.settings import PREFIX, MotionSettings
 
 BUNDLED = Path(__file__).resolve().parent / "checkpoints" / "dualtalk-social-arkit55-synth"
+_WANTS = "the neural motion model"
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -48,7 +51,6 @@ class NeuralMotion:
         self.max_models = max_models
         self._models: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
-        self._mel: Any = None
 
     def model(self, model_id: str = "") -> Any:
         from dyad.services.motion.model import load_pretrained
@@ -65,47 +67,57 @@ class NeuralMotion:
                 self._models.popitem(last=False)
             return model
 
-    def features(self, wave: np.ndarray, num_frames: int) -> np.ndarray:
-        """Mel features ``[T, 160]`` at 25 fps, trimmed or edge-padded to ``num_frames``."""
-        if self._mel is None:
-            from dyad.services.audio_encoder.core import AudioEncoder, load_backend
-            from dyad.services.audio_encoder.settings import AudioEncoderSettings
-
-            s = AudioEncoderSettings()
-            self._mel = AudioEncoder(load_backend("mel", s), s)
-        f = self._mel.encode([wave])[0]
-        if f.shape[0] >= num_frames:
-            return f[:num_frames]
-        return np.pad(f, ((0, num_frames - f.shape[0]), (0, 0)), mode="edge")
+    def check_inputs(
+        self,
+        model_id: str,
+        rig: str,
+        frames: int,
+        features: tuple[FeatureShape, FeatureShape] | None,
+    ) -> Any:
+        """The model for ``model_id`` if it can animate ``rig`` from these inputs; checked
+        before any motion is computed. Feature models need both speakers' features with the
+        model's ``audio_dim`` columns (the audio encoder's ``mel``)."""
+        model = self.model(model_id)
+        if model.config.rig != rig:
+            raise InvalidInput(
+                "rig", f"model {model_id or 'default'} is for {model.config.rig}, not {rig}"
+            )
+        if model.config.audio_input == "features":
+            if features is None:
+                raise InvalidInput(
+                    "features_a",
+                    "required by the neural backend: encode both tracks with the audio encoder "
+                    f"(backend mel, {model.config.audio_dim} dims) and pass features_a/b",
+                )
+            check_feature_shapes(
+                features, frames, model.config.audio_dim, field="features", wants=_WANTS
+            )
+        return model
 
     def generate(
         self,
+        model: Any,
         track_a: np.ndarray,
         track_b: np.ndarray,
         first_a: np.ndarray,
         first_b: np.ndarray,
         relation: tuple[bool, bool] | None,
         *,
-        rig: str,
-        model_id: str = "",
+        features: tuple[np.ndarray, np.ndarray] | None = None,
         seed: int = 0,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Both speakers' motion; ``first_*`` is each speaker's given motion (``[T, C]``).
-        Feature models get mel features; waveform models (the authors' release converted by
-        ``dyad motion convert-released``) the tracks normalised as the release did. ``seed``
-        draws a variation-latent model's prior sequence."""
+        Feature models get ``features`` (``[T, audio_dim]`` each, as ``check_inputs`` accepted
+        them); waveform models (the authors' release converted by ``dyad motion
+        convert-released``) the tracks normalised as the release did. ``seed`` draws a
+        variation-latent model's prior sequence."""
         from dyad.services.motion.model import generate_pair
 
-        model = self.model(model_id)
-        if model.config.rig != rig:
-            raise InvalidInput(
-                "rig", f"model {model_id or 'default'} is for {model.config.rig}, not {rig}"
-            )
-        t = first_a.shape[0]
         if model.config.audio_input == "waveform":
             from dyad.services.motion.released import normalise_waveform
 
             inputs = normalise_waveform(track_a), normalise_waveform(track_b)
         else:
-            inputs = self.features(track_a, t), self.features(track_b, t)
+            assert features is not None  # check_inputs refused a feature model without them
+            inputs = features
         return generate_pair(model, *inputs, first_a, first_b, relation, seed=seed)

@@ -7,7 +7,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from dyad.errors import InvalidInput
-from dyad.protoconv import identity_from_pb, relation_from_pb, timeline_from_pb
+from dyad.protoconv import (
+    feature_pair_from_pb,
+    identity_from_pb,
+    relation_from_pb,
+    timeline_from_pb,
+)
 from dyad.rigs import get_rig
 from dyad.services.motion.core import AnimatedPair, MotionCore
 from dyad.storage import ArtifactRef
@@ -39,6 +44,7 @@ def parse_request(req: pb.GenerateMotionRequest) -> dict[str, Any]:
     return {
         "track_a": refs[0],
         "track_b": refs[1],
+        "features": feature_pair_from_pb(req.features_a, req.features_b),
         "timeline": timeline,
         "backend": req.backend,
         "rig": req.rig,

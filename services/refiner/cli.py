@@ -1,6 +1,6 @@
-"""The refiner's command parsers: ``dyad motion refine`` (refine both speakers' motion files)
-and ``dyad train refiner``. Only argparse and the settings' constants are imported here; the
-torch modules load when a command runs, not whenever ``dyad`` starts."""
+"""``dyad refine``: refine both speakers' motion files. Only argparse and the settings'
+constants are imported here; the torch modules load when the command runs, not whenever
+``dyad`` starts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 from dyad.errors import InvalidInput
 from dyad.services.refiner.settings import BLOCKS, SAMPLERS
@@ -16,16 +15,20 @@ from dyad.services.refiner.settings import BLOCKS, SAMPLERS
 FAST_STEPS = 10
 
 
-def add_refine_command(cmds: argparse._SubParsersAction) -> None:
-    """Add ``refine`` to the ``dyad motion`` group's subparsers."""
-    r = cmds.add_parser(
+def register(sub: argparse._SubParsersAction) -> None:
+    """``dyad refine``."""
+    r = sub.add_parser(
         "refine", help="diffusion refinement (CHAT IFBR: SFBG, RFBG, TCR) of two motion files"
     )
     r.add_argument("--motion-a", required=True, type=Path, help="speaker A's motion .npz")
     r.add_argument("--motion-b", required=True, type=Path, help="speaker B's motion .npz")
     r.add_argument("--timeline", required=True, type=Path, help="the conversation's timeline.json")
-    r.add_argument("--audio-a", type=Path, help="speaker A's 16 kHz track (optional condition)")
-    r.add_argument("--audio-b", type=Path, help="speaker B's 16 kHz track (with --audio-a)")
+    r.add_argument(
+        "--features-a",
+        type=Path,
+        help="speaker A's mel features .npy (`dyad audio encode`; optional condition)",
+    )
+    r.add_argument("--features-b", type=Path, help="speaker B's mel features (with --features-a)")
     steps = r.add_mutually_exclusive_group()
     steps.add_argument("--steps", type=int, help="denoising steps, 1–1000 (default 50)")
     steps.add_argument("--fast", action="store_true", help=f"the fast preset: {FAST_STEPS} steps")
@@ -74,7 +77,7 @@ def _file(path: Path | None, flag: str) -> Path:
 
 def refine(args: argparse.Namespace) -> int:
     from dyad.domain import Timeline
-    from dyad.media import load_audio
+    from dyad.features_io import load_features
     from dyad.motion_io import load_motion, save_motion
     from dyad.services.refiner.core import RefinerCore, parse_blocks
     from dyad.services.refiner.schedule import check_steps, check_strength
@@ -87,9 +90,11 @@ def refine(args: argparse.Namespace) -> int:
         check_strength(args.strength, "--strength")
     if args.guidance is not None and not 0.0 <= args.guidance <= 20.0:
         raise InvalidInput("--guidance", "in [0, 20]")
-    if (args.audio_a is None) != (args.audio_b is None):
-        raise InvalidInput("--audio-b" if args.audio_b is None else "--audio-a",
-                           "give both speakers' audio or neither")  # fmt: skip
+    if (args.features_a is None) != (args.features_b is None):
+        raise InvalidInput(
+            "--features-b" if args.features_b is None else "--features-a",
+            "give both speakers' features or neither",
+        )
     try:
         timeline = Timeline.from_dict(json.loads(_file(args.timeline, "--timeline").read_bytes()))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -100,14 +105,12 @@ def refine(args: argparse.Namespace) -> int:
         raise InvalidInput("--motion-b", f"rig {b.rig.name}; --motion-a is {a.rig.name}")
     if b.num_frames != a.num_frames:
         raise InvalidInput("--motion-b", f"{b.num_frames} frames; --motion-a has {a.num_frames}")
-    audio: dict[str, Any] = {}
-    if args.audio_a is not None:
-        for key, path, flag in (("audio_a", args.audio_a, "--audio-a"),
-                                ("audio_b", args.audio_b, "--audio-b")):  # fmt: skip
-            try:
-                audio[key] = load_audio(_file(path, flag))
-            except InvalidInput as e:
-                raise InvalidInput(flag, e.reason) from None
+    features = None
+    if args.features_a is not None:
+        features = (
+            load_features(_file(args.features_a, "--features-a").read_bytes(), field="--features-a"),
+            load_features(_file(args.features_b, "--features-b").read_bytes(), field="--features-b"),
+        )
     steps = FAST_STEPS if args.fast else args.steps
     settings = RefinerSettings(model_dir=args.model_dir)
     core = RefinerCore(None, settings)
@@ -115,7 +118,7 @@ def refine(args: argparse.Namespace) -> int:
     pair = core.refine_arrays(
         a.motion, b.motion, timeline, rig=a.rig.name, blocks=blocks, steps=steps,
         seed=args.seed, strength=args.strength, guidance=args.guidance, sampler=args.sampler,
-        **audio,
+        features=features,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     args.out.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,8 @@ process's model; the Ray deployment passes one that batches windows across reque
 ``@serve.batch``). The result is clipped to the rig's valid ranges.
 
 ``RefinerCore`` adds checkpoints (bundled default, ``model_id`` under ``models_root``), the
-settings' defaults, audio features from waveforms, and the artefact store.
+settings' defaults and the artefact store. Audio conditions arrive as the mel features the audio
+encoder stage computed (``features``); the refiner never encodes audio itself.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from typing import Any
 import numpy as np
 
 from dyad.domain import Timeline
+from dyad.domain import StoredFeatures
 from dyad.errors import ConfigError, InvalidInput
+from dyad.features_io import FeatureShape, check_feature_shapes, fit_frames, load_feature_pair
 from dyad.motion_io import load_motion, motion_bytes
 from dyad.rigs import get_rig, num_frames
 from dyad.services.refiner.denoiser import RefinerDenoiser
@@ -49,6 +52,7 @@ SILENT_FALLBACKS = ("keep", "interpolate")
 BUNDLED = Path(__file__).resolve().parent / "checkpoints" / "refiner-arkit55-synth"
 MAX_SPAN_FRAMES = 250  # longer turns are split (10 s)
 NPZ = "application/x-npz"
+_WANTS = "the refiner model"
 
 Runner = Callable[[list[WindowJob], SampleOptions], list[WindowResult]]
 
@@ -270,19 +274,6 @@ class RefinerCore:
             silent_fallback=silent_fallback,
         )  # fmt: skip
 
-    def features(self, wave: np.ndarray, frames: int, field_name: str) -> np.ndarray:
-        """Mel features ``[frames, 160]`` of a 16 kHz track (the motion model's features)."""
-        from dyad.services.motion.features import encode_wave
-
-        w = np.asarray(wave, dtype=np.float32)
-        if w.ndim != 1 or w.size == 0 or not np.isfinite(w).all():
-            raise InvalidInput(field_name, "expected non-empty finite mono samples")
-        if abs(w.size / SAMPLE_RATE - frames / 25) > 1.0:
-            raise InvalidInput(
-                field_name, f"{w.size / SAMPLE_RATE:.2f} s; motion has {frames} frames"
-            )
-        return encode_wave(w, frames)
-
     def refine_arrays(
         self,
         motion_a: np.ndarray,
@@ -290,30 +281,42 @@ class RefinerCore:
         timeline: Timeline,
         *,
         rig: str,
-        audio_a: np.ndarray | None = None,
-        audio_b: np.ndarray | None = None,
+        features: tuple[np.ndarray, np.ndarray] | None = None,
         model_id: str = "",
         runner: Runner | None = None,
         **kw: Any,
     ) -> RefinedPair:
-        """Refine arrays; ``kw`` are ``options()``'s (blocks, steps, seed, strength, …)."""
+        """Refine arrays; ``features``: both speakers' ``[T', audio_dim]`` mel features (fitted
+        to the motion's frames); ``kw`` are ``options()``'s (blocks, steps, seed, …)."""
+        opts, a, b = self._check(motion_a, motion_b, timeline, rig, kw)
+        model = self.model(model_id) if opts.needs_model else None
+        fa = fb = None
+        if features is not None and model is not None:
+            shapes = (FeatureShape.of(features[0]), FeatureShape.of(features[1]))
+            dim = model.config.audio_dim
+            check_feature_shapes(shapes, a.shape[0], dim, field="features", wants=_WANTS)
+            fa, fb = (fit_frames(f, a.shape[0]) for f in features)
+        ra, rb = refine_conversation(
+            model, a, b, timeline, rig=rig, features_a=fa, features_b=fb, options=opts,
+            runner=runner,
+        )  # fmt: skip
+        return RefinedPair(ra, rb, rig, opts)
+
+    def _check(
+        self,
+        motion_a: np.ndarray,
+        motion_b: np.ndarray,
+        timeline: Timeline,
+        rig: str,
+        kw: dict[str, Any],
+    ) -> tuple[RefineOptions, np.ndarray, np.ndarray]:
         opts = self.options(**kw)
         if timeline.duration_s > self.settings.max_duration_s:
             raise InvalidInput("timeline.duration_s",
                                f"longer than {self.settings.max_duration_s:g} s "
                                f"({PREFIX}MAX_DURATION_S)")  # fmt: skip
         a, b = check_pair(motion_a, motion_b, rig, timeline)
-        if (audio_a is None) != (audio_b is None):
-            raise InvalidInput("track_b" if audio_b is None else "track_a",
-                               "give both speakers' audio or neither")  # fmt: skip
-        model = self.model(model_id) if opts.needs_model else None
-        fa = fb = None
-        if audio_a is not None and audio_b is not None and model is not None:
-            fa = self.features(audio_a, a.shape[0], "track_a")
-            fb = self.features(audio_b, a.shape[0], "track_b")
-        ra, rb = refine_conversation(model, a, b, timeline, rig=rig, features_a=fa,
-                                     features_b=fb, options=opts, runner=runner)  # fmt: skip
-        return RefinedPair(ra, rb, rig, opts)
+        return opts, a, b
 
     def refine(
         self,
@@ -321,14 +324,13 @@ class RefinerCore:
         motion_b: ArtifactRef,
         timeline: Timeline,
         *,
-        track_a: ArtifactRef | None = None,
-        track_b: ArtifactRef | None = None,
+        features: tuple[StoredFeatures, StoredFeatures] | None = None,
+        model_id: str = "",
+        runner: Runner | None = None,
         **kw: Any,
     ) -> RefinedPair:
-        """Artefacts in, motion files out (stored content-addressed); ``kw`` as
-        ``refine_arrays``'s."""
-        from dyad.media import load_audio
-
+        """Artefacts in, motion files out (stored content-addressed); ``features`` are the
+        audio encoder's (checked before they are downloaded); ``kw`` as ``options()``'s."""
         if self.store is None:
             raise InvalidInput("store", "no artefact store configured")
         clips = []
@@ -339,18 +341,15 @@ class RefinerCore:
             raise InvalidInput(
                 "motion_b.rig", f"{clips[1].rig.name}; motion_a is {clips[0].rig.name}"
             )
-        audio: list[np.ndarray | None] = []
-        for name, track in (("track_a", track_a), ("track_b", track_b)):
-            if track is None:
-                audio.append(None)
-                continue
-            try:
-                audio.append(load_audio(self.store.get_bytes(track if track.sha256 else track.uri)))
-            except InvalidInput as e:
-                raise InvalidInput(name, e.reason) from None
-        pair = self.refine_arrays(clips[0].motion, clips[1].motion, timeline,
-                                  rig=clips[0].rig.name, audio_a=audio[0], audio_b=audio[1],
-                                  **kw)  # fmt: skip
+        rig = clips[0].rig.name
+        opts, a, b = self._check(clips[0].motion, clips[1].motion, timeline, rig, dict(kw))
+        arrays = None
+        if features is not None and opts.needs_model:
+            dim = self.model(model_id).config.audio_dim
+            arrays = load_feature_pair(self.store, features, a.shape[0], dim, wants=_WANTS)
+        pair = self.refine_arrays(
+            a, b, timeline, rig=rig, features=arrays, model_id=model_id, runner=runner, **kw
+        )
         ref_a = self.store.put_bytes(motion_bytes(pair.motion_a, pair.rig), NPZ)
         ref_b = self.store.put_bytes(motion_bytes(pair.motion_b, pair.rig), NPZ)
         return RefinedPair(pair.motion_a, pair.motion_b, pair.rig, pair.options, ref_a, ref_b)

@@ -9,7 +9,12 @@ from typing import Any
 
 from dyad.domain import Identity
 from dyad.errors import InvalidInput
-from dyad.protoconv import identity_from_pb, relation_from_pb, timeline_from_pb
+from dyad.protoconv import (
+    feature_pair_from_pb,
+    identity_from_pb,
+    relation_from_pb,
+    timeline_from_pb,
+)
 from dyad.rigs import get_rig
 from dyad.services.refiner.core import RefinedPair, RefinerCore, Runner
 from dyad.services.refiner.schedule import check_steps, check_strength
@@ -56,13 +61,7 @@ def parse_request(req: pb.RefineMotionRequest) -> dict[str, Any]:
             raise InvalidInput(f"blocks[{i}]", f"unset or unknown block {blk}")
         blocks.append(BLOCK_NAMES[blk])
     kw["blocks"] = blocks
-    tracks = {n: getattr(req, n) for n in ("track_a", "track_b")}
-    given = {n: t.artifact.uri != "" for n, t in tracks.items()}
-    if given["track_a"] != given["track_b"]:
-        missing = "track_a" if not given["track_a"] else "track_b"
-        raise InvalidInput(f"{missing}.artifact.uri", "give both speakers' audio or neither")
-    for n, t in tracks.items():
-        kw[n] = ArtifactRef.from_proto(t.artifact) if given[n] else None
+    kw["features"] = feature_pair_from_pb(req.features_a, req.features_b)
     speakers: dict[str, Identity] | None = None
     if req.identity_a.name and req.identity_b.name:
         speakers = {"a": identity_from_pb(req.identity_a, "identity_a"),

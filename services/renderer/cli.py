@@ -1,4 +1,8 @@
-"""``dyad render`` and ``dyad avatar create|preview``."""
+"""``dyad render`` and ``dyad avatar create|preview``.
+
+The commands import what they run (torch, numba, av, scipy) when they run, so that building
+the ``dyad`` parser stays light (``tests/test_cli_startup.py``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dyad.errors import InvalidInput
-from dyad.services.renderer.settings import BACKENDS, LAYOUTS
+from dyad.services.renderer.settings import BACKENDS, LAYOUTS, RendererSettings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,8 +46,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Any:
-    from dyad.services.renderer.settings import RendererSettings
-
     s = RendererSettings.from_env()
     return dataclasses.replace(s, backend=args.backend) if getattr(args, "backend", None) else s
 
@@ -86,36 +88,64 @@ def render(args: argparse.Namespace) -> int:
     avatars = {s: str(p) for s, p in (("a", args.avatar_a), ("b", args.avatar_b)) if p}
     start = time.perf_counter()
     with Progress(
-        TextColumn("render"), BarColumn(), TextColumn("{task.completed}/{task.total} frames"),
-        TimeRemainingColumn(), transient=True,
-    ) as bar:  # fmt: skip
+        TextColumn("render"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} frames"),
+        TimeRemainingColumn(),
+        transient=True,
+    ) as bar:
         task = bar.add_task("render", total=a.num_frames)
         paths = core.render_conversation(
-            a.motion, b.motion if b is not None else None, a.rig.name, args.out.parent,
-            mix=mix, identities=identities, avatar_uris=avatars, layout=args.layout or "",
-            head_px=args.head_px, singles=False,
-            progress=lambda done, _t: bar.update(task, completed=done), **tracks,
-        )  # fmt: skip
+            a.motion,
+            b.motion if b is not None else None,
+            a.rig.name,
+            args.out.parent,
+            mix=mix,
+            identities=identities,
+            avatar_uris=avatars,
+            layout=args.layout or "",
+            head_px=args.head_px,
+            singles=False,
+            progress=lambda done, _t: bar.update(task, completed=done),
+            **tracks,
+        )
     produced = paths["conversation"]
     if produced != args.out:
         produced.replace(args.out)
     wall = time.perf_counter() - start
-    print(json.dumps({"out": str(args.out), "frames": a.num_frames, "wall_s": round(wall, 2),
-                      "fps": round(a.num_frames / wall, 2)}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "out": str(args.out),
+                "frames": a.num_frames,
+                "wall_s": round(wall, 2),
+                "fps": round(a.num_frames / wall, 2),
+            }
+        )
+    )
     return 0
 
 
 def create(args: argparse.Namespace) -> int:
     from dyad.media.image import write_png
-    from dyad.services.renderer.avatar import create_avatar
+    from dyad.services.renderer.avatars.avatar import create_avatar
     from dyad.services.renderer.core import RendererCore
 
     settings = _settings(args)
-    av = create_avatar(args.identity, head=args.head_model, flame_model=settings.flame_model,
-                       seed=args.seed)  # fmt: skip
+    av = create_avatar(
+        args.identity, head=args.head_model, flame_model=settings.flame_model, seed=args.seed
+    )
     av.save(args.out)
     av.to_ply(args.out / "avatar.ply")
     write_png(args.out / "preview.png", RendererCore(None, settings).preview(av))
-    print(json.dumps({"out": str(args.out), "gaussians": av.num_gaussians, "rig": av.rig,
-                      "files": sorted(p.name for p in args.out.iterdir())}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "out": str(args.out),
+                "gaussians": av.num_gaussians,
+                "rig": av.rig,
+                "files": sorted(p.name for p in args.out.iterdir()),
+            }
+        )
+    )
     return 0

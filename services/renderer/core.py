@@ -23,7 +23,7 @@ from dyad.media.audio import read_wav, resample, to_mono
 from dyad.media.image import png_bytes
 from dyad.motion_io import load_motion
 from dyad.rigs import get_rig, num_frames
-from dyad.services.renderer.avatar import GaussianAvatar, create_avatar, load_avatar
+from dyad.services.renderer.avatars.avatar import GaussianAvatar, create_avatar, load_avatar
 from dyad.services.renderer.layout import active_speaker, check_layout, compose
 from dyad.services.renderer.settings import RendererSettings
 from dyad.services.renderer.video import (
@@ -83,8 +83,9 @@ class RendererCore:
     def _head_model(self, rig: str) -> str:
         return "flame" if rig == "flame56" else "procedural"
 
-    def avatar(self, identity: Any = "", *, avatar_uri: str = "", rig: str = "arkit55",
-               seed: int = 0) -> GaussianAvatar:  # fmt: skip
+    def avatar(
+        self, identity: Any = "", *, avatar_uri: str = "", rig: str = "arkit55", seed: int = 0
+    ) -> GaussianAvatar:
         """A stored avatar (``avatar_uri``: a directory, ``file://`` or an ``s3://`` prefix in the
         store) or a default one generated from ``identity`` for ``rig``; cached per replica."""
         key = avatar_uri or json.dumps(
@@ -123,8 +124,9 @@ class RendererCore:
                 self.store.get_file(uri.rstrip("/") + "/" + name, Path(tmp) / name)
             return load_avatar(tmp)
 
-    def create_avatar(self, identity: Any, *, head_model: str = "procedural",
-                      seed: int = 0) -> tuple[str, ArtifactRef]:  # fmt: skip
+    def create_avatar(
+        self, identity: Any, *, head_model: str = "procedural", seed: int = 0
+    ) -> tuple[str, ArtifactRef]:
         """Build an avatar, store it under ``avatars/<hash>/`` and a front-view preview PNG."""
         if head_model not in HEAD_MODELS:
             raise InvalidInput("head_model", f"expected one of {', '.join(HEAD_MODELS)}")
@@ -139,8 +141,8 @@ class RendererCore:
         for name, data in blobs.items():
             self.store.put_named(f"avatars/{digest}/{name}", data)
         preview = self.preview(av)
-        return self.store.uri(f"avatars/{digest}"), self.store.put_bytes(png_bytes(preview),
-                                                                       "image/png")  # fmt: skip
+        uri = self.store.uri(f"avatars/{digest}")
+        return uri, self.store.put_bytes(png_bytes(preview), "image/png")
 
     def preview(self, av: GaussianAvatar, head_px: int | None = None) -> np.ndarray:
         """A neutral front view ``[h, h, 3]`` uint8."""
@@ -150,8 +152,14 @@ class RendererCore:
         return next(head_frames(track, background=self.background, backend=self.settings.backend))
 
     # --- rendering ---------------------------------------------------------------------------
-    def _heads(self, motion: dict[str, np.ndarray], rig: str, identities: dict[str, Any],
-               avatar_uris: dict[str, str], head_px: int) -> dict[str, HeadTrack]:  # fmt: skip
+    def _heads(
+        self,
+        motion: dict[str, np.ndarray],
+        rig: str,
+        identities: dict[str, Any],
+        avatar_uris: dict[str, str],
+        head_px: int,
+    ) -> dict[str, HeadTrack]:
         if max(m.shape[0] for m in motion.values()) > self.settings.max_duration_s * FPS:
             raise InvalidInput("motion_a", f"longer than {self.settings.max_duration_s:g} s")
         return {
@@ -218,11 +226,20 @@ class RendererCore:
             active = active_speaker(track_a, track_b, t, AUDIO_RATE)
         outputs = [VideoOutput(out_dir / "conversation.mp4", layout, mix, "a", active)]
         if singles:
-            outputs += [VideoOutput(out_dir / "speaker_a.mp4", "single", track_a, "a"),
-                        VideoOutput(out_dir / "speaker_b.mp4", "single", track_b, "b")]  # fmt: skip
-        render_videos(heads, outputs, audio_rate=AUDIO_RATE, background=self.background,
-                      backend=self.settings.backend, crf=self.settings.crf, relation=relation,
-                      progress=progress)  # fmt: skip
+            outputs += [
+                VideoOutput(out_dir / "speaker_a.mp4", "single", track_a, "a"),
+                VideoOutput(out_dir / "speaker_b.mp4", "single", track_b, "b"),
+            ]
+        render_videos(
+            heads,
+            outputs,
+            audio_rate=AUDIO_RATE,
+            background=self.background,
+            backend=self.settings.backend,
+            crf=self.settings.crf,
+            relation=relation,
+            progress=progress,
+        )
         return {o.path.stem: o.path for o in outputs}
 
     def _wav(self, ref: ArtifactRef, field: str) -> np.ndarray:
@@ -254,8 +271,7 @@ class RendererCore:
         if args.tracks is not None:
             a = to_mono(self._wav(args.tracks[0], "track_a"))
             b = to_mono(self._wav(args.tracks[1], "track_b"))
-        return {"motion_a": ma, "motion_b": mb, "rig": rig, "track_a": a, "track_b": b,
-                "mix": mix}  # fmt: skip
+        return {"motion_a": ma, "motion_b": mb, "rig": rig, "track_a": a, "track_b": b, "mix": mix}
 
     def render_request(
         self, args: RenderArgs, progress: Callable[[int, int], None] | None = None
@@ -266,11 +282,19 @@ class RendererCore:
         assert self.store is not None
         with tempfile.TemporaryDirectory(prefix="dyad-render-") as tmp:
             paths = self.render_conversation(
-                loaded.pop("motion_a"), loaded.pop("motion_b"), loaded.pop("rig"), Path(tmp),
-                identities=args.identities, avatar_uris=args.avatar_uris, layout=args.layout,
-                head_px=args.head_px, singles=args.per_speaker, relation=args.relation,
-                progress=progress, **loaded,
-            )  # fmt: skip
+                loaded.pop("motion_a"),
+                loaded.pop("motion_b"),
+                loaded.pop("rig"),
+                Path(tmp),
+                identities=args.identities,
+                avatar_uris=args.avatar_uris,
+                layout=args.layout,
+                head_px=args.head_px,
+                singles=args.per_speaker,
+                relation=args.relation,
+                progress=progress,
+                **loaded,
+            )
             refs: dict[str, Any] = {
                 k: self.store.put_file(p, "video/mp4") for k, p in paths.items()
             }
@@ -281,20 +305,34 @@ class RendererCore:
         loaded = self._load_request(args)
         active = None
         if loaded["track_a"] is not None:
-            active = active_speaker(loaded["track_a"], loaded["track_b"],
-                                    loaded["motion_a"].shape[0], AUDIO_RATE)  # fmt: skip
+            active = active_speaker(
+                loaded["track_a"], loaded["track_b"], loaded["motion_a"].shape[0], AUDIO_RATE
+            )
         return self.stream_frames(
-            loaded["motion_a"], loaded["motion_b"], loaded["rig"], identities=args.identities,
-            avatar_uris=args.avatar_uris, layout=args.layout, head_px=args.head_px,
-            active=active, relation=args.relation,
-        )  # fmt: skip
+            loaded["motion_a"],
+            loaded["motion_b"],
+            loaded["rig"],
+            identities=args.identities,
+            avatar_uris=args.avatar_uris,
+            layout=args.layout,
+            head_px=args.head_px,
+            active=active,
+            relation=args.relation,
+        )
 
-    def stream_frames(self, motion_a: np.ndarray, motion_b: np.ndarray | None, rig: str, *,
-                      identities: dict[str, Any] | None = None,
-                      avatar_uris: dict[str, str] | None = None, layout: str = "",
-                      head_px: int = 0, active: np.ndarray | None = None,
-                      relation: tuple[bool, bool] = (False, True),
-                      ) -> Iterator[tuple[int, list[bytes]]]:  # fmt: skip
+    def stream_frames(
+        self,
+        motion_a: np.ndarray,
+        motion_b: np.ndarray | None,
+        rig: str,
+        *,
+        identities: dict[str, Any] | None = None,
+        avatar_uris: dict[str, str] | None = None,
+        layout: str = "",
+        head_px: int = 0,
+        active: np.ndarray | None = None,
+        relation: tuple[bool, bool] = (False, True),
+    ) -> Iterator[tuple[int, list[bytes]]]:
         """Composite frames as PNGs in chunks of ``stream_chunk_frames``: (start, [png…])."""
         layout = layout or self.settings.layout
         head_px = head_px or self.settings.head_px
@@ -302,9 +340,12 @@ class RendererCore:
         check_pair(motion_a, rig, motion_b, rig)
         clips = {"a": motion_a} if motion_b is None else {"a": motion_a, "b": motion_b}
         heads = self._heads(clips, rig, identities or {}, avatar_uris or {}, head_px)
-        streams = {s: head_frames(h, background=self.background, backend=self.settings.backend,
-                                  relation=relation)
-                   for s, h in heads.items()}  # fmt: skip
+        streams = {
+            s: head_frames(
+                h, background=self.background, backend=self.settings.backend, relation=relation
+            )
+            for s, h in heads.items()
+        }
 
         chunk: list[bytes] = []
         start = 0

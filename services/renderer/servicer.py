@@ -78,9 +78,11 @@ class RendererServicer(pb_grpc.RendererServiceServicer):
         layout = args.layout or self.core.settings.layout
         height, width = frame_size(layout, args.head_px or self.core.settings.head_px)
         resp = pb.RenderVideoResponse(
-            video=out["conversation"].to_proto(), num_frames=out["num_frames"], width=width,
+            video=out["conversation"].to_proto(),
+            num_frames=out["num_frames"],
+            width=width,
             height=height,
-        )  # fmt: skip
+        )
         if args.per_speaker:
             resp.speaker_a_video.CopyFrom(out["speaker_a"].to_proto())
             resp.speaker_b_video.CopyFrom(out["speaker_b"].to_proto())
@@ -106,7 +108,9 @@ class RendererServicer(pb_grpc.RendererServiceServicer):
             identity = ", ".join(request.identity.appearance)
         seed = request.seed if request.HasField("seed") else 0
         uri, preview = await asyncio.to_thread(
-            self.core.create_avatar, identity, head_model=request.head_model or "procedural",
+            self.core.create_avatar,
+            identity,
+            head_model=request.head_model or "procedural",
             seed=seed,
-        )  # fmt: skip
+        )
         return pb.CreateAvatarResponse(avatar_uri=uri, preview_png=preview.to_proto())

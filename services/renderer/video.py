@@ -18,10 +18,10 @@ import numpy as np
 
 from dyad.errors import InvalidInput
 from dyad.media.video import write_mp4
-from dyad.services.renderer.avatar import GaussianAvatar
-from dyad.services.renderer.camera import Camera
+from dyad.services.renderer.avatars.avatar import GaussianAvatar
 from dyad.services.renderer.layout import compose, frame_size
-from dyad.services.renderer.rasterizer import render, to_uint8
+from dyad.services.renderer.raster import render, to_uint8
+from dyad.services.renderer.raster.camera import Camera
 from dyad.timebase import FPS
 
 CAMERA_DISTANCE_M = 0.68
@@ -36,8 +36,9 @@ def head_camera(speaker: str, head_px: int) -> Camera:
     side = {"a": -1.0, "b": 1.0, "front": 0.0}[speaker]  # A's camera on the subject's right
     ang = np.deg2rad(CAMERA_YAW_DEG) * side
     eye = (CAMERA_DISTANCE_M * np.sin(ang), 0.0, CAMERA_DISTANCE_M * np.cos(ang))
-    return Camera.look_at(eye, (0.0, -0.025, 0.0), fov_y_deg=FOV_Y_DEG, width=head_px,
-                          height=head_px)  # fmt: skip
+    return Camera.look_at(
+        eye, (0.0, -0.025, 0.0), fov_y_deg=FOV_Y_DEG, width=head_px, height=head_px
+    )
 
 
 def parse_colour(text: str, field: str = "background") -> tuple[float, float, float]:
@@ -57,12 +58,14 @@ class HeadTrack:
 
 
 def head_frames(
-    head: HeadTrack, *, background: tuple[float, float, float], backend: str,
+    head: HeadTrack,
+    *,
+    background: tuple[float, float, float],
+    backend: str,
     relation: tuple[bool, bool] = (False, True),
-) -> Iterator[np.ndarray]:  # fmt: skip
+) -> Iterator[np.ndarray]:
     """``[h, h, 3]`` uint8 frames of one head."""
-    for scene in head.avatar.scenes(head.motion, relation=relation,
-                                    cull_from=head.camera.position):  # fmt: skip
+    for scene in head.avatar.scenes(head.motion, relation=relation, cull_from=head.camera.position):
         yield to_uint8(render(scene, head.camera, background=background, backend=backend).rgb)
 
 
@@ -77,8 +80,14 @@ class VideoOutput:
     active: np.ndarray | None = None  # for ``pip``: [T] 0 = A, 1 = B
 
 
-def _writer(path: Path, frames: queue.Queue, audio: np.ndarray | None, rate: int,
-            crf: int, errors: list[BaseException]) -> None:  # fmt: skip
+def _writer(
+    path: Path,
+    frames: queue.Queue,
+    audio: np.ndarray | None,
+    rate: int,
+    crf: int,
+    errors: list[BaseException],
+) -> None:
     def items() -> Iterator[np.ndarray]:
         while (item := frames.get()) is not _END:
             yield item
@@ -112,8 +121,10 @@ def render_videos(
     total = next(iter(lengths.values()))
     for o in outputs:
         frame_size(o.layout, next(iter(heads.values())).camera.height)  # validates the layout
-    streams = {k: head_frames(h, background=background, backend=backend, relation=relation)
-               for k, h in heads.items()}  # fmt: skip
+    streams = {
+        k: head_frames(h, background=background, backend=backend, relation=relation)
+        for k, h in heads.items()
+    }
     queues: list[queue.Queue[object]] = [queue.Queue(maxsize=4) for _ in outputs]
     errors: list[BaseException] = []
     threads = [

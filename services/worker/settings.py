@@ -18,7 +18,7 @@ PREFIX = "DYAD_WORKER_"
 @dataclass(frozen=True)
 class WorkerSettings:
     runner: str = setting(
-        "dyad.services.worker.pipeline:build_runner",
+        "dyad.services.worker.pipeline.jobs:build_runner",
         "the JobRunner as `module:attr` (an instance or a zero-argument factory)",
     )
     consumer: str = setting(

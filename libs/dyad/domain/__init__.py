@@ -2,7 +2,7 @@
 
 - ``conversation``: identities, relation, emotions, dialogues, segments and the timeline, with
   JSON round trips and validation that names the offending field;
-- ``stored``: a spoken conversation as references into the artefact store.
+- ``stored``: a spoken conversation and audio features as references into the artefact store.
 
 Proto conversion lives in ``dyad.protoconv``; services import these types from here and never
 from each other.
@@ -28,7 +28,7 @@ from dyad.domain.conversation import (
     Timeline,
     Turn,
 )
-from dyad.domain.stored import StoredConversation
+from dyad.domain.stored import StoredConversation, StoredFeatures
 
 __all__ = [
     "AGE_BANDS",
@@ -48,6 +48,7 @@ __all__ = [
     "Sentence",
     "SpeakerId",
     "StoredConversation",
+    "StoredFeatures",
     "Timeline",
     "Turn",
 ]

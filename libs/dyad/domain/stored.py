@@ -1,8 +1,12 @@
-"""A spoken conversation in the artefact store: its timeline, its dialogue (when written, not
-recorded) and references to both speakers' tracks and the stereo mix.
+"""What the stages hand each other through the artefact store: references plus the small facts
+a consumer checks before it downloads anything.
 
-This is what the speech and segmentation stages hand to every later stage; its JSON form is
-what the pipeline's stage cache keeps.
+- ``StoredConversation``: a spoken conversation — its timeline, its dialogue (when written, not
+  recorded), both speakers' tracks and the stereo mix (what speech and segmentation produce);
+- ``StoredFeatures``: one speaker's audio features, ``[T, D]`` float32 ``.npy`` at ``fps``
+  (what the audio encoder produces and the motion and refiner stages consume).
+
+Their JSON forms are what the pipeline's stage cache keeps.
 """
 
 from __future__ import annotations
@@ -42,4 +46,32 @@ class StoredConversation:
             ArtifactRef.from_dict(d["track_b"]),
             ArtifactRef.from_dict(d["mix"]) if d["mix"] else None,
             float(d["duration_s"]),
+        )
+
+
+@dataclass(frozen=True)
+class StoredFeatures:
+    artifact: ArtifactRef
+    backend: str  # mel, mfcc or wav2vec2 (the audio encoder's backends)
+    fps: int
+    num_frames: int
+    dim: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "artifact": self.artifact.to_dict(),
+            "backend": self.backend,
+            "fps": self.fps,
+            "num_frames": self.num_frames,
+            "dim": self.dim,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StoredFeatures:
+        return cls(
+            ArtifactRef.from_dict(d["artifact"]),
+            str(d["backend"]),
+            int(d["fps"]),
+            int(d["num_frames"]),
+            int(d["dim"]),
         )

@@ -25,19 +25,19 @@ _sym_db = _symbol_database.Default()
 from dyad.v1 import common_pb2 as dyad_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64yad/v1/refiner_service.proto\x12\x07\x64yad.v1\x1a\x14\x64yad/v1/common.proto\"\x90\x04\n\x13RefineMotionRequest\x12%\n\x08motion_a\x18\x01 \x01(\x0b\x32\x13.dyad.v1.MotionClip\x12%\n\x08motion_b\x18\x02 \x01(\x0b\x32\x13.dyad.v1.MotionClip\x12#\n\x08timeline\x18\x03 \x01(\x0b\x32\x11.dyad.v1.Timeline\x12\x16\n\tnum_steps\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12%\n\x06\x62locks\x18\x05 \x03(\x0e\x32\x15.dyad.v1.RefinerBlock\x12\x10\n\x08model_id\x18\x06 \x01(\t\x12\x11\n\x04seed\x18\x07 \x01(\x03H\x01\x88\x01\x01\x12$\n\x07track_a\x18\x08 \x01(\x0b\x32\x13.dyad.v1.AudioTrack\x12$\n\x07track_b\x18\t \x01(\x0b\x32\x13.dyad.v1.AudioTrack\x12)\n\x08relation\x18\n \x01(\x0b\x32\x17.dyad.v1.SocialRelation\x12%\n\nidentity_a\x18\x0b \x01(\x0b\x32\x11.dyad.v1.Identity\x12%\n\nidentity_b\x18\x0c \x01(\x0b\x32\x11.dyad.v1.Identity\x12\x15\n\x08strength\x18\r \x01(\x02H\x02\x88\x01\x01\x12\x15\n\x08guidance\x18\x0e \x01(\x02H\x03\x88\x01\x01\x42\x0c\n\n_num_stepsB\x07\n\x05_seedB\x0b\n\t_strengthB\x0b\n\t_guidance\"d\n\x14RefineMotionResponse\x12%\n\x08motion_a\x18\x01 \x01(\x0b\x32\x13.dyad.v1.MotionClip\x12%\n\x08motion_b\x18\x02 \x01(\x0b\x32\x13.dyad.v1.MotionClip*t\n\x0cRefinerBlock\x12\x1d\n\x19REFINER_BLOCK_UNSPECIFIED\x10\x00\x12\x16\n\x12REFINER_BLOCK_SFBG\x10\x01\x12\x16\n\x12REFINER_BLOCK_RFBG\x10\x02\x12\x15\n\x11REFINER_BLOCK_TCR\x10\x03\x32]\n\x0eRefinerService\x12K\n\x0cRefineMotion\x12\x1c.dyad.v1.RefineMotionRequest\x1a\x1d.dyad.v1.RefineMotionResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64yad/v1/refiner_service.proto\x12\x07\x64yad.v1\x1a\x14\x64yad/v1/common.proto\"\xb6\x04\n\x13RefineMotionRequest\x12%\n\x08motion_a\x18\x01 \x01(\x0b\x32\x13.dyad.v1.MotionClip\x12%\n\x08motion_b\x18\x02 \x01(\x0b\x32\x13.dyad.v1.MotionClip\x12#\n\x08timeline\x18\x03 \x01(\x0b\x32\x11.dyad.v1.Timeline\x12\x16\n\tnum_steps\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12%\n\x06\x62locks\x18\x05 \x03(\x0e\x32\x15.dyad.v1.RefinerBlock\x12\x10\n\x08model_id\x18\x06 \x01(\t\x12\x11\n\x04seed\x18\x07 \x01(\x03H\x01\x88\x01\x01\x12)\n\x08relation\x18\n \x01(\x0b\x32\x17.dyad.v1.SocialRelation\x12%\n\nidentity_a\x18\x0b \x01(\x0b\x32\x11.dyad.v1.Identity\x12%\n\nidentity_b\x18\x0c \x01(\x0b\x32\x11.dyad.v1.Identity\x12\x15\n\x08strength\x18\r \x01(\x02H\x02\x88\x01\x01\x12\x15\n\x08guidance\x18\x0e \x01(\x02H\x03\x88\x01\x01\x12(\n\nfeatures_a\x18\x0f \x01(\x0b\x32\x14.dyad.v1.FeatureClip\x12(\n\nfeatures_b\x18\x10 \x01(\x0b\x32\x14.dyad.v1.FeatureClipB\x0c\n\n_num_stepsB\x07\n\x05_seedB\x0b\n\t_strengthB\x0b\n\t_guidanceJ\x04\x08\x08\x10\tJ\x04\x08\t\x10\nR\x07track_aR\x07track_b\"d\n\x14RefineMotionResponse\x12%\n\x08motion_a\x18\x01 \x01(\x0b\x32\x13.dyad.v1.MotionClip\x12%\n\x08motion_b\x18\x02 \x01(\x0b\x32\x13.dyad.v1.MotionClip*t\n\x0cRefinerBlock\x12\x1d\n\x19REFINER_BLOCK_UNSPECIFIED\x10\x00\x12\x16\n\x12REFINER_BLOCK_SFBG\x10\x01\x12\x16\n\x12REFINER_BLOCK_RFBG\x10\x02\x12\x15\n\x11REFINER_BLOCK_TCR\x10\x03\x32]\n\x0eRefinerService\x12K\n\x0cRefineMotion\x12\x1c.dyad.v1.RefineMotionRequest\x1a\x1d.dyad.v1.RefineMotionResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dyad.v1.refiner_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_REFINERBLOCK']._serialized_start=697
-  _globals['_REFINERBLOCK']._serialized_end=813
+  _globals['_REFINERBLOCK']._serialized_start=735
+  _globals['_REFINERBLOCK']._serialized_end=851
   _globals['_REFINEMOTIONREQUEST']._serialized_start=65
-  _globals['_REFINEMOTIONREQUEST']._serialized_end=593
-  _globals['_REFINEMOTIONRESPONSE']._serialized_start=595
-  _globals['_REFINEMOTIONRESPONSE']._serialized_end=695
-  _globals['_REFINERSERVICE']._serialized_start=815
-  _globals['_REFINERSERVICE']._serialized_end=908
+  _globals['_REFINEMOTIONREQUEST']._serialized_end=631
+  _globals['_REFINEMOTIONRESPONSE']._serialized_start=633
+  _globals['_REFINEMOTIONRESPONSE']._serialized_end=733
+  _globals['_REFINERSERVICE']._serialized_start=853
+  _globals['_REFINERSERVICE']._serialized_end=946
 # @@protoc_insertion_point(module_scope)

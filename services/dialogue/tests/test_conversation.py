@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from dyad.domain import Dialogue, Emotion, Identity, Relation, Sentence, Turn
-from dyad.services.dialogue.conversation import SAMPLE_RATE, Conversation, speak
-from dyad.services.dialogue.speech import make_engine
+from dyad.domain import Dialogue, Emotion, Identity, Relation, Sentence, SpeakerId, Turn
+from dyad.services.dialogue.speech.conversation import SAMPLE_RATE, Conversation, speak
+from dyad.services.dialogue.speech.engines import make_engine
 
-LINES = [
+LINES: list[tuple[SpeakerId, str, str]] = [
     ("a", "Hi Sam, have you seen the new schedule for the spring concert?", "happy"),
     ("b", "Not yet, is it bad? I heard the rehearsals moved to Saturday mornings.", "surprised"),
     ("a", "They did, and honestly I am furious about it. Nobody asked us at all!", "angry"),

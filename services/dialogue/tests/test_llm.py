@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from dyad.errors import ConfigError, DeadlineExceeded, InvalidInput, Unavailable
-from dyad.services.dialogue.llm import LlmWriter
 from dyad.services.dialogue.settings import DialogueSettings
-from dyad.services.dialogue.writer import DialogueWriter
+from dyad.services.dialogue.writing.llm import LlmWriter
+from dyad.services.dialogue.writing.writer import DialogueWriter
 from dyad.testing import free_port
 
 GOOD: dict[str, Any] = {

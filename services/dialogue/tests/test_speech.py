@@ -1,4 +1,5 @@
-"""Speech engines, voices and emotional prosody (speech.py); rooms and mixes (acoustics.py)."""
+"""Speech engines, voices and emotional prosody (speech/engines.py, speech/voices.py); rooms and
+mixes (speech/acoustics.py)."""
 
 from __future__ import annotations
 
@@ -16,15 +17,13 @@ import pytest
 from dyad.domain import Emotion, Identity
 from dyad.errors import DeadlineExceeded, FailedPrecondition, InvalidInput, Unavailable
 from dyad.media.audio import wav_bytes
-from dyad.services.dialogue.acoustics import render_room, room_impulse_responses, stereo_mix
-from dyad.services.dialogue.speech import (
-    EspeakEngine,
-    HttpSpeechEngine,
-    VoiceSpec,
-    make_engine,
-    prosody,
-    voice_for,
+from dyad.services.dialogue.speech.acoustics import (
+    render_room,
+    room_impulse_responses,
+    stereo_mix,
 )
+from dyad.services.dialogue.speech.engines import EspeakEngine, HttpSpeechEngine, make_engine
+from dyad.services.dialogue.speech.voices import VoiceSpec, prosody, voice_for
 from dyad.timebase import SAMPLE_RATE as SR
 
 SENTENCE = "I can't believe you did that again, after everything we talked about yesterday."
@@ -233,8 +232,12 @@ def test_http_engine_happy_path(tts_url: str) -> None:
     first, second = _TTS.requests[-2:]
     assert first["input"] == "Hello there." and first["voice"] == "alloy"
     assert first["speed"] == pytest.approx(1.22) and set(first) == {
-        "model", "input", "voice", "response_format", "speed",
-    }  # fmt: skip
+        "model",
+        "input",
+        "voice",
+        "response_format",
+        "speed",
+    }
     assert second["voice"] == "nova" and second["speed"] == pytest.approx(0.78)
 
 

@@ -61,7 +61,7 @@ def _workers(stack: Stack, tmp_path: Path) -> Iterator[tuple[Stack, list[subproc
         with open(logs[-1], "wb") as err:
             procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "dyad.services.worker.worker_cli"],
+                    [sys.executable, "-m", "dyad.services.worker"],
                     env=env,
                     stdout=subprocess.DEVNULL,
                     stderr=err,

@@ -154,7 +154,7 @@ def test_options_reach_the_runner_in_its_vocabulary(make_stack: Callable[..., St
     plain = stack.queue.get(submit(stub).job.job_id).payload
     assert plain["options"] == {} and plain["n"] == 1
     # The contract with the real runner: it accepts both.
-    from dyad.services.worker.pipeline_runner import options_from_spec
+    from dyad.services.worker.pipeline.jobs import options_from_spec
 
     parsed = options_from_spec(spec)
     assert (parsed.n, parsed.rig, parsed.refine, parsed.layout, parsed.seed) == (

@@ -9,8 +9,8 @@ import pytest
 from dyad.domain import Dialogue, Emotion, Identity, Relation, Sentence, Turn
 from dyad.media import wav_bytes
 from dyad.protoconv import timeline_to_pb
-from dyad.services.dialogue.conversation import Conversation, speak
-from dyad.services.dialogue.speech import make_engine
+from dyad.services.dialogue.speech.conversation import Conversation, speak
+from dyad.services.dialogue.speech.engines import make_engine
 from dyad.storage import LocalStore
 from dyad.v1 import common_pb2 as c
 from dyad.v1 import motion_service_pb2 as pb

@@ -27,9 +27,9 @@ import torch
 from dyad.domain import Timeline
 from dyad.errors import FailedPrecondition, InvalidInput
 from dyad.motion_io import load_motion
-from dyad.services.dialogue.composer import OfflineComposer
-from dyad.services.dialogue.relations import infer_relation
-from dyad.services.dialogue.speech import voice_for
+from dyad.services.dialogue.speech.voices import voice_for
+from dyad.services.dialogue.writing.composer import OfflineComposer
+from dyad.services.dialogue.writing.relations import infer_relation
 from dyad.services.motion import corpus
 from dyad.services.motion.dataset import (
     WindowDataset,

@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from dyad.rpc import insecure_channel
-from dyad.services.dialogue.conversation import Conversation
+from dyad.services.dialogue.speech.conversation import Conversation
 from dyad.storage import LocalStore
 from dyad.testing import RayServe
 from dyad.v1 import motion_service_pb2_grpc as pb_grpc

@@ -18,7 +18,7 @@ from dyad.config import PlatformSettings
 from dyad.errors import ConfigError, InvalidInput
 from dyad.motion_io import load_motion, save_motion
 from dyad.rpc import insecure_channel
-from dyad.services.dialogue.conversation import Conversation
+from dyad.services.dialogue.speech.conversation import Conversation
 from dyad.services.motion.__main__ import build_server
 from dyad.services.motion.model import DualTalkModel, MotionModelConfig, save_pretrained
 from dyad.services.motion.neural import resolve_model_dir

@@ -21,8 +21,8 @@ from dyad.domain import (
 )
 from dyad.errors import InvalidInput
 from dyad.rigs import get_rig, num_frames
-from dyad.services.dialogue.conversation import SAMPLE_RATE, Conversation, speak
-from dyad.services.dialogue.speech import make_engine
+from dyad.services.dialogue.speech.conversation import SAMPLE_RATE, Conversation, speak
+from dyad.services.dialogue.speech.engines import make_engine
 from dyad.services.motion.procedural import AnimatorConfig, ProceduralAnimator
 from dyad.timebase import FPS
 

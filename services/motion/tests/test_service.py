@@ -16,7 +16,7 @@ import pytest
 from dyad.config import PlatformSettings
 from dyad.motion_io import load_motion
 from dyad.rpc import insecure_channel
-from dyad.services.dialogue.conversation import Conversation
+from dyad.services.dialogue.speech.conversation import Conversation
 from dyad.services.motion.__main__ import build_server
 from dyad.services.motion.settings import MotionSettings
 from dyad.storage import LocalStore

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from dyad.services.renderer.head_parts import _uv_sphere_faces, _uv_sphere_points
+from dyad.services.renderer.heads.parts import _uv_sphere_faces, _uv_sphere_points
 
 ROOT_PARENT = 4294967295  # how FLAME stores "no parent" (2**32 − 1)
 KINTREE = np.array([[ROOT_PARENT, 0, 1, 1, 1], [0, 1, 2, 3, 4]], dtype=np.int64)

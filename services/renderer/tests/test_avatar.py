@@ -12,11 +12,13 @@ import torch
 from dyad.errors import InvalidInput, NotFound
 from dyad.media.image import read_png, write_png
 from dyad.rigs import get_rig
-from dyad.services.renderer.avatar import create_avatar, load_avatar
+from dyad.services.renderer.avatars.avatar import create_avatar, load_avatar
 from dyad.services.renderer.core import RendererCore
-from dyad.services.renderer.head_model import Material
+from dyad.services.renderer.heads.model import Material
+from dyad.services.renderer.image_metrics import psnr
+from dyad.services.renderer.raster import render
 from dyad.services.renderer.settings import RendererSettings
-from dyad.services.renderer.video import head_camera
+from dyad.services.renderer.video import HeadTrack, head_camera, head_frames
 
 torch.set_num_threads(1)
 RIG = get_rig("arkit55")
@@ -97,8 +99,9 @@ def test_ply_has_3dgs_fields_and_binding(avatar, tmp_path: Path) -> None:
     assert {"f_dc_0", "opacity", "scale_0", "rot_0"} <= set(props)
     assert f"element vertex {avatar.num_gaussians}" in lines
     assert len(body) == avatar.num_gaussians * (4 * (len(props) - 1) + 4)
-    binding = np.frombuffer(body, dtype=np.dtype([(p, "<f4") for p in props[:-1]] +
-                                                 [("binding", "<i4")]))["binding"]  # fmt: skip
+    binding = np.frombuffer(
+        body, dtype=np.dtype([(p, "<f4") for p in props[:-1]] + [("binding", "<i4")])
+    )["binding"]
     np.testing.assert_array_equal(binding, np.arange(avatar.num_gaussians))
 
 
@@ -116,8 +119,6 @@ def test_snapshots_for_people_to_look_at(avatar, tmp_path: Path) -> None:
     results; each expression changes the region it names."""
     core = RendererCore(None, RendererSettings(head_px=256))
     cam = head_camera("front", 256)
-    from dyad.services.renderer.video import HeadTrack, head_frames
-
     poses = {
         "neutral": _clip(),
         "jawOpen": _clip(jawOpen=1.0),
@@ -132,8 +133,9 @@ def test_snapshots_for_people_to_look_at(avatar, tmp_path: Path) -> None:
     for k, img in frames.items():
         write_png(SNAPSHOTS / f"avatar_{k}.png", img)
         assert np.array_equal(read_png((SNAPSHOTS / f"avatar_{k}.png").read_bytes()), img)
-    diff = {k: np.abs(v.astype(int) - frames["neutral"].astype(int)).sum(-1)
-            for k, v in frames.items()}  # fmt: skip
+    diff = {
+        k: np.abs(v.astype(int) - frames["neutral"].astype(int)).sum(-1) for k, v in frames.items()
+    }
     rows, cols = np.nonzero(diff["jawOpen"] > 40)
     assert rows.size > 50 and rows.mean() > 140  # the lower face changed
     rows, cols = np.nonzero(diff["eyeBlinkLeft"] > 40)
@@ -145,11 +147,13 @@ def test_snapshots_for_people_to_look_at(avatar, tmp_path: Path) -> None:
 
 
 def test_backface_culling_matches_the_full_render(avatar) -> None:
-    from dyad.services.renderer.image_metrics import psnr
-    from dyad.services.renderer.rasterizer import render
-
-    poses = np.concatenate([_clip(), _clip(jawOpen=1.0, headYaw=0.5), _clip(headPitch=-0.4,
-                            headRoll=0.3, mouthSmileLeft=1.0)])  # fmt: skip
+    poses = np.concatenate(
+        [
+            _clip(),
+            _clip(jawOpen=1.0, headYaw=0.5),
+            _clip(headPitch=-0.4, headRoll=0.3, mouthSmileLeft=1.0),
+        ]
+    )
     for speaker in ("a", "b", "front"):
         cam = head_camera(speaker, 128)
         full = list(avatar.scenes(poses))

@@ -5,18 +5,20 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 import torch
 
 from dyad.errors import InvalidInput
-from dyad.services.renderer.binding import (
+from dyad.services.renderer.avatars.binding import (
     bind,
     quat_mul,
     quat_to_rotmat,
     rotmat_to_quat,
     triangle_frames,
 )
-from dyad.services.renderer.offsetnet import GaussianOffsetNet, OffsetNetConfig, offset_loss
+from dyad.services.renderer.avatars.binding_fast import bind_frame
+from dyad.services.renderer.avatars.offsetnet import GaussianOffsetNet, OffsetNetConfig, offset_loss
 
 TRI = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=torch.float64)
 
@@ -145,23 +147,26 @@ def test_offset_net_starts_at_zero_and_is_social() -> None:
 
 
 def test_compiled_binding_matches_the_torch_reference() -> None:
-    import numpy as np
-
-    from dyad.services.renderer.binding_fast import bind_frame
-
     g = torch.Generator().manual_seed(5)
     verts = torch.randn(40, 3, generator=g, dtype=torch.float64)
     faces = torch.randint(0, 40, (60, 3), generator=g)
-    faces = faces[(faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2])
-                  & (faces[:, 0] != faces[:, 2])]  # fmt: skip
+    faces = faces[
+        (faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])
+    ]
     binding = torch.randint(0, faces.shape[0], (200,), generator=g)
     xyz = torch.randn(200, 3, generator=g) * 0.3
     log_s = torch.randn(200, 3, generator=g) * 0.3
     rot = torch.randn(200, 4, generator=g)
     rot = rot / rot.norm(dim=1, keepdim=True)
     ref = bind(verts, faces, binding, xyz, log_s, rot)
-    fast = bind_frame(verts.float().numpy(), faces.numpy(), binding.numpy(),
-                      xyz.float().numpy(), log_s.float().numpy(), rot.float().numpy())  # fmt: skip
+    fast = bind_frame(
+        verts.float().numpy(),
+        faces.numpy(),
+        binding.numpy(),
+        xyz.float().numpy(),
+        log_s.float().numpy(),
+        rot.float().numpy(),
+    )
     for name, r, f in zip(("means", "quats", "scales", "normals"), ref, fast, strict=True):
         r = r.numpy()
         if name == "quats":  # q and −q are the same rotation

@@ -12,8 +12,8 @@ import pytest
 
 from dyad.errors import FailedPrecondition, InvalidInput
 from dyad.rigs import get_rig
-from dyad.services.renderer.flame import SETTING, FlameHead, load_flame_pickle, rodrigues
-from dyad.services.renderer.head_model import HeadModel, Material
+from dyad.services.renderer.heads.flame import SETTING, FlameHead, load_flame_pickle, rodrigues
+from dyad.services.renderer.heads.model import HeadModel, Material
 
 from .flame_fixture import synthetic_flame, write_synthetic_flame_pkl
 

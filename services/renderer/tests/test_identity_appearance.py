@@ -9,14 +9,14 @@ import pytest
 
 from dyad.domain import Identity
 from dyad.errors import InvalidInput
-from dyad.services.renderer.head_model import Material
-from dyad.services.renderer.head_procedural import ProceduralHead
-from dyad.services.renderer.head_shape import HairStyle, HeadShape
-from dyad.services.renderer.identity_appearance import (
+from dyad.services.renderer.heads.appearance import (
     Appearance,
     appearance_from_identity,
     default_appearance,
 )
+from dyad.services.renderer.heads.model import Material
+from dyad.services.renderer.heads.procedural import ProceduralHead
+from dyad.services.renderer.heads.shape import HairStyle, HeadShape
 
 
 def _lum(rgb: tuple[float, float, float]) -> float:

@@ -3,96 +3,23 @@ the edge cases every backend must survive."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
-from dyad.errors import FailedPrecondition, InvalidInput
-from dyad.services.renderer import raster_cpu
-from dyad.services.renderer.camera import Camera
-from dyad.services.renderer.gaussians import GaussianScene
-from dyad.services.renderer.image_metrics import psnr
-from dyad.services.renderer.raster_project import covariance_3d, project, quat_to_rotmat
-from dyad.services.renderer.rasterizer import (
-    RenderOutput,
-    cuda_available,
-    render,
-    render_batch,
-    to_uint8,
+from dyad.services.renderer.raster import cpu as raster_cpu
+from dyad.services.renderer.raster import cuda_available, render
+from dyad.services.renderer.raster.camera import Camera
+from dyad.services.renderer.raster.projection import covariance_3d, project, quat_to_rotmat
+from dyad.services.renderer.raster.scene import GaussianScene
+
+from .raster_helpers import (
+    assert_close_to_reference,
+    avatar_scene,
+    front_camera,
+    head_camera,
+    one_gaussian,
+    random_scene,
 )
-
-WHITE = (1.0, 1.0, 1.0)
-
-
-def random_scene(n: int = 300, seed: int = 0) -> GaussianScene:
-    """Gaussians of mixed sizes and orientations in a cube of side 2 around the origin."""
-    rng = np.random.default_rng(seed)
-    return GaussianScene(
-        means=rng.uniform(-1.0, 1.0, (n, 3)),
-        quats=rng.normal(size=(n, 4)),
-        scales=np.exp(rng.uniform(-3.5, -1.5, (n, 3))),
-        opacities=rng.uniform(0.1, 1.0, n),
-        colors=rng.uniform(0.0, 1.0, (n, 3)),
-    )
-
-
-def avatar_scene(n: int = 3000, seed: int = 0) -> GaussianScene:
-    """Small flat Gaussians tangent to an ellipsoid (a head-sized shell), as an avatar has."""
-    rng = np.random.default_rng(seed)
-    radii = np.array([0.09, 0.12, 0.10])
-    unit = rng.normal(size=(n, 3))
-    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
-    normal = unit / radii**2
-    normal /= np.linalg.norm(normal, axis=1, keepdims=True)
-    quats = np.stack([1.0 + normal[:, 2], -normal[:, 1], normal[:, 0], np.zeros(n)], 1)
-    quats[quats[:, 0] < 1e-6] = [0.0, 1.0, 0.0, 0.0]  # normal = −z
-    sigma = 0.6 * np.sqrt(4 * np.pi * 0.1**2 / n)
-    scales = np.stack([np.full(n, sigma), np.full(n, sigma), np.full(n, sigma / 10)], 1)
-    colors = np.clip(np.array([0.85, 0.65, 0.55]) + rng.normal(0, 0.1, (n, 3)), 0, 1)
-    colors[unit[:, 1] > 0.5] = [0.2, 0.15, 0.1]  # hair
-    return GaussianScene(
-        means=unit * radii,
-        quats=quats,
-        scales=scales * rng.uniform(0.7, 1.4, (n, 1)),
-        opacities=rng.uniform(0.6, 1.0, n),
-        colors=colors,
-    )
-
-
-def one_gaussian(
-    mean: tuple[float, float, float] = (0.0, 0.0, 0.0),
-    scale: float = 0.1,
-    color: tuple[float, float, float] = (1.0, 0.0, 0.0),
-    opacity: float = 1.0,
-) -> GaussianScene:
-    return GaussianScene(
-        means=np.array([mean]),
-        quats=np.array([[1.0, 0.0, 0.0, 0.0]]),
-        scales=np.full((1, 3), scale),
-        opacities=np.array([opacity]),
-        colors=np.array([color]),
-    )
-
-
-def front_camera(size: int = 64, distance: float = 4.0, fov: float = 40.0) -> Camera:
-    return Camera.look_at(
-        (0.0, 0.3, distance), (0.0, 0.0, 0.0), fov_y_deg=fov, width=size, height=size
-    )
-
-
-def head_camera(width: int = 96, height: int = 96) -> Camera:
-    return Camera.look_at(
-        (0.1, 0.05, 0.5), (0.0, 0.0, 0.0), fov_y_deg=40.0, width=width, height=height
-    )
-
-
-def assert_close_to_reference(out: RenderOutput, ref: RenderOutput, min_psnr: float = 40.0):
-    assert out.rgb.shape == ref.rgb.shape and out.rgb.dtype == np.float32
-    assert psnr(out.rgb, ref.rgb) >= min_psnr
-    assert np.abs(out.alpha - ref.alpha).max() < 1e-3
-
 
 # ---------------------------------------------------------------- parity with the reference
 
@@ -290,160 +217,6 @@ def test_jacobian_is_clamped_for_splats_outside_the_view():
     u = 1.3 * 32.0 / f
     assert proj.cov2d[0, 0] == pytest.approx((f * s / z) ** 2 * (1 + u * u) + 0.3)
     assert proj.means2d[0, 0] == pytest.approx(f * 0.8 + 32.0)  # the mean is not clamped
-
-
-# ---------------------------------------------------------------- camera
-
-
-def test_look_at_projects_the_target_to_the_image_centre():
-    cam = Camera.look_at((1.0, 2.0, 3.0), (0.2, -0.1, 0.4), fov_y_deg=35.0, width=80, height=60)
-    uv, z = cam.project_points(np.array([[0.2, -0.1, 0.4]]))
-    np.testing.assert_allclose(uv[0], [40.0, 30.0], atol=1e-9)
-    assert z[0] == pytest.approx(np.linalg.norm([0.8, 2.1, 2.6]))
-    np.testing.assert_allclose(cam.position, [1.0, 2.0, 3.0], atol=1e-12)
-    np.testing.assert_allclose(cam.rotation @ cam.rotation.T, np.eye(3), atol=1e-12)
-
-
-def test_look_at_uses_the_opencv_axes():
-    cam = Camera.look_at((0.0, 0.0, 5.0), (0.0, 0.0, 0.0), width=64, height=64)
-    uv, _ = cam.project_points(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
-    assert uv[0, 0] > 32.0  # world +x (to the viewer's right) → right in the image
-    assert uv[1, 1] < 32.0  # world up → up in the image (smaller row)
-    f = 0.5 * 64 / np.tan(np.deg2rad(30.0) / 2)
-    np.testing.assert_allclose(np.diag(cam.K), [f, f, 1.0])
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "field"),
-    [
-        ({"eye": (0, 0, 0), "target": (0, 0, 0)}, "target"),
-        ({"eye": (0, 5, 0), "target": (0, 0, 0)}, "up"),
-        ({"eye": (0, 0, 1), "target": (0, 0, 0), "fov_y_deg": 0.0}, "fov_y_deg"),
-        ({"eye": (0, 0, 1), "target": (0, 0, 0), "width": 0}, "camera.width"),
-        ({"eye": (0, float("nan"), 1), "target": (0, 0, 0)}, "eye"),
-    ],
-)
-def test_look_at_rejects_bad_input(kwargs, field):
-    with pytest.raises(InvalidInput) as err:
-        Camera.look_at(**kwargs)
-    assert err.value.field == field
-
-
-def test_camera_validates_its_matrices():
-    good = Camera.look_at((0, 0, 1), (0, 0, 0), width=8, height=8)
-    with pytest.raises(InvalidInput, match="viewmat"):
-        Camera(viewmat=np.eye(3), K=good.K, width=8, height=8)
-    with pytest.raises(InvalidInput, match="K"):
-        Camera(viewmat=good.viewmat, K=np.full((3, 3), np.inf), width=8, height=8)
-    with pytest.raises(InvalidInput, match="height"):
-        Camera(viewmat=good.viewmat, K=good.K, width=8, height=-1)
-
-
-# ---------------------------------------------------------------- scene and API
-
-
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [
-        ("means", np.zeros((2, 2))),
-        ("quats", np.zeros((2, 4))),
-        ("scales", -np.ones((2, 3))),
-        ("opacities", np.full(2, 1.5)),
-        ("colors", np.full((2, 3), np.nan)),
-    ],
-)
-def test_scene_validation_names_the_field(field, value):
-    good = {
-        "means": np.zeros((2, 3)),
-        "quats": np.tile([1.0, 0, 0, 0], (2, 1)),
-        "scales": np.ones((2, 3)),
-        "opacities": np.ones(2),
-        "colors": np.ones((2, 3)),
-    }
-    GaussianScene(**good).validate()
-    with pytest.raises(InvalidInput) as err:
-        render(GaussianScene(**{**good, field: value}), front_camera(8), backend="cpu")
-    assert err.value.field == field
-
-
-def test_concat_and_empty():
-    a, b = random_scene(3, seed=1), random_scene(4, seed=2)
-    ab = GaussianScene.concat([a, b]).validate()
-    assert ab.n == 7 and ab.means.dtype == np.float32
-    np.testing.assert_array_equal(ab.colors[3:], b.colors)
-    assert GaussianScene.concat([]).n == 0
-    assert GaussianScene.empty().validate().means.shape == (0, 3)
-
-
-def test_backend_selection():
-    cam, scene = front_camera(8), GaussianScene.empty()
-    with pytest.raises(InvalidInput) as err:
-        render(scene, cam, backend="opengl")
-    assert err.value.field == "backend"
-    with pytest.raises(InvalidInput) as err:
-        render(scene, cam, background=(2.0, 0.0, 0.0))
-    assert err.value.field == "background"
-    if not cuda_available():
-        with pytest.raises(FailedPrecondition, match="CUDA"):
-            render(scene, cam, backend="gsplat")
-        assert render(scene, cam).backend == "cpu"
-
-
-def test_cpu_rendering_imports_neither_torch_nor_gsplat():
-    code = (
-        "import sys, numpy as np\n"
-        "from dyad.services.renderer.rasterizer import render\n"
-        "from dyad.services.renderer.gaussians import GaussianScene\n"
-        "from dyad.services.renderer.camera import Camera\n"
-        "cam = Camera.look_at((0, 0, 2), (0, 0, 0), width=8, height=8)\n"
-        "render(GaussianScene.empty(), cam, backend='cpu')\n"
-        "import dyad.services.renderer.raster_gsplat\n"
-        "print(sorted(m for m in ('torch', 'gsplat') if m in sys.modules))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
-
-
-def test_gsplat_path_refuses_without_cuda():
-    if cuda_available():
-        pytest.skip("CUDA present")
-    from dyad.services.renderer.raster_gsplat import render_gsplat
-
-    with pytest.raises(FailedPrecondition):
-        render_gsplat(one_gaussian(), front_camera(8), np.ones(3))
-
-
-def test_render_batch_and_to_uint8():
-    scenes = [one_gaussian(mean=(x, 0.0, 0.0), scale=0.2) for x in (-0.5, 0.5)]
-    cam = Camera.look_at((0.0, 0.0, 3.0), (0.0, 0.0, 0.0), width=32, height=32)
-    frames = render_batch(scenes, cam, backend="cpu", background=(0.0, 0.0, 0.0))
-    assert len(frames) == 2
-    assert frames[0].rgb[16, :16, 0].sum() > frames[0].rgb[16, 16:, 0].sum()  # left one left
-    np.testing.assert_allclose(frames[0].rgb, frames[1].rgb[:, ::-1], atol=1e-5)
-    with pytest.raises(InvalidInput):
-        render_batch(scenes, [cam], backend="cpu")
-    img = to_uint8(np.array([[[0.0, 0.5, 1.0], [1.2, -0.1, 0.002]]]))
-    np.testing.assert_array_equal(img, [[[0, 128, 255], [255, 0, 1]]])
-    assert img.dtype == np.uint8
-
-
-def test_numba_cache_falls_back_to_memory_when_no_cache_dir(monkeypatch):
-    calls = []
-    real_njit = raster_cpu.numba.njit
-
-    def njit(**options):
-        calls.append(options["cache"])
-        if options["cache"]:
-            raise RuntimeError("cannot cache function 'f': no locator available")
-        return real_njit(**options)
-
-    monkeypatch.setattr(raster_cpu.numba, "njit", njit)
-
-    @raster_cpu._jit()
-    def double(x):
-        return 2 * x
-
-    assert double(21) == 42 and calls == [True, False]
 
 
 # ---------------------------------------------------------------- GPU

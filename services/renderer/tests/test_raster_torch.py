@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from dyad.services.renderer.camera import Camera
-from dyad.services.renderer.gaussians import GaussianScene
-from dyad.services.renderer.raster_project import project
-from dyad.services.renderer.raster_torch import project_torch, render_torch, scene_tensors
-from dyad.services.renderer.rasterizer import render
-from dyad.services.renderer.tests.test_raster import (
+from dyad.services.renderer.raster import render
+from dyad.services.renderer.raster.camera import Camera
+from dyad.services.renderer.raster.projection import project
+from dyad.services.renderer.raster.scene import GaussianScene
+from dyad.services.renderer.raster.torch_autograd import project_torch, render_torch, scene_tensors
+
+from .raster_helpers import (
     assert_close_to_reference,
     avatar_scene,
     front_camera,

@@ -13,7 +13,7 @@ import grpc
 import numpy as np
 import pytest
 
-from dyad.config import PlatformSettings
+from dyad.config import PlatformSettings, settings_table
 from dyad.media import probe, wav_bytes, write_wav
 from dyad.media.image import read_png
 from dyad.motion_io import motion_bytes, save_motion
@@ -21,7 +21,7 @@ from dyad.rigs import get_rig
 from dyad.rpc import insecure_channel
 from dyad.services.renderer.__main__ import build_server
 from dyad.services.renderer.layout import active_speaker, compose
-from dyad.services.renderer.settings import RendererSettings
+from dyad.services.renderer.settings import PREFIX, RendererSettings
 from dyad.storage import LocalStore
 from dyad.timebase import SAMPLE_RATE as RATE
 from dyad.v1 import common_pb2 as c
@@ -98,9 +98,11 @@ def test_render_video_and_per_speaker_videos(tmp_path: Path) -> None:
     async def t(stub: Any, store: LocalStore) -> None:
         resp = await stub.RenderVideo(_request(store, per_speaker_videos=True), timeout=300)
         assert (resp.num_frames, resp.width, resp.height) == (T, 2 * PX, PX)
-        for ref, size, ch in ((resp.video, (2 * PX, PX), 2),
-                              (resp.speaker_a_video, (PX, PX), 1),
-                              (resp.speaker_b_video, (PX, PX), 1)):  # fmt: skip
+        for ref, size, ch in (
+            (resp.video, (2 * PX, PX), 2),
+            (resp.speaker_a_video, (PX, PX), 1),
+            (resp.speaker_b_video, (PX, PX), 1),
+        ):
             out = tmp_path / f"{ref.sha256}.mp4"
             out.write_bytes(store.get_bytes(ref.uri))
             _check_video(out, *size, ch)
@@ -131,10 +133,11 @@ def test_stream_frames_and_avatars(tmp_path: Path) -> None:
         preview = read_png(store.get_bytes(made.preview_png.uri))
         assert preview.shape == (PX, PX, 3)
         resp = await stub.RenderVideo(
-            _request(store, avatar_a_uri=made.avatar_uri, layout=c.LAYOUT_SINGLE,
-                     motion_b=c.MotionClip()),
+            _request(
+                store, avatar_a_uri=made.avatar_uri, layout=c.LAYOUT_SINGLE, motion_b=c.MotionClip()
+            ),
             timeout=300,
-        )  # fmt: skip
+        )
         assert (resp.width, resp.height, resp.num_frames) == (PX, PX, T)
 
     with_server(tmp_path, t)
@@ -211,8 +214,13 @@ def test_active_speaker_holds_through_short_interjections() -> None:
 
 def _dyad(*args: str) -> subprocess.CompletedProcess[str]:
     env = {"DYAD_RENDER_BACKEND": "cpu", "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "dyad.cli", *args], capture_output=True,
-                          text=True, env=env, timeout=600)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "dyad.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
 
 
 def test_cli_render_and_avatar(tmp_path: Path) -> None:
@@ -221,9 +229,21 @@ def test_cli_render_and_avatar(tmp_path: Path) -> None:
     save_motion(tmp_path / "b.npz", _motion(1.0), "arkit55")
     write_wav(tmp_path / "mix.wav", np.stack([a, b], 1), RATE)
     out = tmp_path / "conv.mp4"
-    r = _dyad("render", "--motion-a", str(tmp_path / "a.npz"), "--motion-b",
-              str(tmp_path / "b.npz"), "--audio", str(tmp_path / "mix.wav"), "--identity-a",
-              "woman, grey hair", "--head-px", str(PX), "--out", str(out))  # fmt: skip
+    r = _dyad(
+        "render",
+        "--motion-a",
+        str(tmp_path / "a.npz"),
+        "--motion-b",
+        str(tmp_path / "b.npz"),
+        "--audio",
+        str(tmp_path / "mix.wav"),
+        "--identity-a",
+        "woman, grey hair",
+        "--head-px",
+        str(PX),
+        "--out",
+        str(out),
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["frames"] == T
     _check_video(out, 2 * PX, PX, 2)
@@ -233,15 +253,19 @@ def test_cli_render_and_avatar(tmp_path: Path) -> None:
     assert {"config.json", "model.safetensors", "avatar.ply", "preview.png"} <= set(
         p.name for p in (tmp_path / "av").iterdir()
     )
-    bad = _dyad("render", "--motion-a", str(tmp_path / "a.npz"), "--motion-b",
-                str(tmp_path / "b.npz"), "--out", str(tmp_path / "x.avi"))  # fmt: skip
+    bad = _dyad(
+        "render",
+        "--motion-a",
+        str(tmp_path / "a.npz"),
+        "--motion-b",
+        str(tmp_path / "b.npz"),
+        "--out",
+        str(tmp_path / "x.avi"),
+    )
     assert bad.returncode == 2 and bad.stderr.strip().startswith("dyad: --out")
     assert len(bad.stderr.strip().splitlines()) == 1
 
 
 def test_readme_settings_table_is_current() -> None:
-    from dyad.config import settings_table
-    from dyad.services.renderer.settings import PREFIX
-
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert settings_table(RendererSettings, prefix=PREFIX) in readme

@@ -14,9 +14,8 @@ import pytest
 
 from dyad.media import probe, read_wav, write_wav
 from dyad.motion_io import load_motion
-from dyad.services.worker.pipeline import GenerateOptions, Orchestrator
-from dyad.services.worker.pipeline_runner import export
-from dyad.services.worker.stages import EmbeddedStages
+from dyad.services.worker.pipeline.embedded import EmbeddedStages
+from dyad.services.worker.pipeline.orchestrator import GenerateOptions, Orchestrator, export
 from dyad.storage import LocalStore
 
 PX = 64
@@ -120,7 +119,7 @@ def test_cli_errors_are_one_line() -> None:
 
 def test_dataset_export_in_dualtalk_layout(generated) -> None:
     from dyad.services.motion.dataset import load_pair, scan
-    from dyad.services.worker.dataset_export import export_dataset
+    from dyad.services.worker.pipeline.dataset_export import export_dataset
 
     root, orch, outs, _rec = generated
     prefix = "datasets/red/corpus"
@@ -145,7 +144,7 @@ def test_dataset_export_in_dualtalk_layout(generated) -> None:
 
 
 def test_stage_cache_versions_name_the_weights(tmp_path: Path) -> None:
-    from dyad.services.worker.stages import _model_versions, _weights_id
+    from dyad.services.worker.pipeline.embedded import _model_versions, _weights_id
 
     versions = _model_versions()
     assert versions["motion_model"].startswith("dualtalk-social-arkit55-synth@")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from dyad.services.worker.serve_cli import adapt
+from dyad.serving.cli import adapt
 
 CONFIG = Path(__file__).resolve().parents[3] / "deploy" / "ray" / "serve_config.yaml"
 

@@ -1,4 +1,4 @@
-"""Worker processes (``python -m dyad.services.worker.worker_cli``) on redis + moto S3: a
+"""Worker processes (``python -m dyad.services.worker``) on redis + moto S3: a
 SIGKILLed worker's job completes elsewhere exactly once; SIGTERM lets the job finish."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dyad.queue import JobQueue, JobStatus, QueueConfig
 from dyad.services.worker.settings import WorkerSettings
 from dyad.services.worker.tests.toy_runner import ToyRunner
 from dyad.services.worker.worker import Worker
-from dyad.services.worker.worker_cli import main
+from dyad.services.worker.cli import main
 from dyad.storage import S3Store, manifest_key
 from dyad.testing import RedisServer, S3Server
 
@@ -70,7 +70,7 @@ def spawned() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 def spawn(procs: list[subprocess.Popen[bytes]], env: dict[str, str]) -> subprocess.Popen[bytes]:
     p = subprocess.Popen(
-        [sys.executable, "-m", "dyad.services.worker.worker_cli"],
+        [sys.executable, "-m", "dyad.services.worker"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -1,0 +1,395 @@
+"""Gaussian avatars: Gaussians bound to a head model's triangles (RSATalker §3.4).
+
+An avatar is a head model (the built-in procedural head with an ``Appearance``, or FLAME 2020
+from a user-supplied file) plus per-Gaussian parameters in triangle-local units
+(``binding.py``): one Gaussian per triangle at creation, as GaussianAvatars initialises.
+Colours are albedo; by default each frame is lit by one fixed key light and an ambient term
+using the posed triangle normals, so shading follows the head as it turns (the stylised
+avatars have no captured lighting to bake).
+
+Stored as a directory: ``config.json`` (head description, counts, options) and
+``model.safetensors`` (the tensors); ``to_ply`` writes the usual 3DGS PLY fields plus
+``binding`` for interchange.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from dyad.errors import FailedPrecondition, InvalidInput, NotFound
+from dyad.media.audio import atomic_output
+from dyad.services.renderer.heads.appearance import Appearance, appearance_from_identity
+from dyad.services.renderer.heads.model import HeadModel, Material
+from dyad.services.renderer.heads.procedural import ProceduralHead
+from dyad.services.renderer.heads.shape import HairStyle, HeadShape
+from dyad.services.renderer.raster.scene import GaussianScene
+from dyad.timebase import FPS
+
+from .binding import rotmat_to_quat, triangle_frames
+from .binding_fast import bind_frame
+from .offsetnet import GaussianOffsetNet, OffsetNetConfig
+
+FORMAT = "dyad-gaussian-avatar"
+VERSION = 1
+SH_C0 = 0.28209479177387814  # the degree-0 spherical-harmonic constant (3DGS PLY colours)
+# Key light from the upper front, on the camera's left; head coordinates (DESIGN §2).
+LIGHT_DIR = np.array([-0.35, 0.45, 0.82]) / np.linalg.norm([-0.35, 0.45, 0.82])
+AMBIENT, DIFFUSE = 0.52, 0.55
+# Each Gaussian starts moment-matched to its triangle (the covariance of a uniform density
+# over it, std inflated by SPREAD so neighbours overlap into a closed surface) and THIN along
+# the normal (in triangle units k).
+SPREAD, THIN = 2.0, 0.08
+# Back-face culling keeps triangles up to this cosine past edge-on (silhouettes stay whole).
+BACKFACE_MARGIN = 0.25
+# Materials lit softer (glossy eyes and teeth look wrong with strong Lambert falloff).
+_SOFT = (Material.SCLERA, Material.IRIS, Material.PUPIL, Material.TEETH)
+
+
+@dataclass
+class GaussianAvatar:
+    head: HeadModel
+    head_config: dict[str, Any]  # how to rebuild ``head`` (see ``build_head``)
+    binding: torch.Tensor  # [N] long, face index per Gaussian
+    xyz: torch.Tensor  # [N, 3] local position
+    log_scale: torch.Tensor  # [N, 3] local log-scale
+    rot: torch.Tensor  # [N, 4] local rotation, wxyz
+    opacity: torch.Tensor  # [N] in 0–1
+    albedo: torch.Tensor  # [N, 3] RGB 0–1
+    soft: torch.Tensor  # [N] 0–1: how much of the lighting a Gaussian ignores
+    shading: bool = True
+    offsetnet: GaussianOffsetNet | None = None
+    anchor: torch.Tensor | None = None  # [N] long: the anchor each Gaussian takes offsets from
+
+    @property
+    def num_gaussians(self) -> int:
+        return int(self.binding.shape[0])
+
+    @property
+    def rig(self) -> str:
+        return self.head.rig.name
+
+    # --- per-frame Gaussians --------------------------------------------------------------
+    def scenes(
+        self,
+        motion: np.ndarray,
+        *,
+        relation: tuple[bool, bool] = (False, True),
+        t0: float = 0.0,
+        chunk: int = 64,
+        cull_from: np.ndarray | None = None,
+    ) -> Iterator[GaussianScene]:
+        """``[T, C]`` clip of the head's rig → one ``GaussianScene`` per frame (lazily, posing
+        ``chunk`` frames at a time). ``relation`` (blood, equal) and ``t0`` (seconds of frame
+        0) feed the offsetnet when the avatar has one.
+
+        ``cull_from`` (a camera position ``[3]``) drops Gaussians on triangles facing away from
+        it: the head is a closed, outward-oriented surface, so those are hidden behind the
+        front anyway. A margin keeps the ones near the silhouette; the parity test holds the
+        culled frame to the full one.
+        """
+        clip = self.head.rig.validate(motion, field_name="motion", check_range=False)
+        faces = np.ascontiguousarray(self.head.faces, np.int64)
+        params = [
+            np.ascontiguousarray(t.detach().numpy(), dt)
+            for t, dt in (
+                (self.binding, np.int64),
+                (self.xyz, np.float32),
+                (self.log_scale, np.float32),
+                (self.rot, np.float32),
+            )
+        ]
+        opacity = self.opacity.detach().numpy().astype(np.float32)
+        for start in range(0, clip.shape[0], chunk):
+            verts = self.head.pose(clip[start : start + chunk])  # [t, V, 3]
+            offsets = self._offsets(start, verts.shape[0], relation, t0)  # [t, N, 3] | None
+            for i in range(verts.shape[0]):
+                means, quats, scales, normals = bind_frame(verts[i], faces, *params)
+                if offsets is not None:
+                    means += offsets[i]
+                colours = self.shade(normals)
+                if cull_from is None:
+                    yield GaussianScene(means, quats, scales, opacity, colours)
+                    continue
+                view = cull_from.astype(np.float32) - means  # [N, 3]
+                facing = np.einsum("ij,ij->i", normals, view)
+                keep = facing > -BACKFACE_MARGIN * np.linalg.norm(view, axis=1)
+                yield GaussianScene(
+                    means[keep], quats[keep], scales[keep], opacity[keep], colours[keep]
+                )
+
+    def _offsets(
+        self, start: int, count: int, relation: tuple[bool, bool], t0: float
+    ) -> np.ndarray | None:
+        if self.offsetnet is None:
+            return None
+        t = t0 + torch.arange(start, start + count, dtype=torch.float32) / FPS
+        with torch.no_grad():
+            c = self.offsetnet(relation[0], relation[1], t)  # [t, anchors, 3]
+        return (c if self.anchor is None else c[:, self.anchor]).numpy()
+
+    def shade(self, normals: np.ndarray) -> np.ndarray:
+        """Colours ``[N, 3]`` of one frame from its triangle normals ``[N, 3]``: albedo × (ambient
+        + diffuse Lambert) under the fixed key light; soft materials flatter."""
+        albedo = self.albedo.detach().numpy()
+        if not self.shading:
+            return albedo.astype(np.float32, copy=True)
+        k = AMBIENT + DIFFUSE * np.maximum(normals @ LIGHT_DIR.astype(np.float32), 0.0)
+        soft = self.soft.detach().numpy()
+        k = k + soft * (0.95 - k) * 0.7
+        return np.clip(albedo * k[:, None], 0.0, 1.0).astype(np.float32)
+
+    # --- storage ----------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "head": self.head_config,
+            "rig": self.rig,
+            "num_gaussians": self.num_gaussians,
+            "sh_degree": 0,
+            "shading": self.shading,
+            "offsetnet": self.offsetnet.config.to_dict() if self.offsetnet else None,
+        }
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        t = {
+            "binding": self.binding,
+            "xyz": self.xyz,
+            "log_scale": self.log_scale,
+            "rot": self.rot,
+            "opacity": self.opacity,
+            "albedo": self.albedo,
+            "soft": self.soft,
+        }
+        if self.anchor is not None:
+            t["anchor"] = self.anchor
+        if self.offsetnet is not None:
+            t.update({f"offsetnet.{k}": v for k, v in self.offsetnet.state_dict().items()})
+        return {k: v.detach().contiguous() for k, v in t.items()}
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``config.json`` and ``model.safetensors`` (each atomically)."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        with atomic_output(d / "model.safetensors") as tmp:
+            save_file(self.tensors(), tmp, metadata={"format": FORMAT})
+        with atomic_output(d / "config.json") as tmp:
+            Path(tmp).write_text(json.dumps(self.config(), indent=2) + "\n")
+        return d
+
+    def to_ply(self, path: str | Path) -> Path:
+        """Binary little-endian PLY: 3DGS fields (local-frame values, as bound avatars store
+        them; opacity as a logit, scales as logs, colours as SH DC) plus ``binding``."""
+        n = self.num_gaussians
+        names = [
+            "x",
+            "y",
+            "z",
+            "nx",
+            "ny",
+            "nz",
+            "f_dc_0",
+            "f_dc_1",
+            "f_dc_2",
+            "opacity",
+            "scale_0",
+            "scale_1",
+            "scale_2",
+            "rot_0",
+            "rot_1",
+            "rot_2",
+            "rot_3",
+        ]
+        op = self.opacity.clamp(1e-6, 1 - 1e-6)
+        cols = (
+            torch.cat(
+                [
+                    self.xyz,
+                    torch.zeros(n, 3),
+                    (self.albedo - 0.5) / SH_C0,
+                    torch.log(op / (1 - op))[:, None],
+                    self.log_scale,
+                    self.rot,
+                ],
+                dim=1,
+            )
+            .numpy()
+            .astype("<f4")
+        )
+        dtype = np.dtype([(k, "<f4") for k in names] + [("binding", "<i4")])
+        rows = np.empty(n, dtype=dtype)
+        for i, k in enumerate(names):
+            rows[k] = cols[:, i]
+        rows["binding"] = self.binding.numpy().astype("<i4")
+        header = "ply\nformat binary_little_endian 1.0\n"
+        header += f"element vertex {n}\n"
+        header += "".join(f"property float {k}\n" for k in names) + "property int binding\n"
+        header += "end_header\n"
+        with atomic_output(path) as tmp:
+            Path(tmp).write_bytes(header.encode() + rows.tobytes())
+        return Path(path)
+
+
+def appearance_to_dict(app: Appearance) -> dict[str, Any]:
+    return {
+        "shape": asdict(app.shape),
+        "hair": app.hair.value,
+        "palette": {Material(k).name.lower(): list(v) for k, v in app.palette.items()},
+        "age_band": app.age_band,
+        "gender": app.gender,
+        "descriptor": app.descriptor,
+    }
+
+
+def appearance_from_dict(d: dict[str, Any]) -> Appearance:
+    palette = {Material[k.upper()]: tuple(float(c) for c in v) for k, v in d["palette"].items()}
+    return Appearance(
+        HeadShape(**d["shape"]),
+        HairStyle(d["hair"]),
+        palette,
+        d.get("age_band", "adult"),
+        d.get("gender", "androgynous"),
+        d.get("descriptor", ""),
+    )
+
+
+def build_head(head_config: dict[str, Any]) -> HeadModel:
+    kind = head_config.get("kind")
+    if kind == "procedural":
+        return ProceduralHead.from_appearance(appearance_from_dict(head_config["appearance"]))
+    if kind == "flame":
+        from dyad.services.renderer.heads.flame import FlameHead  # scipy, only for FLAME
+
+        shape = head_config.get("shape_params")
+        return FlameHead(
+            Path(head_config["model_path"]), None if shape is None else np.asarray(shape)
+        )
+    raise InvalidInput("avatar.head.kind", f"expected procedural or flame, got {kind!r}")
+
+
+def _palette_albedo(app: Appearance, labels: np.ndarray, seed: int) -> np.ndarray:
+    """Per-face albedo ``[F, 3]`` from the palette, with a little per-face variation on skin and
+    hair so large areas do not look flat."""
+    default = app.palette.get(Material.SKIN, (0.8, 0.65, 0.55))
+    out = np.empty((labels.shape[0], 3), np.float32)
+    for m in Material:
+        out[labels == m] = app.palette.get(m, default)
+    rng = np.random.default_rng(seed)
+    jitter = rng.normal(0.0, 1.0, (labels.shape[0], 1)).astype(np.float32)
+    amount = np.where(np.isin(labels, (Material.HAIR, Material.BROW)), 0.06, 0.012)[:, None]
+    return np.clip(out * (1.0 + amount * jitter), 0.0, 1.0)
+
+
+def fit_to_triangles(verts: torch.Tensor, faces: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """Local log-scales ``[F, 3]`` and rotations ``[F, 4]`` of one Gaussian per triangle whose
+    in-plane covariance matches the triangle's (``(1/12)·Σ dᵢdᵢᵀ`` over the corners relative to
+    the centroid), so slivers get slim Gaussians instead of blobs. verts ``[V, 3]``."""
+    f = torch.from_numpy(faces.astype(np.int64))
+    rot, k, centre = triangle_frames(verts.double(), f)  # [F, 3, 3], [F], [F, 3]
+    d = verts.double()[f] - centre[:, None, :]  # [F, 3 corners, 3]
+    local = torch.einsum("fji,fcj->fci", rot, d) / k[:, None, None]  # corners in frame units
+    uw = local[..., [0, 2]]  # in-plane coordinates (axis0, axis2)
+    cov = torch.einsum("fci,fcj->fij", uw, uw) / 12.0  # [F, 2, 2]
+    evals, evecs = torch.linalg.eigh(cov)  # ascending
+    std = evals.clamp_min(1e-8).sqrt() * SPREAD  # [F, 2]
+    major = evecs[..., 1]  # [F, 2]: (u, w) of the major axis
+    # Local rotation about axis1 taking local x to the major axis: columns (x', y, x' × y).
+    x_new = torch.stack([major[:, 0], torch.zeros_like(major[:, 0]), major[:, 1]], -1)
+    y = torch.tensor([0.0, 1.0, 0.0], dtype=x_new.dtype).expand_as(x_new)
+    local_rot = torch.stack([x_new, y, torch.cross(x_new, y, dim=-1)], dim=-1)
+    log_scale = torch.stack([std[:, 1], torch.full_like(std[:, 0], THIN), std[:, 0]], -1).log()
+    return log_scale.float(), rotmat_to_quat(local_rot).float()
+
+
+def create_avatar(
+    identity: Any = "",
+    *,
+    head: str = "procedural",
+    flame_model: Path | None = None,
+    seed: int = 0,
+    offsetnet: bool = False,
+) -> GaussianAvatar:
+    """A new avatar: one Gaussian per triangle, flat in its triangle's plane.
+
+    ``identity``: a dialogue ``Identity`` or descriptor text (``heads.appearance``);
+    deterministic per (identity, seed). ``head="flame"`` needs ``flame_model``
+    (``DYAD_RENDER_FLAME_MODEL``); FLAME avatars get the identity's skin colour only.
+    """
+    app = appearance_from_identity(identity)
+    head_config: dict[str, Any]
+    if head == "procedural":
+        head_config = {"kind": "procedural", "appearance": appearance_to_dict(app)}
+    elif head == "flame":
+        if flame_model is None:
+            raise FailedPrecondition(
+                "a FLAME avatar needs FLAME 2020's generic_model.pkl: set DYAD_RENDER_FLAME_MODEL"
+            )
+        head_config = {
+            "kind": "flame",
+            "model_path": str(flame_model),
+            "shape_params": None,
+            "appearance": appearance_to_dict(app),
+        }
+    else:
+        raise InvalidInput("head_model", f"expected procedural or flame, got {head!r}")
+    model = build_head(head_config)
+    labels = np.asarray(model.face_labels)
+    n = labels.shape[0]
+    albedo = _palette_albedo(app, labels, seed)
+    soft = np.isin(labels, _SOFT).astype(np.float32)
+    net = GaussianOffsetNet(OffsetNetConfig(num_anchors=n)) if offsetnet else None
+    log_scale, rot = fit_to_triangles(torch.from_numpy(model.neutral()), model.faces)
+    return GaussianAvatar(
+        head=model,
+        head_config=head_config,
+        binding=torch.arange(n, dtype=torch.long),
+        xyz=torch.zeros(n, 3),
+        log_scale=log_scale,
+        rot=rot,
+        opacity=torch.full((n,), 0.98),
+        albedo=torch.from_numpy(albedo),
+        soft=torch.from_numpy(soft),
+        offsetnet=net,
+    )
+
+
+def load_avatar(directory: str | Path) -> GaussianAvatar:
+    d = Path(directory)
+    if not (d / "config.json").is_file() or not (d / "model.safetensors").is_file():
+        raise NotFound(f"avatar: no config.json + model.safetensors in {d}")
+    config = json.loads((d / "config.json").read_text())
+    if config.get("format") != FORMAT or config.get("version") != VERSION:
+        raise InvalidInput("avatar", f"{d} is not a {FORMAT} v{VERSION} directory")
+    t = load_file(str(d / "model.safetensors"))
+    model = build_head(config["head"])
+    n = int(config["num_gaussians"])
+    if t["binding"].shape != (n,) or int(t["binding"].max()) >= len(model.faces):
+        raise InvalidInput("avatar", f"{d}: binding does not match the head model's faces")
+    net = None
+    if config.get("offsetnet"):
+        net = GaussianOffsetNet(OffsetNetConfig(**config["offsetnet"]))
+        net.load_state_dict(
+            {k[len("offsetnet.") :]: v for k, v in t.items() if k.startswith("offsetnet.")}
+        )
+    return GaussianAvatar(
+        model,
+        config["head"],
+        t["binding"].long(),
+        t["xyz"],
+        t["log_scale"],
+        t["rot"],
+        t["opacity"],
+        t["albedo"],
+        t["soft"],
+        bool(config.get("shading", True)),
+        net,
+        t.get("anchor"),
+    )

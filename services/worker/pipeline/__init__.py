@@ -1,0 +1,3 @@
+"""The pipeline: the orchestrator over the stage protocol, its two implementations (embedded
+cores, served services), the job runner the batch workers run, and ``dyad generate`` /
+``dyad animate``."""

@@ -1,0 +1,242 @@
+"""``ServedStages``: the stage protocol over gRPC — standalone servers or Ray Serve's ingress.
+
+Artefacts stay in the shared store and only references travel (DESIGN §4). With one endpoint
+(``DYAD_PIPELINE_ENDPOINT``, Ray Serve's gRPC proxy) each call carries the ``application``
+metadata that routes it to that service's Serve application; per-service endpoints
+(``DYAD_PIPELINE_<SERVICE>_ENDPOINT``) override it, for standalone servers. Errors come back as
+``dyad.errors`` (status → error), so the orchestrator and the job record see the same error a
+local call would raise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+from dyad import __version__
+from dyad.domain import Dialogue, Identity, Relation, StoredConversation, StoredFeatures
+from dyad.errors import ConfigError
+from dyad.protoconv import (
+    conversation_from_pb,
+    dialogue_from_pb,
+    dialogue_to_pb,
+    features_from_pb,
+    features_to_pb,
+    identity_to_pb,
+    relation_to_pb,
+    timeline_to_pb,
+    track_to_pb,
+)
+from dyad.rpc.client import error_from_rpc
+from dyad.services.worker.pipeline.settings import SERVICES, PipelineSettings
+from dyad.services.worker.pipeline.stages import FeaturePair, MotionPair, RenderedVideos
+from dyad.storage import ArtifactRef, ArtifactStore
+from dyad.v1 import audio_encoder_service_pb2 as audio_pb
+from dyad.v1 import audio_encoder_service_pb2_grpc as audio_grpc
+from dyad.v1 import common_pb2 as c
+from dyad.v1 import dialogue_service_pb2 as dialogue_pb
+from dyad.v1 import dialogue_service_pb2_grpc as dialogue_grpc
+from dyad.v1 import motion_service_pb2 as motion_pb
+from dyad.v1 import motion_service_pb2_grpc as motion_grpc
+from dyad.v1 import refiner_service_pb2 as refiner_pb
+from dyad.v1 import refiner_service_pb2_grpc as refiner_grpc
+from dyad.v1 import renderer_service_pb2 as renderer_pb
+from dyad.v1 import renderer_service_pb2_grpc as renderer_grpc
+
+#: service → (stub class, Serve application name in deploy/ray/serve_config.yaml)
+STUBS = {
+    "dialogue": (dialogue_grpc.DialogueServiceStub, "dialogue"),
+    "audio": (audio_grpc.AudioEncoderServiceStub, "audio_encoder"),
+    "motion": (motion_grpc.MotionServiceStub, "motion"),
+    "refiner": (refiner_grpc.RefinerServiceStub, "refiner"),
+    "renderer": (renderer_grpc.RendererServiceStub, "renderer"),
+}
+LAYOUTS = {
+    "side": c.LAYOUT_SIDE_BY_SIDE,
+    "pip": c.LAYOUT_PICTURE_IN_PICTURE,
+    "single": c.LAYOUT_SINGLE,
+}
+_OPTIONS = [("grpc.max_send_message_length", 8 << 20), ("grpc.max_receive_message_length", 8 << 20)]
+assert set(STUBS) == set(SERVICES)
+
+
+def _clip(ref: ArtifactRef, speaker: Any) -> c.MotionClip:
+    return c.MotionClip(speaker=speaker, artifact=ref.to_proto())
+
+
+def _pair(resp: Any) -> MotionPair:
+    return ArtifactRef.from_proto(resp.motion_a.artifact), ArtifactRef.from_proto(
+        resp.motion_b.artifact
+    )
+
+
+class ServedStages:
+    mode = "served"
+
+    def __init__(
+        self,
+        store: ArtifactStore,
+        endpoints: dict[str, str],
+        *,
+        timeout_s: float = 1800.0,
+        route_by_application: bool = True,
+    ) -> None:
+        missing = sorted(set(STUBS) - set(endpoints))
+        if missing:
+            raise ConfigError("DYAD_PIPELINE_ENDPOINT", f"no endpoint for {', '.join(missing)}")
+        self.store = store
+        self.timeout_s = timeout_s
+        targets = set(endpoints.values())
+        self._channels = {t: grpc.insecure_channel(t, options=_OPTIONS) for t in targets}
+        self._stubs = {s: STUBS[s][0](self._channels[endpoints[s]]) for s in STUBS}
+        self._metadata = {
+            s: ((("application", STUBS[s][1]),) if route_by_application else ()) for s in STUBS
+        }
+
+    @classmethod
+    def from_settings(cls, store: ArtifactStore, settings: PipelineSettings) -> ServedStages:
+        """Per-service endpoints are standalone servers; the shared one is Serve's proxy, so
+        its calls carry the ``application`` metadata."""
+        endpoints = {s: settings.endpoint_of(s) for s in SERVICES if settings.endpoint_of(s)}
+        return cls(
+            store,
+            endpoints,
+            timeout_s=settings.timeout_s,
+            route_by_application=bool(settings.endpoint),
+        )
+
+    @classmethod
+    def from_env(cls, store: ArtifactStore) -> ServedStages:
+        return cls.from_settings(store, PipelineSettings.from_env())
+
+    def _call(self, service: str, method: str, request: Any) -> Any:
+        rpc: Callable[..., Any] = getattr(self._stubs[service], method)
+        try:
+            return rpc(request, timeout=self.timeout_s, metadata=self._metadata[service])
+        except grpc.RpcError as e:
+            raise error_from_rpc(e) from None
+
+    def close(self) -> None:
+        for ch in self._channels.values():
+            ch.close()
+
+    # --- the stage protocol ----------------------------------------------------------------
+    def versions(self) -> dict[str, str]:
+        return {"dyad": __version__, "stages": "served"}
+
+    def write(
+        self,
+        prompt: str,
+        n: int,
+        *,
+        seed: int,
+        relation: Relation | None,
+        turns: tuple[int, int] | None = None,
+    ) -> list[Dialogue]:
+        req = dialogue_pb.WriteDialoguesRequest(prompt=prompt, num_dialogues=n, seed=seed)
+        if relation is not None:
+            req.relation.CopyFrom(relation_to_pb(relation))
+        if turns is not None:
+            req.min_turns, req.max_turns = turns
+        resp = self._call("dialogue", "WriteDialogues", req)
+        return [dialogue_from_pb(d) for d in resp.dialogues]
+
+    def speak(self, dialogue: Dialogue, *, seed: int) -> StoredConversation:
+        req = dialogue_pb.SynthesizeConversationRequest(
+            dialogue=dialogue_to_pb(dialogue), seed=seed
+        )
+        resp = self._call("dialogue", "SynthesizeConversation", req)
+        return conversation_from_pb(resp.conversation)
+
+    def segment(self, audio_a: ArtifactRef, audio_b: ArtifactRef | None) -> StoredConversation:
+        if audio_b is None:
+            req = dialogue_pb.SegmentConversationRequest(stereo=audio_a.to_proto())
+        else:
+            pair = dialogue_pb.TrackPair(track_a=audio_a.to_proto(), track_b=audio_b.to_proto())
+            req = dialogue_pb.SegmentConversationRequest(tracks=pair)
+        return conversation_from_pb(self._call("dialogue", "SegmentConversation", req).conversation)
+
+    def encode(self, tracks: list[ArtifactRef]) -> list[StoredFeatures]:
+        req = audio_pb.EncodeAudioRequest(
+            tracks=[track_to_pb(t, c.SPEAKER_UNSPECIFIED) for t in tracks]
+        )
+        resp = self._call("audio", "EncodeAudio", req)
+        out = [features_from_pb(f.clip, f"features[{i}]") for i, f in enumerate(resp.features)]
+        return [f for f in out if f is not None]
+
+    def animate(
+        self,
+        conv: StoredConversation,
+        features: FeaturePair,
+        *,
+        backend: str,
+        rig: str,
+        seed: int,
+    ) -> MotionPair:
+        req = motion_pb.GenerateMotionRequest(
+            track_a=track_to_pb(conv.track_a, c.SPEAKER_A),
+            track_b=track_to_pb(conv.track_b, c.SPEAKER_B),
+            features_a=features_to_pb(features[0], c.SPEAKER_A),
+            features_b=features_to_pb(features[1], c.SPEAKER_B),
+            timeline=timeline_to_pb(conv.timeline),
+            relation=relation_to_pb(conv.timeline.relation),
+            backend=backend,
+            rig=rig,
+            seed=seed,
+        )
+        return _pair(self._call("motion", "GenerateMotion", req))
+
+    def refine(
+        self,
+        motion: MotionPair,
+        conv: StoredConversation,
+        features: FeaturePair,
+        *,
+        steps: int,
+        seed: int,
+    ) -> MotionPair:
+        req = refiner_pb.RefineMotionRequest(
+            motion_a=_clip(motion[0], c.SPEAKER_A),
+            motion_b=_clip(motion[1], c.SPEAKER_B),
+            timeline=timeline_to_pb(conv.timeline),
+            num_steps=steps,
+            seed=seed,
+            features_a=features_to_pb(features[0], c.SPEAKER_A),
+            features_b=features_to_pb(features[1], c.SPEAKER_B),
+            relation=relation_to_pb(conv.timeline.relation),
+        )
+        return _pair(self._call("refiner", "RefineMotion", req))
+
+    def render(
+        self,
+        motion: MotionPair,
+        conv: StoredConversation,
+        identities: tuple[Identity, Identity],
+        *,
+        layout: str,
+        head_px: int,
+        progress: Callable[[float], None] | None = None,
+    ) -> RenderedVideos:
+        req = renderer_pb.RenderVideoRequest(
+            motion_a=_clip(motion[0], c.SPEAKER_A),
+            motion_b=_clip(motion[1], c.SPEAKER_B),
+            track_a=conv.track_a.to_proto(),
+            track_b=conv.track_b.to_proto(),
+            identity_a=identity_to_pb(identities[0]),
+            identity_b=identity_to_pb(identities[1]),
+            layout=LAYOUTS[layout],
+            head_size_px=head_px,
+            per_speaker_videos=True,
+            relation=relation_to_pb(conv.timeline.relation),
+        )
+        if conv.mix is not None:
+            req.audio.CopyFrom(conv.mix.to_proto())
+        resp = self._call("renderer", "RenderVideo", req)
+        return RenderedVideos(
+            ArtifactRef.from_proto(resp.video),
+            ArtifactRef.from_proto(resp.speaker_a_video),
+            ArtifactRef.from_proto(resp.speaker_b_video),
+            resp.num_frames,
+        )

@@ -1,0 +1,105 @@
+"""The stage protocol the orchestrator composes.
+
+Every stage takes and returns artefacts (``ArtifactRef`` in one shared store) plus small
+domain objects, so the same orchestrator runs against
+
+- ``EmbeddedStages`` (``embedded.py``): the services' cores in this process (the laptop default:
+  no Ray, Redis or MinIO), and
+- ``ServedStages`` (``served.py``): the services over gRPC — standalone servers or the Ray Serve
+  gRPC ingress — sharing the store (DESIGN §4: payloads never travel in messages).
+
+The audio features are computed once (``encode``) and handed to ``animate`` and ``refine``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from dyad.domain import Dialogue, Identity, Relation, StoredConversation, StoredFeatures
+from dyad.storage import ArtifactRef, ArtifactStore
+
+
+MotionPair = tuple[ArtifactRef, ArtifactRef]
+FeaturePair = tuple[StoredFeatures, StoredFeatures]
+
+
+@dataclass(frozen=True)
+class RenderedVideos:
+    conversation: ArtifactRef  # the composite (layout) with the stereo mix
+    speaker_a: ArtifactRef  # single-head videos with each speaker's own track
+    speaker_b: ArtifactRef
+    num_frames: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "conversation": self.conversation.to_dict(),
+            "speaker_a": self.speaker_a.to_dict(),
+            "speaker_b": self.speaker_b.to_dict(),
+            "num_frames": self.num_frames,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RenderedVideos:
+        return cls(
+            ArtifactRef.from_dict(d["conversation"]),
+            ArtifactRef.from_dict(d["speaker_a"]),
+            ArtifactRef.from_dict(d["speaker_b"]),
+            int(d["num_frames"]),
+        )
+
+
+class Stages(Protocol):
+    """One method per pipeline stage (DESIGN §1); names are the progress stage names."""
+
+    store: ArtifactStore
+
+    def versions(self) -> dict[str, str]: ...
+
+    def write(
+        self,
+        prompt: str,
+        n: int,
+        *,
+        seed: int,
+        relation: Relation | None,
+        turns: tuple[int, int] | None = None,
+    ) -> list[Dialogue]: ...
+
+    def speak(self, dialogue: Dialogue, *, seed: int) -> StoredConversation: ...
+
+    def segment(self, audio_a: ArtifactRef, audio_b: ArtifactRef | None) -> StoredConversation: ...
+
+    def encode(self, tracks: list[ArtifactRef]) -> list[StoredFeatures]: ...
+
+    def animate(
+        self,
+        conv: StoredConversation,
+        features: FeaturePair,
+        *,
+        backend: str,
+        rig: str,
+        seed: int,
+    ) -> MotionPair: ...
+
+    def refine(
+        self,
+        motion: MotionPair,
+        conv: StoredConversation,
+        features: FeaturePair,
+        *,
+        steps: int,
+        seed: int,
+    ) -> MotionPair: ...
+
+    def render(
+        self,
+        motion: MotionPair,
+        conv: StoredConversation,
+        identities: tuple[Identity, Identity],
+        *,
+        layout: str,
+        head_px: int,
+        progress: Callable[[float], None] | None = None,
+    ) -> RenderedVideos: ...
