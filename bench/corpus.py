@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import write_result
-from dyad.services.motion.corpus import build_corpus
+from dyad.services.corpus.synth import build_corpus
 
 
 def main(n: int = 10, target_s: float = 20.0, workers: int = 2, rig: str = "arkit55") -> None:

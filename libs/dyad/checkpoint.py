@@ -1,5 +1,7 @@
 """Model directories as every neural stage keeps them (DESIGN §4): ``config.json`` (the
-hyperparameters) beside ``model.safetensors`` (the weights), each written atomically.
+hyperparameters) beside ``model.safetensors`` (the weights), each written atomically; which
+directory a request's ``model_id`` names (``resolve_model_dir``); and the one cache of loaded
+models a process keeps (``ModelCache``: checkpoints, avatars).
 
 Loading turns every problem — a missing directory or file, an unreadable or invalid config,
 unreadable weights, a missing, unexpected or mis-shaped tensor — into one ``ConfigError``
@@ -9,14 +11,77 @@ naming the setting that points at the directory. torch and safetensors load on f
 from __future__ import annotations
 
 import json
+import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from dyad.errors import ConfigError, InvalidInput
 from dyad.media.audio import atomic_output
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
+_MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+T = TypeVar("T")
+
+
+def resolve_model_dir(
+    model_id: str, *, default: Path, configured: Path | None, models_root: Path | None, prefix: str
+) -> tuple[Path, str]:
+    """The directory for ``model_id`` and the setting that names it: "" → ``configured``
+    (``<prefix>MODEL_DIR``) or the bundled ``default``; an id → ``<prefix>MODELS_ROOT/<id>``."""
+    if not model_id:
+        return configured or default, f"{prefix}MODEL_DIR"
+    if not _MODEL_ID.match(model_id):
+        raise InvalidInput("model_id", "1–128 of [A-Za-z0-9_.-], starting with a letter or digit")
+    if models_root is None:
+        raise ConfigError(f"{prefix}MODELS_ROOT", f"not set: cannot resolve model_id {model_id!r}")
+    return models_root / model_id, f"{prefix}MODELS_ROOT"
+
+
+class ModelCache(Generic[T]):
+    """A small LRU of loaded models, keyed by where they came from; thread-safe.
+
+    A model loads once: concurrent requests for the same key wait for the one load, while hits
+    on other keys go on (loads run outside the cache's own lock).
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(1, capacity)
+        self._items: OrderedDict[str, T] = OrderedDict()
+        self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}
+
+    def get(self, key: str, load: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            gate = self._loading.setdefault(key, threading.Lock())
+        with gate:
+            with self._lock:
+                if key in self._items:  # loaded by the request we waited for
+                    self._items.move_to_end(key)
+                    return self._items[key]
+            try:
+                item = load()
+            finally:
+                with self._lock:
+                    self._loading.pop(key, None)
+            with self._lock:
+                self._items[key] = item
+                while len(self._items) > self.capacity:
+                    self._items.popitem(last=False)
+            return item
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
 
 
 def atomic_write(dest: Path, write: Callable[[Path], object]) -> None:

@@ -205,3 +205,40 @@ def check_channels(rig: Rig, channels: Sequence[str], *, field_name: str = "chan
 def num_frames(seconds: float, fps: int = FPS) -> int:
     """``T = ceil(seconds · fps)`` (DESIGN.md §2); tolerant of float error at exact frames."""
     return int(np.ceil(round(seconds * fps, 9)))
+
+
+@dataclass(frozen=True)
+class ChannelGroup:
+    """A named set of a rig's channels (its columns), as DualTalk scores and trains them."""
+
+    name: str
+    index: tuple[int, ...]
+
+
+def _arkit_groups() -> tuple[ChannelGroup, ...]:
+    # mouth: jawOpen, jawForward/Left/Right, every mouth* channel, cheekPuff, tongueOut (29);
+    # face: the other 23 blendshapes (eyes, brows, cheekSquint, noseSneer); pose: the head.
+    mouth = tuple(
+        i
+        for i, n in enumerate(ARKIT_BLENDSHAPES)
+        if n.startswith(("jaw", "mouth")) or n in ("cheekPuff", "tongueOut")
+    )
+    face = tuple(i for i in range(len(ARKIT_BLENDSHAPES)) if i not in mouth)
+    n = len(ARKIT_BLENDSHAPES)
+    return (
+        ChannelGroup("mouth", mouth),
+        ChannelGroup("face", face),
+        ChannelGroup("pose", (n, n + 1, n + 2)),
+    )
+
+
+#: Each rig's channel groups: flame56's EXP / JAW / POSE (DualTalk's release), arkit55's
+#: mouth / face / pose (ours, by the same rule).
+CHANNEL_GROUPS: dict[str, tuple[ChannelGroup, ...]] = {
+    "flame56": (
+        ChannelGroup("exp", tuple(range(0, 50))),
+        ChannelGroup("jaw", tuple(range(50, 53))),
+        ChannelGroup("pose", tuple(range(53, 56))),
+    ),
+    "arkit55": _arkit_groups(),
+}

@@ -24,10 +24,6 @@ class AudioEncoderSettings:
     max_duration_s: float = setting(600.0, "longest accepted track, seconds")
     max_tracks: int = setting(32, "most tracks in one request")
     max_batch: int = setting(8, "most windows encoded in one forward pass")
-    num_gpus: float = setting(0.0, "GPUs per Ray Serve replica (fractional allowed)")
-    num_cpus: float = setting(1.0, "CPUs per Ray Serve replica")
-    max_ongoing_requests: int = setting(8, "Ray Serve: concurrent requests per replica")
-    batch_wait_s: float = setting(0.01, "Ray Serve: wait this long to fill a batch")
     torch_threads: int = setting(0, "torch CPU threads (0: torch's default)")
 
     def validate(self) -> None:

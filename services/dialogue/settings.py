@@ -30,8 +30,6 @@ class DialogueSettings:
     )
     max_prompt_chars: int = setting(4000, "longest accepted prompt")
     max_dialogues: int = setting(64, "most dialogues per request")
-    num_cpus: float = setting(1.0, "CPUs per Ray Serve replica")
-    max_ongoing_requests: int = setting(4, "Ray Serve: concurrent requests per replica")
 
     def validate(self) -> None:
         if not 0.0 <= self.p_inter <= 1.0:

@@ -29,7 +29,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=30.0, help="deadline per call, seconds")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register_submit(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("submit", help="submit a conversation job; prints the job as JSON")
     _common(s)
     src = s.add_mutually_exclusive_group(required=True)
@@ -53,23 +53,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     _waiting(s)
     s.set_defaults(func=submit)
 
+
+def register_status(sub: argparse._SubParsersAction) -> None:
     st = sub.add_parser("status", help="a job's status, progress per stage and results")
     _common(st)
     st.add_argument("job_id")
     st.add_argument("--json", action="store_true", help="print the job as JSON")
     st.set_defaults(func=status)
 
+
+def register_watch(sub: argparse._SubParsersAction) -> None:
     w = sub.add_parser("watch", help="follow a job's progress until it ends")
     _common(w)
     w.add_argument("job_id")
     _waiting(w, wait_flag=False)
     w.set_defaults(func=watch)
 
+
+def register_cancel(sub: argparse._SubParsersAction) -> None:
     c = sub.add_parser("cancel", help="cancel a job (running jobs stop between stages)")
     _common(c)
     c.add_argument("job_id")
     c.set_defaults(func=cancel)
 
+
+def register_jobs(sub: argparse._SubParsersAction) -> None:
     j = sub.add_parser("jobs", help="list the team's jobs, newest first")
     _common(j)
     j.add_argument("--status", action="append", choices=STATUSES, default=[], help="repeatable")

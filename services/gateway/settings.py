@@ -28,8 +28,6 @@ class GatewaySettings:
     max_list_page_size: int = setting(500, "largest ListJobs page")
     watch_poll_s: float = setting(1.0, "WatchJob: longest blocking read of the event stream")
     watch_max_s: float = setting(3600.0, "WatchJob: longest stream before the client must resume")
-    num_cpus: float = setting(0.5, "CPUs per Ray Serve replica")
-    max_ongoing_requests: int = setting(64, "Ray Serve: concurrent requests per replica")
 
     def validate(self) -> None:
         if not 1.0 <= self.presign_expiry_s <= 7 * 24 * 3600:

@@ -1,4 +1,4 @@
-"""``dyad motion animate`` and ``dyad dataset synth``."""
+"""``dyad motion animate | generate | convert-released | inspect``."""
 
 from __future__ import annotations
 
@@ -48,18 +48,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--json", action="store_true", help="JSON {name: shape}")
     i.set_defaults(func=inspect)
 
-    dataset = sub.add_parser("dataset", help="synthetic dyadic corpora")
-    dcmds = dataset.add_subparsers(title="commands", metavar="COMMAND")
-    dataset.set_defaults(func=lambda _a: dataset.print_help() or 2)
-    s = dcmds.add_parser("synth", help="generate a corpus in DualTalk's layout")
-    s.add_argument("--n", type=int, required=True, help="number of clips")
-    s.add_argument("--out", required=True, type=Path)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--workers", type=int, default=1)
-    s.add_argument("--rig", choices=RIGS, default="arkit55")
-    s.add_argument("--seconds", type=float, default=20.0, help="target length per clip")
-    s.set_defaults(func=synth)
-
 
 def _file(path: Path, flag: str) -> bytes:
     if not path.is_file():
@@ -100,33 +88,6 @@ def animate(args: argparse.Namespace) -> int:
     return 0
 
 
-def synth(args: argparse.Namespace) -> int:
-    from dyad.services.motion.corpus import build_corpus
-
-    if not 1 <= args.n <= 1_000_000:
-        raise InvalidInput("--n", "between 1 and 1 000 000")
-    if not 1 <= args.workers <= 256:
-        raise InvalidInput("--workers", "between 1 and 256")
-    report = build_corpus(
-        args.out, args.n, seed=args.seed, workers=args.workers, rig=args.rig, target_s=args.seconds
-    )
-    print(
-        json.dumps(
-            {
-                "out": str(report.out_dir),
-                "n": report.n,
-                "generated": report.generated,
-                "skipped": report.skipped,
-                "splits": report.splits,
-                "audio_s": round(report.audio_s, 1),
-                "wall_s": round(report.wall_s, 1),
-                "clips_per_min": round(report.clips_per_min, 1),
-            }
-        )
-    )
-    return 0
-
-
 def _relation(text: str) -> tuple[bool, bool] | None:
     if not text:
         return None
@@ -156,8 +117,8 @@ def generate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from dyad.motion_io import load_motion, save_motion
-    from dyad.services.motion.model import generate_pair, load_pretrained
-    from dyad.services.motion.neural import BUNDLED
+    from dyad.services.motion.neural.backend import BUNDLED
+    from dyad.services.motion.neural.model import generate_pair, load_pretrained
 
     fa, fb = _features(args.features_a, "--features-a"), _features(args.features_b, "--features-b")
     if fa.shape != fb.shape:
@@ -193,8 +154,8 @@ def generate(args: argparse.Namespace) -> int:
 def convert_released(args: argparse.Namespace) -> int:
     """Load the authors' ``DualTalk.pth`` strictly (``released.load_released``) and write it as
     a model directory that ``--model-dir``, ``DYAD_MOTION_MODEL_DIR`` and ``model_id`` take."""
-    from dyad.services.motion.model import save_pretrained
-    from dyad.services.motion.released import load_released
+    from dyad.services.motion.neural.model import save_pretrained
+    from dyad.services.motion.neural.released import load_released
 
     try:
         model = load_released(args.checkpoint)
@@ -210,7 +171,7 @@ def inspect(args: argparse.Namespace) -> int:
     """The state-dict table; the model is built on the meta device (no memory, no download)."""
     import torch
 
-    from dyad.services.motion.model import DualTalkModel, MotionModelConfig, state_dict_table
+    from dyad.services.motion.neural.model import DualTalkModel, MotionModelConfig, state_dict_table
 
     audio = {"audio_input": "waveform", "audio_dim": 1024} if args.variant == "released" else {}
     cfg = MotionModelConfig(rig=args.rig, variant=args.variant, social=args.social, **audio)

@@ -73,8 +73,8 @@ class MotionCore:
     def __init__(self, store: ArtifactStore | None, settings: MotionSettings) -> None:
         self.store = store
         self.settings = settings
-        from dyad.services.motion.neural import NeuralMotion
-        from dyad.services.motion.procedural import ProceduralAnimator
+        from dyad.services.motion.neural.backend import NeuralMotion
+        from dyad.services.motion.procedural.animator import ProceduralAnimator
 
         self.procedural = ProceduralAnimator()
         self.neural = NeuralMotion(settings)
@@ -83,7 +83,7 @@ class MotionCore:
         """Animate one second of silence; load the default neural checkpoint when there is one
         (a configured ``DYAD_MOTION_MODEL_DIR`` that does not load fails here, loudly)."""
         from dyad.domain import Identity, Relation
-        from dyad.services.motion.neural import BUNDLED
+        from dyad.services.motion.neural.backend import BUNDLED
 
         tl = Timeline(
             SAMPLE_RATE, 1.0, {"a": Identity("A"), "b": Identity("B")}, Relation(), "studio", ()

@@ -22,8 +22,6 @@ class MotionSettings:
     models_root: Path | None = setting(None, "directory of named checkpoints for `model_id`")
     max_duration_s: float = setting(600.0, "longest accepted conversation, seconds")
     stream_chunk_frames: int = setting(25, "frames per StreamMotion message")
-    num_cpus: float = setting(1.0, "CPUs per Ray Serve replica")
-    max_ongoing_requests: int = setting(4, "Ray Serve: concurrent requests per replica")
 
     @classmethod
     def from_env(cls) -> MotionSettings:

@@ -42,33 +42,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=refine)
 
 
-def add_train_command(cmds: argparse._SubParsersAction) -> None:
-    """Add ``refiner`` to the ``dyad train`` group's subparsers (``train.py`` runs it)."""
-    r = cmds.add_parser("refiner", help="train the diffusion refiner on a synthetic corpus")
-    r.add_argument("--data", required=True, type=Path, help="`dyad dataset synth` corpus")
-    r.add_argument("--out", required=True, type=Path, help="model directory")
-    r.add_argument("--rig", choices=("arkit55", "flame56"), default="arkit55")
-    r.add_argument("--steps", type=int, default=1500, help="optimiser steps")
-    r.add_argument("--batch-size", type=int, default=32)
-    r.add_argument("--window", type=int, default=160, help="frames per training window")
-    r.add_argument("--lr", type=float, default=1e-3)
-    r.add_argument("--warmup", type=int, default=100)
-    r.add_argument("--d-model", type=int, default=128)
-    r.add_argument("--layers", type=int, default=4)
-    r.add_argument("--ff-dim", type=int, default=256)
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--ckpt-every", type=int, default=100)
-    r.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 on a busy host)")
-    r.add_argument("--no-resume", action="store_true", help="ignore OUT/checkpoint.pt")
-    r.set_defaults(func=_train)
-
-
-def _train(args: argparse.Namespace) -> int:
-    from dyad.services.refiner.train import _cli
-
-    return _cli(args)
-
-
 def _file(path: Path | None, flag: str) -> Path:
     if path is None or not path.is_file():
         raise InvalidInput(flag, f"{path} is not a file")

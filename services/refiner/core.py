@@ -21,8 +21,6 @@ encoder stage computed (``features``); the refiner never encodes audio itself.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,13 +28,13 @@ from typing import Any
 
 import numpy as np
 
-from dyad.domain import Timeline
-from dyad.domain import StoredFeatures
-from dyad.errors import ConfigError, InvalidInput
+from dyad import checkpoint
+from dyad.domain import StoredFeatures, Timeline
+from dyad.errors import InvalidInput
 from dyad.features_io import FeatureShape, check_feature_shapes, fit_frames, load_feature_pair
 from dyad.motion_io import load_motion, motion_bytes
 from dyad.rigs import get_rig, num_frames
-from dyad.services.refiner.denoiser import RefinerDenoiser
+from dyad.services.refiner.denoiser import RefinerDenoiser, load_pretrained
 from dyad.services.refiner.rfbg import apply_rfbg, rfbg_jobs
 from dyad.services.refiner.sampler import SampleOptions, WindowJob, WindowResult, run_windows
 from dyad.services.refiner.schedule import check_steps, check_strength
@@ -205,15 +203,13 @@ class RefinedPair:
 
 def resolve_model_dir(settings: RefinerSettings, model_id: str = "") -> tuple[Path, str]:
     """The directory for ``model_id`` ("" → the default) and the setting that names it."""
-    import re
-
-    if not model_id:
-        return settings.model_dir or BUNDLED, f"{PREFIX}MODEL_DIR"
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", model_id):
-        raise InvalidInput("model_id", "1–128 of [A-Za-z0-9_.-], starting with a letter or digit")
-    if settings.models_root is None:
-        raise ConfigError(f"{PREFIX}MODELS_ROOT", f"not set: cannot resolve model_id {model_id!r}")
-    return settings.models_root / model_id, f"{PREFIX}MODELS_ROOT"
+    return checkpoint.resolve_model_dir(
+        model_id,
+        default=BUNDLED,
+        configured=settings.model_dir,
+        models_root=settings.models_root,
+        prefix=PREFIX,
+    )
 
 
 class RefinerCore:
@@ -224,24 +220,14 @@ class RefinerCore:
     ) -> None:
         self.store = store
         self.settings = settings
-        self.max_models = max_models
-        self._models: OrderedDict[str, RefinerDenoiser] = OrderedDict()
-        self._lock = threading.Lock()
+        self._models: checkpoint.ModelCache[RefinerDenoiser] = checkpoint.ModelCache(max_models)
 
     def model(self, model_id: str = "") -> RefinerDenoiser:
-        from dyad.services.refiner.denoiser import load_pretrained
-
         directory, setting = resolve_model_dir(self.settings, model_id)
-        key = str(directory)
-        with self._lock:
-            if key in self._models:
-                self._models.move_to_end(key)
-                return self._models[key]
-            model = load_pretrained(directory, setting=setting, device=self.settings.device)
-            self._models[key] = model
-            while len(self._models) > self.max_models:
-                self._models.popitem(last=False)
-            return model
+        return self._models.get(
+            str(directory),
+            lambda: load_pretrained(directory, setting=setting, device=self.settings.device),
+        )
 
     def warm_up(self) -> None:
         """Load the default checkpoint and refine two seconds of rest (fast preset)."""

@@ -28,11 +28,6 @@ class RefinerSettings:
     context_frames: int = setting(75, "frames of context beyond a segment on each side")
     max_duration_s: float = setting(600.0, "longest accepted conversation, seconds")
     device: str = setting("cpu", "torch device of the denoiser", choices=DEVICES)
-    num_cpus: float = setting(1.0, "CPUs per Ray Serve replica")
-    num_gpus: float = setting(0.0, "GPUs per Ray Serve replica (fractional allowed)")
-    max_ongoing_requests: int = setting(4, "Ray Serve: concurrent requests per replica")
-    batch_max_size: int = setting(64, "Ray Serve: windows per batched denoiser call")
-    batch_wait_timeout_s: float = setting(0.01, "Ray Serve: wait for more windows, seconds")
 
     def validate(self) -> None:
         if not 1 <= self.steps <= 1000:
@@ -41,9 +36,8 @@ class RefinerSettings:
             raise ConfigError(f"{PREFIX}STRENGTH", "in (0, 1]")
         if not 0.0 <= self.guidance <= 20.0:
             raise ConfigError(f"{PREFIX}GUIDANCE", "in [0, 20]")
-        for name in ("tcr_window", "batch_max_size"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{PREFIX}{name.upper()}", "must be positive")
+        if self.tcr_window < 1:
+            raise ConfigError(f"{PREFIX}TCR_WINDOW", "must be positive")
         if self.context_frames < 0:
             raise ConfigError(f"{PREFIX}CONTEXT_FRAMES", "must be ≥ 0")
 

@@ -17,7 +17,7 @@ from dyad.errors import InvalidInput
 from dyad.services.renderer.settings import BACKENDS, LAYOUTS, RendererSettings
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register_render(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser("render", help="two motion clips + audio → conversation MP4")
     r.add_argument("--motion-a", required=True, type=Path, help="motion .npz of speaker A")
     r.add_argument("--motion-b", type=Path, help="motion .npz of speaker B (not for single)")
@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--out", required=True, type=Path, help="output .mp4")
     r.set_defaults(func=render)
 
+
+def register_avatar(sub: argparse._SubParsersAction) -> None:
     avatar = sub.add_parser("avatar", help="Gaussian avatars")
     cmds = avatar.add_subparsers(title="commands", metavar="COMMAND")
     avatar.set_defaults(func=lambda _a: avatar.print_help() or 2)

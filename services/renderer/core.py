@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from dyad.checkpoint import ModelCache
 from dyad.errors import FailedPrecondition, InvalidInput
 from dyad.media.audio import read_wav, resample, to_mono
 from dyad.media.image import png_bytes
@@ -76,8 +75,7 @@ class RendererCore:
         self.store = store
         self.settings = settings
         self.background = parse_colour(settings.background, "DYAD_RENDER_BACKGROUND")
-        self._avatars: OrderedDict[str, GaussianAvatar] = OrderedDict()
-        self._lock = threading.Lock()
+        self._avatars: ModelCache[GaussianAvatar] = ModelCache(settings.avatar_cache)
 
     # --- avatars ---------------------------------------------------------------------------
     def _head_model(self, rig: str) -> str:
@@ -91,17 +89,17 @@ class RendererCore:
         key = avatar_uri or json.dumps(
             [identity.to_dict() if hasattr(identity, "to_dict") else str(identity), rig, seed]
         )
-        with self._lock:
-            if key in self._avatars:
-                self._avatars.move_to_end(key)
-                return self._avatars[key]
-        av = self._load_avatar(avatar_uri) if avatar_uri else self._new_avatar(identity, rig, seed)
+        av = self._avatars.get(
+            key,
+            lambda: (
+                self._load_avatar(avatar_uri)
+                if avatar_uri
+                else self._new_avatar(identity, rig, seed)
+            ),
+        )
+        # Checked on every request: a cached avatar may be asked for with another rig.
         if av.rig != rig:
             raise InvalidInput("avatar_uri", f"the avatar is posed by {av.rig}, the clip is {rig}")
-        with self._lock:
-            self._avatars[key] = av
-            while len(self._avatars) > max(1, self.settings.avatar_cache):
-                self._avatars.popitem(last=False)
         return av
 
     def _new_avatar(self, identity: Any, rig: str, seed: int) -> GaussianAvatar:

@@ -29,9 +29,6 @@ class RendererSettings:
     max_duration_s: float = setting(600.0, "longest accepted clip, seconds")
     stream_chunk_frames: int = setting(5, "frames per StreamFrames message (PNG each)")
     avatar_cache: int = setting(8, "avatars kept in memory per replica")
-    num_cpus: float = setting(2.0, "CPUs per Ray Serve replica")
-    num_gpus: float = setting(0.0, "GPUs per Ray Serve replica (fractional is fine)")
-    max_ongoing_requests: int = setting(2, "Ray Serve: concurrent requests per replica")
 
     @classmethod
     def from_env(cls) -> RendererSettings:

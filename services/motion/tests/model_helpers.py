@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from dyad.services.audio_encoder.wav2vec2 import tiny_config
-from dyad.services.motion.model import DualTalkModel, MotionModelConfig
+from dyad.services.motion.neural.model import DualTalkModel, MotionModelConfig
 
 #: Parameters of the release's head outside the wav2vec2 encoders: the sum of
 #: ``test_manifest.EXPECTED_HEAD`` (models.md §1.1: "≈16.4 M in the head").

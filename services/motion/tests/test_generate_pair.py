@@ -10,7 +10,7 @@ import torch
 
 from dyad.errors import InvalidInput
 from dyad.rigs import get_rig
-from dyad.services.motion.model import generate_pair
+from dyad.services.motion.neural.model import generate_pair
 
 from .model_helpers import (
     conversation,

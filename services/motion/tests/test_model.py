@@ -12,12 +12,12 @@ import pytest
 import torch
 
 from dyad.errors import ConfigError, InvalidInput
-from dyad.services.motion.model import (
+from dyad.services.motion.neural.model import (
     MotionModelConfig,
     load_pretrained,
     save_pretrained,
 )
-from dyad.services.motion.model_parts import alignment_mask
+from dyad.services.motion.neural.parts import alignment_mask
 
 from .model_helpers import (
     HEAD_PARAMS,

@@ -20,8 +20,8 @@ from dyad.motion_io import load_motion, save_motion
 from dyad.rpc import insecure_channel
 from dyad.services.dialogue.speech.conversation import Conversation
 from dyad.services.motion.__main__ import build_server
-from dyad.services.motion.model import DualTalkModel, MotionModelConfig, save_pretrained
-from dyad.services.motion.neural import resolve_model_dir
+from dyad.services.motion.neural.backend import resolve_model_dir
+from dyad.services.motion.neural.model import DualTalkModel, MotionModelConfig, save_pretrained
 from dyad.services.motion.settings import MotionSettings
 from dyad.storage import LocalStore
 from dyad.v1 import motion_service_pb2_grpc as pb_grpc
@@ -206,8 +206,8 @@ def test_backend_seeds_the_latent_and_runs_waveform_models(tmp_path: Path) -> No
     import torch
 
     from dyad.services.audio_encoder.wav2vec2 import tiny_config
-    from dyad.services.motion.neural import NeuralMotion
-    from dyad.services.motion.released import released_config
+    from dyad.services.motion.neural.backend import NeuralMotion
+    from dyad.services.motion.neural.released import released_config
 
     torch.manual_seed(0)
     latent = MotionModelConfig(

@@ -23,7 +23,7 @@ from dyad.errors import InvalidInput
 from dyad.rigs import get_rig, num_frames
 from dyad.services.dialogue.speech.conversation import SAMPLE_RATE, Conversation, speak
 from dyad.services.dialogue.speech.engines import make_engine
-from dyad.services.motion.procedural import AnimatorConfig, ProceduralAnimator
+from dyad.services.motion.procedural.animator import AnimatorConfig, ProceduralAnimator
 from dyad.timebase import FPS
 
 ARKIT = get_rig("arkit55")

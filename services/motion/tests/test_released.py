@@ -17,8 +17,8 @@ import torch
 
 from dyad.errors import InvalidInput
 from dyad.services.audio_encoder.wav2vec2 import tiny_config
-from dyad.services.motion.model import DualTalkModel, generate_pair
-from dyad.services.motion.released import (
+from dyad.services.motion.neural.model import DualTalkModel, generate_pair
+from dyad.services.motion.neural.released import (
     convert_state_dict,
     load_released,
     normalise_waveform,

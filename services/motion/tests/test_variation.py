@@ -8,7 +8,7 @@ import torch
 
 from dyad.errors import InvalidInput
 from dyad.rigs import get_rig
-from dyad.services.motion.model import DualTalkModel, generate_pair
+from dyad.services.motion.neural.model import DualTalkModel, generate_pair
 
 from .model_helpers import (
     conversation,

@@ -35,7 +35,7 @@ def test_known_frames_stay_bit_exact(model: RefinerDenoiser, timeline: Timeline,
 def test_bundled_model_fills_a_gap_continuously(timeline: Timeline) -> None:
     """Speaker A's listening gap is zeroed (no behaviour at all); SFBG with the bundled model
     fills it with behaviour and meets the known frames without a jump."""
-    from dyad.services.motion.procedural import ProceduralAnimator
+    from dyad.services.motion.procedural.animator import ProceduralAnimator
 
     model = load_pretrained(BUNDLED)
     silence = np.zeros(128_000, np.float32)

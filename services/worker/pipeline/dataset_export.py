@@ -17,7 +17,7 @@ from typing import Any
 from dyad.errors import InvalidInput
 from dyad.media import read_wav
 from dyad.motion_io import load_motion
-from dyad.services.motion.corpus import SPLITS, motion_arrays, npz_bytes, wav_bytes
+from dyad.services.corpus.synth import SPLITS, motion_arrays, npz_bytes, wav_bytes
 from dyad.services.worker.pipeline.orchestrator import DialogueOutput
 from dyad.storage import ArtifactStore
 

@@ -159,7 +159,7 @@ def _build_core(name: str, store: ArtifactStore) -> Any:
 def _model_versions() -> dict[str, str]:
     """Which weights each neural stage would load: ``<directory name>@<sha256[:12] of its
     model.safetensors>``, so retrained weights under the same name miss the stage cache."""
-    from dyad.services.motion.neural import BUNDLED as MOTION
+    from dyad.services.motion.neural.backend import BUNDLED as MOTION
     from dyad.services.refiner.core import BUNDLED as REFINER
 
     return {"motion_model": _weights_id(MOTION), "refiner_model": _weights_id(REFINER)}

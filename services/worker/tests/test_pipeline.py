@@ -118,7 +118,7 @@ def test_cli_errors_are_one_line() -> None:
 
 
 def test_dataset_export_in_dualtalk_layout(generated) -> None:
-    from dyad.services.motion.dataset import load_pair, scan
+    from dyad.dataset.reader import load_pair, scan
     from dyad.services.worker.pipeline.dataset_export import export_dataset
 
     root, orch, outs, _rec = generated

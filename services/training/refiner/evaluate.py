@@ -1,6 +1,6 @@
 """The README's table: motion-model output before vs after refinement, and CHAT's ablations.
 
-``python -m dyad.services.refiner.evaluate --data CORPUS --model DIR [--split test]
+``python -m dyad.services.training.refiner.evaluate --data CORPUS --model DIR [--split test]
 [--steps 50] [--json OUT]`` scores, on a held-out split of a ``dyad dataset synth`` corpus,
 both speakers of every clip against the teacher's motion (partner = the teacher's partner
 motion) with the motion service's metrics (``metrics.evaluate_clips``: FD, P-FD, MSE, SID,
@@ -30,11 +30,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from dyad.services.motion.metrics import evaluate_clips
 from dyad.services.refiner.core import MAX_SPAN_FRAMES, RefineOptions, refine_conversation
-from dyad.services.refiner.data import RefinerClip, ensure_inputs, load_clips
 from dyad.services.refiner.denoiser import RefinerDenoiser, load_pretrained
 from dyad.services.refiner.turns import boundaries, turn_spans
+from dyad.services.training.metrics import evaluate_clips
+from dyad.services.training.refiner.data import RefinerClip, ensure_inputs, load_clips
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "full": {"blocks": ("sfbg", "rfbg", "tcr")},
@@ -116,7 +116,7 @@ def table(results: dict[str, dict[str, Any]], digits: int = 4) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m dyad.services.refiner.evaluate")
+    p = argparse.ArgumentParser(prog="python -m dyad.services.training.refiner.evaluate")
     p.add_argument("--data", required=True, type=Path)
     p.add_argument("--model", required=True, type=Path)
     p.add_argument("--split", default="test")

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from dyad.services.refiner import train as train_mod
-from dyad.services.refiner.data import RefinerClip, degrade, make_batch
 from dyad.services.refiner.denoiser import DenoiserConfig, load_pretrained
-from dyad.services.refiner.train import diffusion_loss, fit_statistics, train_on_clips
 from dyad.services.refiner.turns import frame_conditions, identity_ids, silent_gaps, turn_spans
+from dyad.services.training.refiner import train as train_mod
+from dyad.services.training.refiner.data import RefinerClip, degrade, make_batch
+from dyad.services.training.refiner.train import diffusion_loss, fit_statistics, train_on_clips
 
 from .conftest import make_timeline, smooth_motion
 

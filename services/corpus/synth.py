@@ -9,10 +9,7 @@
     out/{train,test,ood}/synth_000042_speaker{1,2}.npz  motion (keys below)
     out/{train,test,ood}/synth_000042.json           the clip's metadata line (sidecar)
 
-NPZ keys: flame56 → ``exp`` [T,50] and ``pose`` [T,6] = [neck/global (3) | jaw (3)] (DualTalk);
-arkit55 → ``arkit`` [T,55]; always ``motion`` [T,C], ``rig``, ``channels``, ``fps`` as in
-``dyad.motion_io``. T = ceil(samples / 16000 · 25). Files are byte-reproducible (scipy's WAV
-writer has no timestamped PEAK chunk; the NPZ zip entries carry a fixed date).
+The files and their keys are ``dyad.dataset.layout``'s; T = ceil(samples / 16000 · 25).
 
 Clip ``i`` is a pure function of (seed, i, rig, target_s): its seeds come from a hash of
 (seed, i), its split from ``split_of(i)``; workers run single-threaded, so the worker count
@@ -35,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import io
 import json
 import math
 import os
@@ -44,7 +40,6 @@ import re
 import sys
 import time
 import unicodedata
-import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -53,9 +48,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from scipy.io import wavfile
 from tqdm import tqdm
 
+from dyad.dataset.layout import SPLITS, metadata_line, motion_arrays, npz_bytes, wav_bytes
 from dyad.domain import Dialogue, Identity, Sentence, Timeline, Turn
 from dyad.errors import FailedPrecondition, InvalidInput
 from dyad.rigs import get_rig
@@ -69,14 +64,12 @@ from dyad.services.dialogue.writing.identities import (
     MASCULINE_NAMES,
     NEUTRAL_NAMES,
 )
-from dyad.timebase import FPS
+from dyad.timebase import FPS, SAMPLES_PER_FRAME
 
-SPLITS = ("train", "test", "ood")
 FORMAT = "dyad.synthetic-dyadic/1"
 P_INTER = 0.5
 CANDIDATES = 3  # dialogues tried per clip for the one whose cut lands closest to target_s
 ROOM_VARIANTS = 4  # room seeds per environment (impulse responses are cached, ~1 s each)
-SAMPLES_PER_FRAME = SAMPLE_RATE // FPS  # 640
 
 # -- prompt grid: topics by scenario family × relationships ----------------------------------
 TOPICS: dict[str, tuple[str, ...]] = {
@@ -230,7 +223,7 @@ class Animator(Protocol):
 
 
 def default_animator() -> Animator:
-    from dyad.services.motion.procedural import ProceduralAnimator
+    from dyad.services.motion.procedural.animator import ProceduralAnimator
 
     return ProceduralAnimator()
 
@@ -359,36 +352,6 @@ def synthesize_clip(
 
 
 # -- files -------------------------------------------------------------------------------------
-def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    """An uncompressed ``.npz`` (``np.load`` reads it) with fixed zip dates: reproducible."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
-        for key, arr in arrays.items():
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.create_system, info.external_attr = 3, 0o644 << 16
-            with zf.open(info, "w", force_zip64=True) as f:
-                np.lib.format.write_array(f, np.asanyarray(arr), allow_pickle=False)
-    return buf.getvalue()
-
-
-def motion_arrays(motion: np.ndarray, rig: str) -> dict[str, np.ndarray]:
-    """DualTalk's keys for the rig plus ``motion``/``rig``/``channels``/``fps``."""
-    r = get_rig(rig)
-    m = r.validate(motion, check_range=False)
-    own = {"motion": m, "rig": np.array(r.name), "channels": np.array(r.channels),
-           "fps": np.array(FPS)}  # fmt: skip
-    if r.name == "flame56":  # pose = [global/neck | jaw]
-        return {"exp": m[:, 0:50], "pose": np.concatenate([m[:, 53:56], m[:, 50:53]], 1), **own}
-    return {"arkit": m, **own}
-
-
-def wav_bytes(audio: np.ndarray) -> bytes:
-    """16 kHz mono IEEE-float WAV (DualTalk's format), without libsndfile's timestamp."""
-    buf = io.BytesIO()
-    wavfile.write(buf, SAMPLE_RATE, np.asarray(audio, dtype=np.float32))
-    return buf.getvalue()
-
-
 def _write(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # unique: see build_corpus
     tmp.write_bytes(data)
@@ -411,12 +374,8 @@ def write_clip(out: Path, clip: ClipResult) -> dict[str, Any]:
         _write(p[name], wav_bytes(audio))
     for name, m in (("speaker1.npz", clip.motion_a), ("speaker2.npz", clip.motion_b)):
         _write(p[name], npz_bytes(motion_arrays(m, clip.rig)))
-    _write(p["sidecar"], (_line(clip.metadata) + "\n").encode())
+    _write(p["sidecar"], (metadata_line(clip.metadata) + "\n").encode())
     return clip.metadata
-
-
-def _line(meta: dict[str, Any]) -> str:
-    return json.dumps(meta, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def finished(out: Path, index: int, split: str) -> bool:
@@ -430,7 +389,7 @@ def rebuild_metadata(out: Path) -> int:
         for side in (out / split).glob("synth_*.json"):
             meta = json.loads(side.read_text())
             if finished(out, meta["index"], split):
-                rows.append((meta["index"], _line(meta)))
+                rows.append((meta["index"], metadata_line(meta)))
     _write(out / "metadata.jsonl", "".join(f"{r}\n" for _, r in sorted(rows)).encode())
     return len(rows)
 
@@ -573,7 +532,7 @@ def build_corpus(
                     done, futures = wait(futures, return_when=FIRST_COMPLETED)
                     for fut in done:
                         meta = fut.result()
-                        meta_file.write(_line(meta) + "\n")
+                        meta_file.write(metadata_line(meta) + "\n")
                         meta_file.flush()
                         audio_s += meta["duration_s"]
                         bar.update(1)

@@ -14,12 +14,12 @@ import torch
 from safetensors.torch import load_file
 
 from dyad.errors import FailedPrecondition
-from dyad.services.motion import corpus
-from dyad.services.motion.baselines import compare, table
-from dyad.services.motion.features import ensure_features, feature_path
-from dyad.services.motion.metrics import GROUPS
-from dyad.services.motion.model import DualTalkModel, MotionModelConfig
-from dyad.services.motion.train import (
+from dyad.services.corpus import synth as corpus
+from dyad.services.motion.neural.model import DualTalkModel, MotionModelConfig
+from dyad.services.training.features import ensure_features, feature_path
+from dyad.services.training.metrics import GROUPS
+from dyad.services.training.motion.baselines import compare, table
+from dyad.services.training.motion.train import (
     STD_FLOOR,
     Standardizer,
     TrainReport,
@@ -173,7 +173,7 @@ def test_resume_equals_uninterrupted(data: Path, tmp_path: Path) -> None:
 
 
 def test_variation_latent_trains_and_round_trips(data: Path, tmp_path: Path) -> None:
-    from dyad.services.motion.model import generate_pair, load_pretrained
+    from dyad.services.motion.neural.model import generate_pair, load_pretrained
 
     cfg = {**TINY, "latent_dim": 4, "latent_group": "face"}
     kw = dict(rig=RIG, social=True, feature_dim=32, config=cfg, batch_size=8, window=WINDOW,
@@ -241,7 +241,7 @@ def test_baselines_finite(data: Path, tmp_path: Path) -> None:
 
 def test_cli_parser() -> None:
     parser = argparse.ArgumentParser()
-    from dyad.services.motion.train_cli import register
+    from dyad.services.training.cli import register
 
     register(parser.add_subparsers())
     args = parser.parse_args(["train", "motion", "--data", "c", "--rig", RIG, "--social",
@@ -253,10 +253,10 @@ def test_cli_parser() -> None:
 def test_bundled_model_moves_at_the_teachers_pace(data: Path) -> None:
     """The bundled checkpoint on fresh clips: FD cannot see frame-to-frame jitter, pace can
     (a staircase latent once gave the face 4.5× the teacher's pace at a good FD)."""
-    from dyad.services.motion.baselines import pace
-    from dyad.services.motion.model import load_pretrained
-    from dyad.services.motion.neural import BUNDLED
-    from dyad.services.motion.train import predict_clip
+    from dyad.services.motion.neural.backend import BUNDLED
+    from dyad.services.motion.neural.model import load_pretrained
+    from dyad.services.training.motion.baselines import pace
+    from dyad.services.training.motion.train import predict_clip
 
     model = load_pretrained(BUNDLED)
     clips = [c for split in ("train", "test", "ood") for c in load_clips(data, split, RIG)]

@@ -13,34 +13,29 @@ the other's motion, both in one batched pass (``generate_pair``).
 
 from __future__ import annotations
 
-import re
-import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dyad.errors import ConfigError, InvalidInput
+from dyad import checkpoint
+from dyad.errors import InvalidInput
 from dyad.features_io import FeatureShape, check_feature_shapes
 from dyad.services.motion.settings import PREFIX, MotionSettings
 
-BUNDLED = Path(__file__).resolve().parent / "checkpoints" / "dualtalk-social-arkit55-synth"
+BUNDLED = Path(__file__).resolve().parents[1] / "checkpoints" / "dualtalk-social-arkit55-synth"
 _WANTS = "the neural motion model"
-_MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
 def resolve_model_dir(settings: MotionSettings, model_id: str = "") -> tuple[Path, str]:
     """The directory for ``model_id`` ("" → the default) and the setting that names it."""
-    if not model_id:
-        if settings.model_dir is not None:
-            return settings.model_dir, f"{PREFIX}MODEL_DIR"
-        return BUNDLED, f"{PREFIX}MODEL_DIR"
-    if not _MODEL_ID.match(model_id):
-        raise InvalidInput("model_id", "1–128 of [A-Za-z0-9_.-], starting with a letter or digit")
-    if settings.models_root is None:
-        raise ConfigError(f"{PREFIX}MODELS_ROOT", f"not set: cannot resolve model_id {model_id!r}")
-    return settings.models_root / model_id, f"{PREFIX}MODELS_ROOT"
+    return checkpoint.resolve_model_dir(
+        model_id,
+        default=BUNDLED,
+        configured=settings.model_dir,
+        models_root=settings.models_root,
+        prefix=PREFIX,
+    )
 
 
 class NeuralMotion:
@@ -48,24 +43,14 @@ class NeuralMotion:
 
     def __init__(self, settings: MotionSettings, *, max_models: int = 3) -> None:
         self.settings = settings
-        self.max_models = max_models
-        self._models: OrderedDict[str, Any] = OrderedDict()
-        self._lock = threading.Lock()
+        self._models: checkpoint.ModelCache[Any] = checkpoint.ModelCache(max_models)
 
     def model(self, model_id: str = "") -> Any:
-        from dyad.services.motion.model import load_pretrained
+        # torch and transformers load with the first neural request, not with the service.
+        from dyad.services.motion.neural.model import load_pretrained
 
         directory, setting = resolve_model_dir(self.settings, model_id)
-        key = str(directory)
-        with self._lock:
-            if key in self._models:
-                self._models.move_to_end(key)
-                return self._models[key]
-            model = load_pretrained(directory, setting=setting)
-            self._models[key] = model
-            while len(self._models) > self.max_models:
-                self._models.popitem(last=False)
-            return model
+        return self._models.get(str(directory), lambda: load_pretrained(directory, setting=setting))
 
     def check_inputs(
         self,
@@ -111,10 +96,10 @@ class NeuralMotion:
         them); waveform models (the authors' release converted by ``dyad motion
         convert-released``) the tracks normalised as the release did. ``seed`` draws a
         variation-latent model's prior sequence."""
-        from dyad.services.motion.model import generate_pair
+        from dyad.services.motion.neural.model import generate_pair
 
         if model.config.audio_input == "waveform":
-            from dyad.services.motion.released import normalise_waveform
+            from dyad.services.motion.neural.released import normalise_waveform
 
             inputs = normalise_waveform(track_a), normalise_waveform(track_b)
         else:

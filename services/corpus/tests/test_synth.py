@@ -24,14 +24,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from dyad.domain import Timeline
-from dyad.errors import FailedPrecondition, InvalidInput
-from dyad.motion_io import load_motion
-from dyad.services.dialogue.speech.voices import voice_for
-from dyad.services.dialogue.writing.composer import OfflineComposer
-from dyad.services.dialogue.writing.relations import infer_relation
-from dyad.services.motion import corpus
-from dyad.services.motion.dataset import (
+from dyad.dataset.reader import (
     WindowDataset,
     iter_windows,
     load_pair,
@@ -39,6 +32,13 @@ from dyad.services.motion.dataset import (
     scan,
     window_starts,
 )
+from dyad.domain import Timeline
+from dyad.errors import FailedPrecondition, InvalidInput
+from dyad.motion_io import load_motion
+from dyad.services.corpus import synth as corpus
+from dyad.services.dialogue.speech.voices import voice_for
+from dyad.services.dialogue.writing.composer import OfflineComposer
+from dyad.services.dialogue.writing.relations import infer_relation
 
 SPLITS = (0.5, 0.25, 0.25)  # clips 0..3 → train, test, train, ood
 KW = {"seed": 7, "splits": SPLITS, "target_s": 6.0, "progress": False}
@@ -238,7 +238,7 @@ def test_killed_build_resumes_to_the_same_corpus(arkit: Path, tmp_path: Path) ->
     """SIGKILL the whole build (parent and workers) once a clip is finished, then resume."""
     out = tmp_path / "killed"
     code = (
-        "from dyad.services.motion import corpus; "
+        "from dyad.services.corpus import synth as corpus; "
         f"corpus.build_corpus({str(out)!r}, 4, workers=2, rig='arkit55', seed=7, "
         f"splits={SPLITS!r}, target_s=6.0, progress=False)"
     )

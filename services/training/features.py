@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from dyad.dataset.reader import SPLITS, ClipPair, scan
 from dyad.errors import InvalidInput
 from dyad.media import load_audio
-from dyad.services.motion.dataset import SPLITS, ClipPair, scan
 from dyad.timebase import FPS
 
 if TYPE_CHECKING:

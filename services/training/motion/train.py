@@ -45,17 +45,17 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from dyad.dataset.reader import load_pair, scan, window_starts
 from dyad.errors import FailedPrecondition, InvalidInput
 from dyad.rigs import get_rig
-from dyad.services.motion.dataset import load_pair, scan, window_starts
-from dyad.services.motion.features import ensure_features, load_features
-from dyad.services.motion.metrics import GROUPS, evaluate_clips
-from dyad.services.motion.model import (
+from dyad.services.motion.neural.model import (
     DualTalkModel,
     MotionModelConfig,
     generate_pair,
     save_pretrained,
 )
+from dyad.services.training.features import ensure_features, load_features
+from dyad.services.training.metrics import GROUPS, evaluate_clips
 
 CHECKPOINT = "checkpoint.pt"
 LOG = "train_log.jsonl"
@@ -555,10 +555,10 @@ def _cli(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m dyad.services.motion.train train motion …`` (same as ``dyad train motion``)."""
-    from dyad.services.motion.train_cli import register
+    """``python -m dyad.services.training.motion.train train motion …`` = ``dyad train motion``."""
+    from dyad.services.training.cli import register
 
-    parser = argparse.ArgumentParser(prog="python -m dyad.services.motion.train")
+    parser = argparse.ArgumentParser(prog="python -m dyad.services.training.motion.train")
     register(parser.add_subparsers(title="commands", metavar="COMMAND"))
     args = parser.parse_args(argv)
     return int(args.func(args)) if hasattr(args, "func") else 2

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from dyad.errors import InvalidInput
-from dyad.services.motion.model import DualTalkModel, MotionModelConfig
+from dyad.services.motion.neural.model import DualTalkModel, MotionModelConfig
 
 _RENAMES = (("weight_g", "parametrizations.weight.original0"),
             ("weight_v", "parametrizations.weight.original1"))  # fmt: skip

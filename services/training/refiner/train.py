@@ -38,10 +38,10 @@ import torch
 from tqdm import tqdm
 
 from dyad.errors import FailedPrecondition, InvalidInput
-from dyad.services.refiner.data import RefinerClip, ensure_inputs, load_clips, make_batch
 from dyad.services.refiner.denoiser import DenoiserConfig, RefinerDenoiser, save_pretrained
 from dyad.services.refiner.sampler import WindowJob, make_cond
 from dyad.services.refiner.schedule import NoiseSchedule
+from dyad.services.training.refiner.data import RefinerClip, ensure_inputs, load_clips, make_batch
 
 CHECKPOINT = "checkpoint.pt"
 LOG = "train_log.jsonl"
@@ -266,7 +266,7 @@ def train(data_dir: str | Path, out_dir: str | Path, *, progress: bool = True,
     root = Path(data_dir)
     if not (root / "train").is_dir():
         raise InvalidInput("--data", f"{root} has no train/ folder (a `dyad dataset synth` corpus)")
-    from dyad.services.motion.features import ensure_features
+    from dyad.services.training.features import ensure_features
 
     ensure_features(root, ("train", "test"), progress=progress)
     for split in ("train", "test"):
@@ -276,14 +276,7 @@ def train(data_dir: str | Path, out_dir: str | Path, *, progress: bool = True,
                           run_args={"data_dir": str(root)}, **kw)  # fmt: skip
 
 
-# -- CLI (the parser is ``cli.add_train_command``, which imports nothing heavy) ---------------
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``refiner`` to the ``dyad train`` group's subparsers (``cli.add_train_command``)."""
-    from dyad.services.refiner.cli import add_train_command
-
-    add_train_command(sub)
-
-
+# -- CLI (the parser is ``cli.add_refiner_command``, which imports nothing heavy) -------------
 def _cli(args: argparse.Namespace) -> int:
     if args.rig != "arkit55":
         raise InvalidInput("--rig", "the training data path reads arkit55 corpora only")
@@ -301,11 +294,14 @@ def _cli(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m dyad.services.refiner.train refiner …`` (same as ``dyad train refiner``)."""
-    parser = argparse.ArgumentParser(prog="python -m dyad.services.refiner.train")
-    register(parser.add_subparsers(title="commands", metavar="COMMAND"))
+    """``python -m dyad.services.training.refiner.train refiner …`` = ``dyad train refiner``."""
+    from dyad.services.training.cli import add_refiner_command
+
+    parser = argparse.ArgumentParser(prog="python -m dyad.services.training.refiner.train")
+    add_refiner_command(parser.add_subparsers(title="commands", metavar="COMMAND"))
     args = parser.parse_args(argv)
     return int(args.func(args)) if hasattr(args, "func") else 2
+
 
 
 if __name__ == "__main__":

@@ -57,10 +57,8 @@ from transformers import Wav2Vec2Config
 
 from dyad import checkpoint
 from dyad.errors import InvalidInput
-from dyad.rigs import RIGS, get_rig, num_frames
-from dyad.timebase import SAMPLE_RATE
-from dyad.services.motion.metrics import GROUPS
-from dyad.services.motion.model_parts import (
+from dyad.rigs import CHANNEL_GROUPS, RIGS, get_rig, num_frames
+from dyad.services.motion.neural.parts import (
     WAV2VEC2_LARGE,
     CrossModalTemporalEnhancer,
     DualSpeakerInteractionModule,
@@ -73,6 +71,7 @@ from dyad.services.motion.model_parts import (
     periodic_positional_encoding,
     window_starts,
 )
+from dyad.timebase import SAMPLE_RATE
 
 MIN_SAMPLES = 400  # the wav2vec2 CNN's receptive field
 _BATCH_WINDOWS = 8  # windows per generate_pair forward pass (× 2 roles)
@@ -104,7 +103,7 @@ class MotionModelConfig:
     wav2vec2_config: dict[str, Any] | None = None
     latent_dim: int = 0  # the variation latent (ours, model_parts.MotionVariation); 0: none
     latent_stride: int = 2  # frames per latent step
-    latent_group: str = ""  # metrics.GROUPS group the posterior sees; "": every channel
+    latent_group: str = ""  # dyad.rigs.CHANNEL_GROUPS group the posterior sees; "": every channel
 
     def __post_init__(self) -> None:
         def bad(name: str, why: str) -> InvalidInput:
@@ -129,7 +128,7 @@ class MotionModelConfig:
             least = 1 if name == "latent_stride" else 0
             if not isinstance(v, int) or isinstance(v, bool) or v < least:
                 raise bad(name, f"expected an integer ≥ {least}, got {v!r}")
-        groups = [g.name for g in GROUPS[self.rig]]
+        groups = [g.name for g in CHANNEL_GROUPS[self.rig]]
         if self.latent_group not in ("", *groups):
             raise bad("latent_group", f"{self.latent_group!r} is not '' or one of {groups}")
         if self.feature_dim % 2 or self.feature_dim % self.num_heads:
@@ -155,7 +154,7 @@ class MotionModelConfig:
     @property
     def latent_channels(self) -> list[int]:
         """Channels the variation posterior sees (``latent_group``; all for "")."""
-        for g in GROUPS[self.rig]:
+        for g in CHANNEL_GROUPS[self.rig]:
             if g.name == self.latent_group:
                 return list(g.index)
         return list(range(self.motion_dim))

@@ -31,10 +31,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dyad.services.motion.features import encode_wave
-from dyad.services.motion.metrics import GROUPS
-from dyad.services.motion.model import DualTalkModel
-from dyad.services.motion.train import Clip, load_clips, predict_clip, reproducible_cpu, score
+from dyad.services.motion.neural.model import DualTalkModel
+from dyad.services.training.features import encode_wave
+from dyad.services.training.metrics import GROUPS
+from dyad.services.training.motion.train import (
+    Clip,
+    load_clips,
+    predict_clip,
+    reproducible_cpu,
+    score,
+)
 
 Pair = tuple[np.ndarray, np.ndarray]
 Results = dict[str, dict[str, dict[str, dict[str, float]]]]  # split → method → group → metric
@@ -86,7 +92,7 @@ def teacher_rerun(data_dir: str | Path, rig: str, *, offset: int = 1) -> Callabl
     """Re-runs the procedural animator with seed (clip's seed + ``offset``)."""
     from dyad.domain import Timeline
     from dyad.media import load_audio
-    from dyad.services.motion.procedural import ProceduralAnimator
+    from dyad.services.motion.procedural.animator import ProceduralAnimator
 
     root = Path(data_dir)
     meta = {}
@@ -177,13 +183,13 @@ def table(results: dict[str, dict[str, dict[str, float]]], digits: int = 4) -> s
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m dyad.services.motion.baselines --data CORPUS [--model DIR] [--json OUT]``:
-    the Markdown tables of every split (and the raw scores as JSON)."""
+    """``python -m dyad.services.training.motion.baselines --data CORPUS [--model DIR]
+    [--json OUT]``: the Markdown tables of every split (and the raw scores as JSON)."""
     import argparse
 
-    from dyad.services.motion.model import load_pretrained
+    from dyad.services.motion.neural.model import load_pretrained
 
-    p = argparse.ArgumentParser(prog="python -m dyad.services.motion.baselines")
+    p = argparse.ArgumentParser(prog="python -m dyad.services.training.motion.baselines")
     p.add_argument("--data", required=True, type=Path)
     p.add_argument("--model", type=Path, help="save_pretrained directory (omit: baselines only)")
     p.add_argument("--rig", default="arkit55")

@@ -82,12 +82,12 @@ def ensure_inputs(root: str | Path, split: str, *, progress: bool = False) -> in
     import torch
     from tqdm import tqdm
 
+    from dyad.dataset.reader import load_pair, scan
     from dyad.media import load_audio
-    from dyad.services.motion.dataset import load_pair, scan
-    from dyad.services.motion.features import load_features
-    from dyad.services.motion.model import generate_pair, load_pretrained
-    from dyad.services.motion.neural import BUNDLED as MOTION_MODEL
-    from dyad.services.motion.procedural import ProceduralAnimator
+    from dyad.services.motion.neural.backend import BUNDLED as MOTION_MODEL
+    from dyad.services.motion.neural.model import generate_pair, load_pretrained
+    from dyad.services.motion.procedural.animator import ProceduralAnimator
+    from dyad.services.training.features import load_features
 
     root = Path(root)
     if not (root / split).is_dir():
@@ -121,8 +121,8 @@ def ensure_inputs(root: str | Path, split: str, *, progress: bool = False) -> in
 
 def load_clips(root: str | Path, split: str) -> list[RefinerClip]:
     """Every pair of ``root/split`` with its cached inputs (``ensure_inputs`` first)."""
-    from dyad.services.motion.dataset import load_pair, scan
-    from dyad.services.motion.features import load_features
+    from dyad.dataset.reader import load_pair, scan
+    from dyad.services.training.features import load_features
 
     root = Path(root)
     if not (root / split).is_dir():

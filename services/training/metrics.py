@@ -45,11 +45,7 @@ Not computed: the release's STS, diversity and variance (not in DualTalk's table
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
-import math
-import sys
 import warnings
 import zipfile
 from collections.abc import Sequence
@@ -59,8 +55,8 @@ from pathlib import Path
 import numpy as np
 from scipy import linalg
 
-from dyad.errors import EXIT_USAGE, DyadError, InvalidInput, NotFound
-from dyad.rigs import ARKIT_BLENDSHAPES, RIGS, Rig, get_rig
+from dyad.errors import InvalidInput, NotFound
+from dyad.rigs import CHANNEL_GROUPS, Rig, get_rig
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +68,11 @@ SID_EPS = 1e-6
 Scores = dict[str, dict[str, float]]
 
 
+#: SID's cluster count per channel group: the release's k 40 for many-channel expression
+#: groups, 10 for 3-channel pose-like groups.
+SID_CLUSTERS = {"exp": 40, "jaw": 10, "pose": 10, "mouth": 40, "face": 40}
+
+
 @dataclass(frozen=True)
 class Group:
     name: str
@@ -79,24 +80,10 @@ class Group:
     k: int  # SID clusters
 
 
-def _arkit_groups() -> tuple[Group, ...]:
-    mouth = tuple(
-        i
-        for i, n in enumerate(ARKIT_BLENDSHAPES)
-        if n.startswith(("jaw", "mouth")) or n in ("cheekPuff", "tongueOut")
-    )
-    face = tuple(i for i in range(len(ARKIT_BLENDSHAPES)) if i not in mouth)
-    n = len(ARKIT_BLENDSHAPES)
-    return Group("mouth", mouth, 40), Group("face", face, 40), Group("pose", (n, n + 1, n + 2), 10)
-
-
+#: The rig's channel groups (``dyad.rigs.CHANNEL_GROUPS``) with their SID k.
 GROUPS: dict[str, tuple[Group, ...]] = {
-    "flame56": (
-        Group("exp", tuple(range(0, 50)), 40),
-        Group("jaw", tuple(range(50, 53)), 10),
-        Group("pose", tuple(range(53, 56)), 10),
-    ),
-    "arkit55": _arkit_groups(),
+    rig: tuple(Group(g.name, g.index, SID_CLUSTERS[g.name]) for g in groups)
+    for rig, groups in CHANNEL_GROUPS.items()
 }
 
 
@@ -342,64 +329,3 @@ def evaluate_dirs(
         gts.append(read_motion_file(gt_file, rig, f"gt[{stem}]"))
         partners.append(read_motion_file(partner_file, rig, f"partner[{stem}]"))
     return evaluate_clips(preds, gts, partners, rig, sid_fit=sid_fit, names=list(found))
-
-
-# ---------------------------------------------------------------- command line
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``metrics`` with its ``motion`` subcommand to the ``dyad`` CLI."""
-    metrics = sub.add_parser("metrics", help="evaluation metrics")
-    cmds = metrics.add_subparsers(title="commands", metavar="COMMAND")
-    metrics.set_defaults(func=lambda _a: metrics.print_help() or EXIT_USAGE)
-    m = cmds.add_parser(
-        "motion", help="DualTalk's FD, P-FD, MSE, SID, rPCC per channel group (JSON)"
-    )
-    m.add_argument("--pred", required=True, type=Path, help="prediction directory or .npy/.npz")
-    m.add_argument("--gt", required=True, type=Path, help="GT root (DualTalk layout) or file")
-    m.add_argument("--partner", type=Path, help="partner GT file (file mode only)")
-    m.add_argument("--rig", choices=sorted(RIGS), default="flame56")
-    m.add_argument("--split", help="GT subfolder (train/test/ood) in directory mode")
-    m.add_argument("--sid-fit", choices=SID_FITS, default="pred", help="KMeans fit for SID")
-    m.set_defaults(func=motion_command)
-
-
-def motion_command(args: argparse.Namespace) -> int:
-    if args.pred.is_dir():
-        if not args.gt.is_dir():
-            raise InvalidInput("--gt", f"{args.gt} must be a directory when --pred is one")
-        if args.partner is not None:
-            raise InvalidInput("--partner", "only with file inputs (directories pair speakers)")
-        scores = evaluate_dirs(args.pred, args.gt, args.rig, args.split, sid_fit=args.sid_fit)
-    else:
-        if args.split is not None:
-            raise InvalidInput("--split", "only with directory inputs")
-        if args.partner is None:
-            raise InvalidInput("--partner", "required with file inputs")
-        files = {"--pred": args.pred, "--gt": args.gt, "--partner": args.partner}
-        for flag, path in files.items():
-            if not path.is_file():
-                raise InvalidInput(flag, f"{path} is not a file or directory")
-        pred, gt, partner = (read_motion_file(p, args.rig, f) for f, p in files.items())
-        scores = evaluate_single(pred, gt, partner, args.rig, sid_fit=args.sid_fit)
-    # NaN (a constant array's rPCC) is written as null: strict JSON has no NaN.
-    out = {g: {k: v if math.isfinite(v) else None for k, v in s.items()} for g, s in scores.items()}
-    print(json.dumps(out))
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``main(["metrics", "motion", "--pred", …])`` runs like ``dyad metrics motion …``: JSON on
-    stdout, a Dyad error as one line on stderr with exit 2 (1 for an internal error)."""
-    parser = argparse.ArgumentParser(prog="dyad")
-    register(parser.add_subparsers(title="commands", metavar="COMMAND"))
-    args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
-    try:
-        return int(func(args) or 0)
-    except DyadError as e:
-        print(f"dyad: {e.message}", file=sys.stderr)
-        return 1 if e.code == "INTERNAL" else EXIT_USAGE

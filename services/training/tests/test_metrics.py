@@ -13,7 +13,7 @@ import pytest
 
 from dyad.errors import InvalidInput, NotFound
 from dyad.rigs import ARKIT_BLENDSHAPES, get_rig
-from dyad.services.motion import metrics as M
+from dyad.services.training import metrics as M
 
 RNG = np.random.default_rng(7)
 

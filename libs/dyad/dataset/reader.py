@@ -1,5 +1,5 @@
-"""Training data from DualTalk-layout directories: ours (``corpus.build_corpus``) and the public
-DualTalk dataset (``<root>/{train,test,ood}/<clip>_speaker{1,2}.{wav,npz}``).
+"""Reading DualTalk-layout directories: ours (``dyad dataset synth``, a job's dataset export)
+and the public DualTalk dataset (``<root>/{train,test,ood}/<clip>_speaker{1,2}.{wav,npz}``).
 
 Motion keys read per rig (other keys — ``shape``, ``tex``, ``cam``, ``light`` … — are ignored):
 
@@ -28,25 +28,20 @@ from __future__ import annotations
 import json
 import math
 import zipfile
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import soundfile as sf
-import torch
-from torch.utils.data import Dataset
 
+from dyad.dataset.layout import SPLITS
 from dyad.domain import Relation
 from dyad.errors import InvalidInput, NotFound
 from dyad.media import load_audio
 from dyad.rigs import get_rig
-from dyad.timebase import SAMPLE_RATE
+from dyad.timebase import SAMPLE_RATE, SAMPLES_PER_FRAME
 
-SAMPLES_PER_FRAME = 640  # 16 kHz / 25 fps
-SPLITS = ("train", "test", "ood")
 TAILS = ("shift", "drop", "pad")
 
 
@@ -235,60 +230,3 @@ def _npz_frames(path: Path, rig: str) -> int:
             else:
                 return int(read_motion(path, rig).shape[0])
     return int(shape[0])
-
-
-class WindowDataset(Dataset[dict[str, Any]]):
-    """Windows of every pair in ``root/split`` for training. The index holds (clip, start)
-    pairs computed from file headers; clips are loaded on demand and the last ``cache_clips``
-    kept (LRU), so iterate clip by clip (the default order) rather than fully shuffled when
-    clips are large. Items: ``audio_a``/``audio_b`` [w·640], ``motion_a``/``motion_b`` [w, C]
-    float32 tensors, ``valid`` (frames), ``relation`` [blood, equal] (−1 when unknown)."""
-
-    def __init__(
-        self, root: str | Path, split: str, rig: str, window_frames: int = 200,
-        hop: int | None = None, *, tail: str = "shift", cache_clips: int = 4,
-    ) -> None:  # fmt: skip
-        self.rig, self.window, self.cache_clips = get_rig(rig).name, window_frames, cache_clips
-        self.pairs = scan(root, split)
-        self.index: list[tuple[int, int, int]] = []  # (pair, start, valid)
-        self.frames: list[int] = []
-        for k, p in enumerate(self.pairs):
-            t = _aligned_frames(
-                p.clip, (_npz_frames(p.npz_a, rig), _npz_frames(p.npz_b, rig)),
-                (_samples(p.wav_a), _samples(p.wav_b)),
-            )  # fmt: skip
-            self.frames.append(t)
-            self.index += [(k, s, v) for s, v in window_starts(t, window_frames, hop, tail)]
-        self._cache: OrderedDict[int, PairData] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def _load(self, k: int) -> PairData:
-        if k in self._cache:
-            self._cache.move_to_end(k)
-            return self._cache[k]
-        data = load_pair(self.pairs[k], self.rig)
-        if data.frames != self.frames[k]:
-            raise InvalidInput(self.pairs[k].clip, "changed on disk since the index was built")
-        self._cache[k] = data
-        while len(self._cache) > self.cache_clips:
-            self._cache.popitem(last=False)
-        return data
-
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        k, start, valid = self.index[i]
-        w = _window(self._load(k), start, valid, self.window)
-        rel = w.relation
-        return {
-            "clip": w.clip,
-            "start": start,
-            "valid": valid,
-            "audio_a": torch.from_numpy(w.audio_a),
-            "audio_b": torch.from_numpy(w.audio_b),
-            "motion_a": torch.from_numpy(w.motion_a),
-            "motion_b": torch.from_numpy(w.motion_b),
-            "relation": torch.tensor(
-                [rel.blood, rel.equal] if rel else [-1, -1], dtype=torch.float32
-            ),
-        }
