@@ -25,7 +25,6 @@ import soundfile as sf
 import torch
 
 from dyad.dataset.reader import (
-    WindowDataset,
     iter_windows,
     load_pair,
     read_motion,
@@ -39,6 +38,7 @@ from dyad.services.corpus import synth as corpus
 from dyad.services.dialogue.speech.voices import voice_for
 from dyad.services.dialogue.writing.composer import OfflineComposer
 from dyad.services.dialogue.writing.relations import infer_relation
+from dyad.services.training.windows import WindowDataset
 
 SPLITS = (0.5, 0.25, 0.25)  # clips 0..3 → train, test, train, ood
 KW = {"seed": 7, "splits": SPLITS, "target_s": 6.0, "progress": False}

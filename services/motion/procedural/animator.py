@@ -57,8 +57,8 @@ from dyad.errors import InvalidInput
 from dyad.rigs import get_rig
 from dyad.timebase import FPS
 
-from . import procedural_behaviour as pb
-from .procedural_signal import (
+from . import behaviour as pb
+from .signal import (
     FEATURE_RATE,
     SAMPLE_RATE,
     SpeechFeatures,

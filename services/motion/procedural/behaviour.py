@@ -23,7 +23,7 @@ from dyad.domain import EMOTIONS, Identity, Relation, Timeline
 from dyad.rigs import ARKIT_BLENDSHAPES
 from dyad.timebase import FPS
 
-from .procedural_signal import bump, interval_mask, smooth
+from .signal import bump, interval_mask, smooth
 
 BS = {name: i for i, name in enumerate(ARKIT_BLENDSHAPES)}
 PARTNER_SIDE = {"a": 1.0, "b": -1.0}

@@ -10,8 +10,7 @@ from dyad.errors import InvalidInput
 from dyad.services.refiner.core import RefineOptions, parse_blocks, refine_conversation
 from dyad.services.refiner.denoiser import RefinerDenoiser
 from dyad.services.refiner.turns import boundaries, silent_gaps, turn_spans
-
-from .conftest import smooth_motion
+from dyad.testing.data import smooth_motion
 
 
 def run(model: RefinerDenoiser | None, a: np.ndarray, b: np.ndarray, tl: Timeline,

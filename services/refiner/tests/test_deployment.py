@@ -16,9 +16,9 @@ from dyad.services.refiner.core import RefinerCore
 from dyad.services.refiner.settings import RefinerSettings
 from dyad.storage import LocalStore
 from dyad.testing import RayServe
+from dyad.testing.data import make_timeline, smooth_motion
 from dyad.v1 import refiner_service_pb2_grpc as pb_grpc
 
-from .conftest import make_timeline, smooth_motion
 from .test_service import request
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]  # ~40 s: a local Ray

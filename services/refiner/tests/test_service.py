@@ -21,11 +21,10 @@ from dyad.rpc import insecure_channel
 from dyad.services.refiner.__main__ import build_server
 from dyad.services.refiner.settings import RefinerSettings
 from dyad.storage import LocalStore
+from dyad.testing.data import make_timeline, smooth_motion
 from dyad.v1 import common_pb2 as c
 from dyad.v1 import refiner_service_pb2 as pb
 from dyad.v1 import refiner_service_pb2_grpc as pb_grpc
-
-from .conftest import make_timeline, smooth_motion
 
 
 def with_server(tmp_path: Path, test: Any) -> None:

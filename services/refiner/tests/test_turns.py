@@ -15,8 +15,7 @@ from dyad.services.refiner.turns import (
     silent_gaps,
     turn_spans,
 )
-
-from .conftest import make_timeline
+from dyad.testing.data import make_timeline
 
 
 def test_spans_tile_the_conversation_at_pause_midpoints() -> None:

@@ -16,7 +16,7 @@ from dyad.services.training.refiner import train as train_mod
 from dyad.services.training.refiner.data import RefinerClip, degrade, make_batch
 from dyad.services.training.refiner.train import diffusion_loss, fit_statistics, train_on_clips
 
-from .conftest import make_timeline, smooth_motion
+from dyad.testing.data import make_timeline, smooth_motion
 
 TINY = DenoiserConfig(d_model=32, num_layers=1, num_heads=2, ff_dim=64)
 

@@ -1,0 +1,46 @@
+"""Small, deterministic domain data for tests: a hand-made conversation timeline and smooth,
+in-range motion clips (no service is needed to make them)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dyad.domain import Emotion, Identity, Relation, Segment, Timeline
+from dyad.rigs import get_rig
+from dyad.timebase import FPS, SAMPLE_RATE
+
+#: (speaker, start_s, end_s, emotion) of the default timeline's sentences.
+TURNS = [("a", 0.2, 2.8, "happy"), ("b", 3.1, 5.6, "sad"), ("a", 5.9, 7.6, "neutral")]
+
+
+def make_timeline(duration: float = 8.0, turns: list | None = None) -> Timeline:
+    """Three turns (A, B, A) with emotions and one backchannel of B inside A's first turn."""
+    segs = [
+        Segment(s, "sentence", "words", a, b, Emotion(e, 0.5), i)
+        for i, (s, a, b, e) in enumerate(TURNS if turns is None else turns)
+    ]
+    segs.append(Segment("b", "backchannel", "uh-huh", 1.0, 1.4))
+    segs.sort(key=lambda s: s.start_s)
+    return Timeline(
+        SAMPLE_RATE,
+        duration,
+        {"a": Identity("Ana", "adult"), "b": Identity("Ben", "teen")},
+        Relation(True, False),
+        "studio",
+        tuple(segs),
+    )
+
+
+def smooth_motion(frames: int, seed: int, rig: str = "arkit55") -> np.ndarray:
+    """A smooth, in-range clip ``[T, C]`` (sums of slow sines)."""
+    r = get_rig(rig)
+    rng = np.random.default_rng(seed)
+    t = np.arange(frames)[:, None] / FPS
+    freq = rng.uniform(0.1, 1.0, (1, r.num_channels))
+    phase = rng.uniform(0, 2 * np.pi, (1, r.num_channels))
+    x = 0.5 + 0.3 * np.sin(2 * np.pi * freq * t + phase)
+    if rig == "arkit55":
+        x[:, -3:] = 0.2 * np.sin(2 * np.pi * freq[:, -3:] * t + phase[:, -3:])
+    else:
+        x = x - 0.5
+    return r.clip(x.astype(np.float32))

@@ -1,0 +1,3 @@
+"""The neural motion model: DualTalk with RSATalker's social fusion (``model``, ``parts``), the
+authors' released checkpoint (``released``) and the service's backend over checkpoints
+(``backend``: a small cache, inputs checked before any work, generation of both speakers)."""
