@@ -26,8 +26,9 @@ PROMPT = "Two old friends meet in a café and plan a weekend trip to Lisbon"
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    opts = GenerateOptions(n=1, seed=7, turns=(5, 5) if quick else (6, 6),
-                           head_px=128 if quick else 512)  # fmt: skip
+    opts = GenerateOptions(
+        n=1, seed=7, turns=(5, 5) if quick else (6, 6), head_px=128 if quick else 512
+    )
     with tempfile.TemporaryDirectory() as tmp:
         orch = Orchestrator(EmbeddedStages(LocalStore(Path(tmp) / "store")))
         t0 = time.perf_counter()

@@ -1,8 +1,8 @@
 """Neural motion model speed: ``generate_pair`` on a 60 s conversation, × real time.
 
 Both speakers of a 60 s conversation (``T = 1500`` frames, 160-d mel features, ``arkit55``)
-through ``dyad.services.motion.neural.model.generate_pair`` with its defaults (200-frame windows,
-50 frames overlap, both roles of up to 8 windows per pass), for the ``paper`` + ``social``
+through ``dyad.services.motion.neural.generate.generate_pair`` with its defaults (200-frame
+windows, 50 frames overlap, both roles of up to 8 windows per pass), for the ``paper`` + ``social``
 model at the default size (d = 256, D = 512), a small one (d = 128, D = 256) and the bundled
 checkpoint (its own weights and config: d = 128, D = 192, variation latent). Random weights
 elsewhere: speed does not depend on them. Medians of 3 after a warm-up; goal ≥ 50× real time
@@ -21,13 +21,10 @@ import numpy as np
 import torch
 
 from bench.common import median_s, write_result
-from dyad.services.motion.neural.model import (
-    DualTalkModel,
-    MotionModelConfig,
-    generate_pair,
-    load_pretrained,
-)
 from dyad.services.motion.neural.backend import BUNDLED
+from dyad.services.motion.neural.config import MotionModelConfig
+from dyad.services.motion.neural.generate import generate_pair
+from dyad.services.motion.neural.model import DualTalkModel, load_pretrained
 
 CONFIGS: dict[str, dict[str, Any]] = {
     "d256": {},

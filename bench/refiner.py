@@ -33,8 +33,9 @@ def conversation(seconds: float) -> dict[str, Any]:
         end = min(t + 4.0, seconds - 0.1)
         segs.append(Segment(spk, "sentence", "words", t, end, Emotion("neutral", 0.3), k))
         t, spk, k = end + 0.3, "b" if spk == "a" else "a", k + 1
-    tl = Timeline(16_000, seconds, {"a": Identity("A"), "b": Identity("B")}, Relation(),
-                  "studio", tuple(segs))  # fmt: skip
+    tl = Timeline(
+        16_000, seconds, {"a": Identity("A"), "b": Identity("B")}, Relation(), "studio", tuple(segs)
+    )
     rng = np.random.default_rng(0)
     time = np.arange(frames)[:, None] / 25.0
 
@@ -48,29 +49,48 @@ def conversation(seconds: float) -> dict[str, Any]:
     return {"a": motion(), "b": motion(), "timeline": tl, "fa": feats[0], "fb": feats[1]}
 
 
-def bench_case(model: Any, conv: dict[str, Any], steps: int, threads: int | None,
-               repeat: int) -> dict[str, Any]:  # fmt: skip
+def bench_case(
+    model: Any, conv: dict[str, Any], steps: int, threads: int | None, repeat: int
+) -> dict[str, Any]:
     opts = RefineOptions(steps=steps)
     before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        med = median_s(lambda: refine_conversation(
-            model, conv["a"], conv["b"], conv["timeline"], rig="arkit55",
-            features_a=conv["fa"], features_b=conv["fb"], options=opts), repeat)  # fmt: skip
+        med = median_s(
+            lambda: refine_conversation(
+                model,
+                conv["a"],
+                conv["b"],
+                conv["timeline"],
+                rig="arkit55",
+                features_a=conv["fa"],
+                features_b=conv["fb"],
+                options=opts,
+            ),
+            repeat,
+        )
     finally:
         torch.set_num_threads(before)
     seconds = conv["timeline"].duration_s
-    return {"steps": steps, "threads": threads or before, "median_s": med,
-            "s_per_conversation_s": med / seconds, "x_realtime": seconds / med}  # fmt: skip
+    return {
+        "steps": steps,
+        "threads": threads or before,
+        "median_s": med,
+        "s_per_conversation_s": med / seconds,
+        "x_realtime": seconds / med,
+    }
 
 
 def run(quick: bool = False) -> dict[str, Any]:
     seconds = 20.0 if quick else 60.0
     repeat = 1 if quick else 3
     conv = conversation(seconds)
-    result: dict[str, Any] = {"conversation_s": seconds, "checkpoint": BUNDLED.name,
-                              "setup": "sfbg+rfbg+tcr, ddim, strength 0.5, context 75"}  # fmt: skip
+    result: dict[str, Any] = {
+        "conversation_s": seconds,
+        "checkpoint": BUNDLED.name,
+        "setup": "sfbg+rfbg+tcr, ddim, strength 0.5, context 75",
+    }
     model = load_pretrained(BUNDLED)
     for steps in (10, 50):
         for threads in (2,) if quick else (2, 1):

@@ -31,9 +31,15 @@ from typing import Any
 import numpy as np
 
 from bench.common import write_result
+from dyad.rigs import get_rig
+from dyad.services.renderer.avatars.avatar import create_avatar
+from dyad.services.renderer.core import RendererCore
 from dyad.services.renderer.raster import cuda_available, render
 from dyad.services.renderer.raster.camera import Camera
 from dyad.services.renderer.raster.scene import GaussianScene
+from dyad.services.renderer.raster.torch_autograd import render_torch
+from dyad.services.renderer.settings import RendererSettings
+from dyad.services.renderer.video import HeadTrack, head_camera, head_frames
 
 SIZE = 512
 N_POSES = 25
@@ -41,9 +47,6 @@ N_POSES = 25
 
 def avatar_and_motion(frames: int = N_POSES) -> tuple[Any, np.ndarray]:
     """The default avatar and a ``[frames, 55]`` clip: jaw opening and the head turning."""
-    from dyad.rigs import get_rig
-    from dyad.services.renderer.avatars.avatar import create_avatar
-
     rig = get_rig("arkit55")
     t = np.arange(frames) / 25.0
     m = np.zeros((frames, len(rig.channels)), np.float32)
@@ -61,8 +64,6 @@ def avatar_scenes(frames: int = N_POSES, *, cull: bool = True) -> list[GaussianS
 
 
 def head_camera_px(size: int = SIZE) -> Camera:
-    from dyad.services.renderer.video import head_camera
-
     return head_camera("a", size)
 
 
@@ -99,11 +100,10 @@ def bench_cpu(n_frames: int, scenes: list[GaussianScene]) -> dict[str, Any]:
 
 def bench_head_frame(n_frames: int) -> dict[str, Any]:
     """Pose → bind → shade → rasterise → uint8, per frame (the video path for one head)."""
-    from dyad.services.renderer.video import HeadTrack, head_frames
-
     avatar, motion = avatar_and_motion(n_frames + 1)
-    frames = head_frames(HeadTrack(avatar, motion, head_camera_px()),
-                         background=(0.91, 0.93, 0.95), backend="cpu")  # fmt: skip
+    frames = head_frames(
+        HeadTrack(avatar, motion, head_camera_px()), background=(0.91, 0.93, 0.95), backend="cpu"
+    )
     return _frames(lambda _k: next(frames), n_frames)
 
 
@@ -111,9 +111,6 @@ def bench_conversation(seconds: float) -> dict[str, Any]:
     """Both heads, three videos (composite + singles) with audio, through RendererCore."""
     import tempfile
     from pathlib import Path
-
-    from dyad.services.renderer.core import RendererCore
-    from dyad.services.renderer.settings import RendererSettings
 
     frames = int(seconds * 25)
     _avatar, motion = avatar_and_motion(frames)
@@ -125,13 +122,24 @@ def bench_conversation(seconds: float) -> dict[str, Any]:
     core.warm_up()
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        core.render_conversation(motion, motion[::-1].copy(), "arkit55", Path(tmp),
-                                 track_a=track_a, track_b=track_b,
-                                 identities={"a": "", "b": "woman, red hair"})  # fmt: skip
+        core.render_conversation(
+            motion,
+            motion[::-1].copy(),
+            "arkit55",
+            Path(tmp),
+            track_a=track_a,
+            track_b=track_b,
+            identities={"a": "", "b": "woman, red hair"},
+        )
         wall = time.perf_counter() - t0
-    return {"seconds": seconds, "head_px": SIZE, "outputs": 3, "wall_s": wall,
-            "wall_per_conversation_second": wall / seconds,
-            "real_time_factor": seconds / wall}  # fmt: skip
+    return {
+        "seconds": seconds,
+        "head_px": SIZE,
+        "outputs": 3,
+        "wall_s": wall,
+        "wall_per_conversation_second": wall / seconds,
+        "real_time_factor": seconds / wall,
+    }
 
 
 def bench_reference(scene: GaussianScene, size: int = 64) -> dict[str, Any]:
@@ -152,8 +160,6 @@ def bench_reference(scene: GaussianScene, size: int = 64) -> dict[str, Any]:
 
 def bench_torch(n_frames: int, scene: GaussianScene) -> dict[str, Any]:
     import torch
-
-    from dyad.services.renderer.raster.torch_autograd import render_torch
 
     torch.set_num_threads(1)
     out: dict[str, Any] = {

@@ -100,6 +100,7 @@ def main() -> None:
     result = {"store": bench_store(), "queue": bench_queue()}
     print(json.dumps(result, indent=2))
     print(f"written to {write_result('platform', result)}")
+    # the model benchmarks load torch and numba: only after the platform numbers are taken
     from bench import audio, corpus, dialogue, e2e, refiner, render
 
     audio.main()

@@ -147,8 +147,3 @@ def test_metrics_http_endpoint() -> None:
     port = metrics.start_metrics_server(0)
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
         assert r.status == 200 and b"python_info" in r.read()
-
-
-def test_readme_settings_table_is_current() -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    assert settings_table(PlatformSettings) in readme, "README's settings table is out of date"

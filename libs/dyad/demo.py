@@ -11,13 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+from dyad.cli import main as dyad
+
 PROMPT = "Two old friends meet in a café and plan a weekend trip to Lisbon"
 OUT = Path(os.environ.get("DYAD_DEMO_OUT", "demo-output"))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from dyad.cli import main as dyad
-
     args = sys.argv[1:] if argv is None else argv
     if "--serve" in args:
         return dyad(["serve", "--config", "deploy/ray/serve_config.yaml"])

@@ -93,13 +93,13 @@ def identity_from_pb(m: c.Identity, field: str) -> Identity:
 
 
 def relation_to_pb(r: Relation) -> c.SocialRelation:
-    return c.SocialRelation(blood=r.blood, equal=r.equal)
+    return c.SocialRelation(blood=r.blood, equal=r.equal, label=r.label)
 
 
 def relation_from_pb(m: c.SocialRelation) -> Relation | None:
     """None unless both axes are set (an unset axis means "infer it")."""
     if m.HasField("blood") and m.HasField("equal"):
-        return Relation(m.blood, m.equal)
+        return Relation(m.blood, m.equal, m.label)
     return None
 
 
@@ -112,6 +112,7 @@ def dialogue_to_pb(d: Dialogue) -> c.Dialogue:
         relation=relation_to_pb(d.relation),
         environment=d.environment,
         prompt=d.prompt,
+        seed=d.seed,
         turns=[
             c.Turn(
                 speaker=_SPEAKER[t.speaker],
@@ -153,6 +154,7 @@ def dialogue_from_pb(m: c.Dialogue, field: str = "dialogue") -> Dialogue:
         relation=relation,
         turns=tuple(turns),
         environment=m.environment or "studio",
+        seed=m.seed,
     )
     # Round-trip through the dict form so every field gets the same checks as a JSON file.
     return Dialogue.from_dict(d.to_dict(), field)
@@ -161,6 +163,10 @@ def dialogue_from_pb(m: c.Dialogue, field: str = "dialogue") -> Dialogue:
 def timeline_to_pb(t: Timeline) -> c.Timeline:
     return c.Timeline(
         duration_s=t.duration_s,
+        speaker_a=identity_to_pb(t.speakers["a"]),
+        speaker_b=identity_to_pb(t.speakers["b"]),
+        relation=relation_to_pb(t.relation),
+        sound_environment=t.sound_environment,
         segments=[
             c.Segment(
                 speaker=_SPEAKER[s.speaker],
@@ -181,10 +187,12 @@ def timeline_from_pb(
     *,
     relation: Relation | None = None,
     speakers: dict[str, Identity] | None = None,
-    sound_environment: str = "unknown",
+    sound_environment: str = "",
     field: str = "timeline",
 ) -> Timeline:
-    """A ``Timeline`` from its message plus what the message does not carry (who, relation)."""
+    """A ``Timeline`` from its message. ``relation``/``speakers``/``sound_environment`` given
+    here (a request's own fields) win over the message's; what neither sets gets neutral
+    defaults."""
     kinds = {v: k for k, v in _KIND.items()}
     segments = []
     for i, s in enumerate(m.segments):
@@ -204,12 +212,17 @@ def timeline_from_pb(
                 s.turn_index,
             )
         )
+    if speakers is None and m.speaker_a.name and m.speaker_b.name:
+        speakers = {
+            "a": identity_from_pb(m.speaker_a, f"{field}.speaker_a"),
+            "b": identity_from_pb(m.speaker_b, f"{field}.speaker_b"),
+        }
     tl = Timeline(
         sample_rate=SAMPLE_RATE,
         duration_s=m.duration_s,
         speakers=speakers or {"a": Identity("Speaker A"), "b": Identity("Speaker B")},
-        relation=relation or Relation(),
-        sound_environment=sound_environment,
+        relation=relation or relation_from_pb(m.relation) or Relation(),
+        sound_environment=sound_environment or m.sound_environment or "unknown",
         segments=tuple(sorted(segments, key=lambda s: (s.start_s, s.speaker))),
     )
     tl.validate(field)

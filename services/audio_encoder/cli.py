@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def encode(args: argparse.Namespace) -> int:
+    # imported when the command runs: the core loads torch, too heavy for `dyad` start-up
     import numpy as np
 
     from dyad.services.audio_encoder.core import AudioEncoder, load_backend, read_audio

@@ -31,6 +31,7 @@ from dyad.services.audio_encoder.alignment import (
     samples_for_frames,
 )
 from dyad.services.audio_encoder.backend import FeatureBackend
+from dyad.services.audio_encoder.features import weight_free_backend
 from dyad.services.audio_encoder.settings import BACKENDS, PREFIX, AudioEncoderSettings
 from dyad.storage import ArtifactRef, ArtifactStore
 
@@ -38,8 +39,6 @@ from dyad.storage import ArtifactRef, ArtifactStore
 def load_backend(name: str, settings: AudioEncoderSettings) -> FeatureBackend:
     """Build the backend called ``name``; wav2vec2 needs ``DYAD_AUDIO_MODEL_DIR``."""
     if name in ("mel", "mfcc"):
-        from dyad.services.audio_encoder.features import weight_free_backend
-
         return weight_free_backend(name)
     if name == "wav2vec2":
         if settings.model_dir is None:
@@ -48,12 +47,15 @@ def load_backend(name: str, settings: AudioEncoderSettings) -> FeatureBackend:
                 "not set: point it at a local wav2vec2 directory (config.json + weights); "
                 "nothing is downloaded",
             )
+        # transformers (the wav2vec2 backend) loads only when this backend is asked for
         from dyad.services.audio_encoder.wav2vec2 import Wav2Vec2Backend
 
         return Wav2Vec2Backend(
-            settings.model_dir, setting=f"{PREFIX}MODEL_DIR", device=settings.device,
+            settings.model_dir,
+            setting=f"{PREFIX}MODEL_DIR",
+            device=settings.device,
             max_batch=settings.max_batch,
-        )  # fmt: skip
+        )
     raise InvalidInput("backend", f"unknown backend {name!r}; expected one of {list(BACKENDS)}")
 
 
@@ -120,9 +122,12 @@ class AudioEncoder:
     def cache_identity(self, fps: int) -> str:
         """Everything besides the audio that decides the output: backend, weights, windows, fps."""
         ident = {
-            "backend": self.backend.name, "config": self.backend.config_hash(), "fps": fps,
-            "window_s": self.settings.window_s, "overlap_s": self.settings.overlap_s,
-        }  # fmt: skip
+            "backend": self.backend.name,
+            "config": self.backend.config_hash(),
+            "fps": fps,
+            "window_s": self.settings.window_s,
+            "overlap_s": self.settings.overlap_s,
+        }
         return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
     def validate(self, wave: np.ndarray, field: str) -> np.ndarray:
@@ -237,9 +242,13 @@ class FeatureService:
         return f"cache/audio_features/{identity[:16]}/{audio_sha256}.json"
 
     def encode_artifacts(
-        self, refs: list[ArtifactRef], *, backend: str = "", fps: int = 25,
+        self,
+        refs: list[ArtifactRef],
+        *,
+        backend: str = "",
+        fps: int = 25,
         fields: list[str] | None = None,
-    ) -> list[EncodedFeatures]:  # fmt: skip
+    ) -> list[EncodedFeatures]:
         """Encode audio artefacts; cached results are returned without recomputation."""
         fields = fields or [f"tracks[{i}]" for i in range(len(refs))]
         if not refs:
@@ -260,9 +269,13 @@ class FeatureService:
             if self.store.exists(key):
                 entry = json.loads(self.store.get_bytes(key))
                 results[i] = EncodedFeatures(
-                    ArtifactRef.from_dict(entry["artifact"]), entry["num_frames"], entry["dim"],
-                    fps, enc.name, True,
-                )  # fmt: skip
+                    ArtifactRef.from_dict(entry["artifact"]),
+                    entry["num_frames"],
+                    entry["dim"],
+                    fps,
+                    enc.name,
+                    True,
+                )
                 continue
             data = self._fetch(ref, fields[i]) if data is None else data
             todo.append((i, key, read_audio(data, f"{fields[i]}.artifact")))

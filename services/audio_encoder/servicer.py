@@ -48,9 +48,13 @@ def to_response(
     out = pb.EncodeAudioResponse()
     for track, r in zip(req.tracks, results, strict=True):
         clip = common_pb2.FeatureClip(
-            speaker=track.speaker, backend=r.backend, fps=r.fps, num_frames=r.num_frames,
-            dim=r.dim, artifact=r.artifact.to_proto(),
-        )  # fmt: skip
+            speaker=track.speaker,
+            backend=r.backend,
+            fps=r.fps,
+            num_frames=r.num_frames,
+            dim=r.dim,
+            artifact=r.artifact.to_proto(),
+        )
         out.features.append(pb.EncodedTrack(clip=clip, cache_hit=r.cache_hit))
     return out
 

@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def synth(args: argparse.Namespace) -> int:
+    # The builder (speech, rooms, animator: scipy.signal, av) loads when the command runs.
     from dyad.services.corpus.synth import build_corpus
 
     if not 1 <= args.n <= 1_000_000:

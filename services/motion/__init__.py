@@ -1,1 +1,2 @@
-"""Dual-speaker motion: the procedural animator (and the neural model, issue 6)."""
+"""Dual-speaker motion: the procedural animator (``procedural``) and the neural model
+(``neural``) behind one service (``core``, ``servicer``, ``deployment``)."""

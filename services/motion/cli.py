@@ -7,8 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from dyad.domain import Timeline
 from dyad.errors import InvalidInput
-from dyad.services.motion.settings import RIGS
+from dyad.services.motion.settings import RIGS, MotionSettings
+
+# The commands import the motion I/O, the service core and the model (numpy, scipy.signal, av,
+# torch) when they run: building ``dyad``'s parser must stay light (tests/test_cli_startup.py).
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,10 +60,8 @@ def _file(path: Path, flag: str) -> bytes:
 
 
 def animate(args: argparse.Namespace) -> int:
-    from dyad.domain import Timeline
     from dyad.motion_io import save_motion
     from dyad.services.motion.core import MotionCore, read_track
-    from dyad.services.motion.settings import MotionSettings
 
     try:
         timeline = Timeline.from_dict(json.loads(_file(args.timeline, "--timeline")))
@@ -118,7 +120,8 @@ def generate(args: argparse.Namespace) -> int:
 
     from dyad.motion_io import load_motion, save_motion
     from dyad.services.motion.neural.backend import BUNDLED
-    from dyad.services.motion.neural.model import generate_pair, load_pretrained
+    from dyad.services.motion.neural.generate import generate_pair
+    from dyad.services.motion.neural.model import load_pretrained
 
     fa, fb = _features(args.features_a, "--features-a"), _features(args.features_b, "--features-b")
     if fa.shape != fb.shape:
@@ -171,7 +174,8 @@ def inspect(args: argparse.Namespace) -> int:
     """The state-dict table; the model is built on the meta device (no memory, no download)."""
     import torch
 
-    from dyad.services.motion.neural.model import DualTalkModel, MotionModelConfig, state_dict_table
+    from dyad.services.motion.neural.config import MotionModelConfig
+    from dyad.services.motion.neural.model import DualTalkModel, state_dict_table
 
     audio = {"audio_input": "waveform", "audio_dim": 1024} if args.variant == "released" else {}
     cfg = MotionModelConfig(rig=args.rig, variant=args.variant, social=args.social, **audio)

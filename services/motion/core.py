@@ -12,12 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from dyad.domain import StoredFeatures, Timeline
+from dyad.domain import Identity, Relation, StoredFeatures, Timeline
 from dyad.errors import InvalidInput
 from dyad.features_io import FeatureShape, fit_frames, load_feature_pair
 from dyad.media import load_audio
 from dyad.motion_io import motion_bytes
 from dyad.rigs import get_rig
+from dyad.services.motion.neural.backend import BUNDLED, NeuralMotion
+from dyad.services.motion.procedural.animator import ProceduralAnimator
 from dyad.services.motion.settings import BACKENDS, RIGS, MotionSettings
 from dyad.storage import ArtifactRef, ArtifactStore
 from dyad.timebase import SAMPLE_RATE, SAMPLES_PER_FRAME
@@ -73,18 +75,12 @@ class MotionCore:
     def __init__(self, store: ArtifactStore | None, settings: MotionSettings) -> None:
         self.store = store
         self.settings = settings
-        from dyad.services.motion.neural.backend import NeuralMotion
-        from dyad.services.motion.procedural.animator import ProceduralAnimator
-
         self.procedural = ProceduralAnimator()
         self.neural = NeuralMotion(settings)
 
     def warm_up(self) -> None:
         """Animate one second of silence; load the default neural checkpoint when there is one
         (a configured ``DYAD_MOTION_MODEL_DIR`` that does not load fails here, loudly)."""
-        from dyad.domain import Identity, Relation
-        from dyad.services.motion.neural.backend import BUNDLED
-
         tl = Timeline(
             SAMPLE_RATE, 1.0, {"a": Identity("A"), "b": Identity("B")}, Relation(), "studio", ()
         )

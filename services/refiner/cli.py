@@ -1,6 +1,6 @@
-"""``dyad refine``: refine both speakers' motion files. Only argparse and the settings'
-constants are imported here; the torch modules load when the command runs, not whenever
-``dyad`` starts."""
+"""``dyad refine``: refine both speakers' motion files. Only argparse, the domain types and the
+settings' constants are imported here; numpy and the torch modules load when the command runs,
+not whenever ``dyad`` starts."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import json
 import time
 from pathlib import Path
 
+from dyad.domain import Timeline
 from dyad.errors import InvalidInput
-from dyad.services.refiner.settings import BLOCKS, SAMPLERS
+from dyad.services.refiner.settings import BLOCKS, SAMPLERS, RefinerSettings
 
 FAST_STEPS = 10
 
@@ -49,12 +50,11 @@ def _file(path: Path | None, flag: str) -> Path:
 
 
 def refine(args: argparse.Namespace) -> int:
-    from dyad.domain import Timeline
+    # imported when the command runs, not when `dyad` builds its parser (module doc)
     from dyad.features_io import load_features
     from dyad.motion_io import load_motion, save_motion
     from dyad.services.refiner.core import RefinerCore, parse_blocks
     from dyad.services.refiner.schedule import check_steps, check_strength
-    from dyad.services.refiner.settings import RefinerSettings
 
     blocks = parse_blocks(args.blocks, "--blocks")
     if args.steps is not None:
@@ -81,24 +81,48 @@ def refine(args: argparse.Namespace) -> int:
     features = None
     if args.features_a is not None:
         features = (
-            load_features(_file(args.features_a, "--features-a").read_bytes(), field="--features-a"),
-            load_features(_file(args.features_b, "--features-b").read_bytes(), field="--features-b"),
+            load_features(
+                _file(args.features_a, "--features-a").read_bytes(), field="--features-a"
+            ),
+            load_features(
+                _file(args.features_b, "--features-b").read_bytes(), field="--features-b"
+            ),
         )
     steps = FAST_STEPS if args.fast else args.steps
     settings = RefinerSettings(model_dir=args.model_dir)
     core = RefinerCore(None, settings)
     t0 = time.perf_counter()
     pair = core.refine_arrays(
-        a.motion, b.motion, timeline, rig=a.rig.name, blocks=blocks, steps=steps,
-        seed=args.seed, strength=args.strength, guidance=args.guidance, sampler=args.sampler,
+        a.motion,
+        b.motion,
+        timeline,
+        rig=a.rig.name,
+        blocks=blocks,
+        steps=steps,
+        seed=args.seed,
+        strength=args.strength,
+        guidance=args.guidance,
+        sampler=args.sampler,
         features=features,
-    )  # fmt: skip
+    )
     seconds = time.perf_counter() - t0
     args.out.mkdir(parents=True, exist_ok=True)
-    files = [save_motion(args.out / "motion_a.npz", pair.motion_a, pair.rig),
-             save_motion(args.out / "motion_b.npz", pair.motion_b, pair.rig)]  # fmt: skip
+    files = [
+        save_motion(args.out / "motion_a.npz", pair.motion_a, pair.rig),
+        save_motion(args.out / "motion_b.npz", pair.motion_b, pair.rig),
+    ]
     o = pair.options
-    print(json.dumps({"frames": int(pair.motion_a.shape[0]), "rig": pair.rig,
-                      "blocks": list(o.blocks), "steps": o.steps, "seed": o.seed,
-                      "seconds": round(seconds, 3), "files": [str(f) for f in files]}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "frames": int(pair.motion_a.shape[0]),
+                "rig": pair.rig,
+                "blocks": list(o.blocks),
+                "steps": o.steps,
+                "seed": o.seed,
+                "seconds": round(seconds, 3),
+                "files": [str(f) for f in files],
+            }
+        )
+    )
     return 0

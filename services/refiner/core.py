@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from dyad import checkpoint
-from dyad.domain import StoredFeatures, Timeline
+from dyad.domain import Identity, Relation, Segment, StoredFeatures, Timeline
 from dyad.errors import InvalidInput
 from dyad.features_io import FeatureShape, check_feature_shapes, fit_frames, load_feature_pair
 from dyad.motion_io import load_motion, motion_bytes
@@ -154,8 +154,10 @@ def refine_conversation(
         if model.config.rig != rig:
             raise InvalidInput("motion_a.rig", f"the refiner model is for {model.config.rig}")
     if (features_a is None) != (features_b is None):
-        raise InvalidInput("features_b" if features_b is None else "features_a",
-                           "give both speakers' audio or neither")  # fmt: skip
+        raise InvalidInput(
+            "features_b" if features_b is None else "features_a",
+            "give both speakers' audio or neither",
+        )
     fa = fb = None
     if model is not None:  # features only matter to the denoiser
         fa = _features(features_a, "features_a", t, model.config.audio_dim)
@@ -231,14 +233,19 @@ class RefinerCore:
 
     def warm_up(self) -> None:
         """Load the default checkpoint and refine two seconds of rest (fast preset)."""
-        from dyad.domain import Identity, Relation, Segment
-
         model = self.model()
-        tl = Timeline(SAMPLE_RATE, 2.0, {"a": Identity("A"), "b": Identity("B")}, Relation(),
-                      "studio", (Segment("a", "sentence", "hi", 0.2, 1.8),))  # fmt: skip
+        tl = Timeline(
+            SAMPLE_RATE,
+            2.0,
+            {"a": Identity("A"), "b": Identity("B")},
+            Relation(),
+            "studio",
+            (Segment("a", "sentence", "hi", 0.2, 1.8),),
+        )
         rest = get_rig(model.config.rig).neutral(50)
-        refine_conversation(model, rest, rest, tl, rig=model.config.rig,
-                            options=RefineOptions(steps=2))  # fmt: skip
+        refine_conversation(
+            model, rest, rest, tl, rig=model.config.rig, options=RefineOptions(steps=2)
+        )
 
     def options(
         self,
@@ -253,12 +260,16 @@ class RefinerCore:
     ) -> RefineOptions:
         s = self.settings
         return RefineOptions(
-            blocks=parse_blocks(blocks), steps=s.steps if steps is None else steps,
-            sampler=sampler or s.sampler, guidance=s.guidance if guidance is None else guidance,
-            strength=s.strength if strength is None else strength, seed=seed,
-            tcr_window=s.tcr_window, context_frames=s.context_frames,
+            blocks=parse_blocks(blocks),
+            steps=s.steps if steps is None else steps,
+            sampler=sampler or s.sampler,
+            guidance=s.guidance if guidance is None else guidance,
+            strength=s.strength if strength is None else strength,
+            seed=seed,
+            tcr_window=s.tcr_window,
+            context_frames=s.context_frames,
             silent_fallback=silent_fallback,
-        )  # fmt: skip
+        )
 
     def refine_arrays(
         self,
@@ -283,9 +294,16 @@ class RefinerCore:
             check_feature_shapes(shapes, a.shape[0], dim, field="features", wants=_WANTS)
             fa, fb = (fit_frames(f, a.shape[0]) for f in features)
         ra, rb = refine_conversation(
-            model, a, b, timeline, rig=rig, features_a=fa, features_b=fb, options=opts,
+            model,
+            a,
+            b,
+            timeline,
+            rig=rig,
+            features_a=fa,
+            features_b=fb,
+            options=opts,
             runner=runner,
-        )  # fmt: skip
+        )
         return RefinedPair(ra, rb, rig, opts)
 
     def _check(
@@ -298,9 +316,10 @@ class RefinerCore:
     ) -> tuple[RefineOptions, np.ndarray, np.ndarray]:
         opts = self.options(**kw)
         if timeline.duration_s > self.settings.max_duration_s:
-            raise InvalidInput("timeline.duration_s",
-                               f"longer than {self.settings.max_duration_s:g} s "
-                               f"({PREFIX}MAX_DURATION_S)")  # fmt: skip
+            raise InvalidInput(
+                "timeline.duration_s",
+                f"longer than {self.settings.max_duration_s:g} s ({PREFIX}MAX_DURATION_S)",
+            )
         a, b = check_pair(motion_a, motion_b, rig, timeline)
         return opts, a, b
 
@@ -321,8 +340,9 @@ class RefinerCore:
             raise InvalidInput("store", "no artefact store configured")
         clips = []
         for name, ref in (("motion_a", motion_a), ("motion_b", motion_b)):
-            clips.append(load_motion(self.store.get_bytes(ref if ref.sha256 else ref.uri),
-                                     field=name))  # fmt: skip
+            clips.append(
+                load_motion(self.store.get_bytes(ref if ref.sha256 else ref.uri), field=name)
+            )
         if clips[1].rig.name != clips[0].rig.name:
             raise InvalidInput(
                 "motion_b.rig", f"{clips[1].rig.name}; motion_a is {clips[0].rig.name}"

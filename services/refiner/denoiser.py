@@ -47,8 +47,15 @@ from dyad.rigs import RIGS, get_rig
 from dyad.services.refiner.schedule import scale_gates
 from dyad.services.refiner.turns import OWN_DIMS, PARTNER_DIMS
 
-_POSITIVE = ("audio_dim", "d_model", "num_layers", "num_heads", "ff_dim", "num_train_steps",
-             "conv_kernel")  # fmt: skip
+_POSITIVE = (
+    "audio_dim",
+    "d_model",
+    "num_layers",
+    "num_heads",
+    "ff_dim",
+    "num_train_steps",
+    "conv_kernel",
+)
 
 
 @dataclass(frozen=True)
@@ -134,8 +141,12 @@ class Cond:
         return dataclasses.replace(self, partner_on=self.partner_on * float(on))
 
     def cat(self, other: Cond) -> Cond:
-        return Cond(**{f.name: torch.cat([getattr(self, f.name), getattr(other, f.name)])
-                       for f in dataclasses.fields(self)})  # fmt: skip
+        return Cond(
+            **{
+                f.name: torch.cat([getattr(self, f.name), getattr(other, f.name)])
+                for f in dataclasses.fields(self)
+            }
+        )
 
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
@@ -194,9 +205,14 @@ class RefinerDenoiser(nn.Module):
         k = c.conv_kernel
         self.convs = nn.ModuleList(nn.Conv1d(d, d, k, padding=k // 2, groups=d) for _ in range(2))
         layer = nn.TransformerEncoderLayer(
-            d, c.num_heads, c.ff_dim, c.dropout, activation="gelu", batch_first=True,
+            d,
+            c.num_heads,
+            c.ff_dim,
+            c.dropout,
+            activation="gelu",
+            batch_first=True,
             norm_first=True,
-        )  # fmt: skip
+        )
         self.encoder = nn.TransformerEncoder(layer, c.num_layers, enable_nested_tensor=False)
         self.norm_out = nn.LayerNorm(d)
         self.head = nn.Linear(d, cdim)
@@ -269,7 +285,11 @@ def load_pretrained(
     """Load a ``save_pretrained`` directory (eval mode); any problem is a ``ConfigError``
     naming ``setting`` (``dyad.checkpoint``)."""
     model: RefinerDenoiser = checkpoint.load_pretrained(
-        directory, setting=setting, what="refiner model",
-        config_from_dict=DenoiserConfig.from_dict, build=RefinerDenoiser, device=device,
-    )  # fmt: skip
+        directory,
+        setting=setting,
+        what="refiner model",
+        config_from_dict=DenoiserConfig.from_dict,
+        build=RefinerDenoiser,
+        device=device,
+    )
     return model

@@ -34,14 +34,22 @@ def rfbg_jobs(
             lo = spans[k - 1].start if k > 0 else 0
             hi = spans[k + 1].end if k + 1 < len(spans) else t
             w0, w1 = max(lo, sp.start - context), min(hi, sp.end + context)
-            jobs.append(WindowJob(
-                hint=state.motion[spk][w0:w1].copy(), hint_mask=np.ones(w1 - w0, bool),
-                partner=state.motion[other][w0:w1].copy(), frames=state.frames[spk][w0:w1],
-                style=state.style[spk], ids=state.ids[spk],
-                audio_self=state.audio_of(spk, w0, w1), audio_partner=state.audio_of(other, w0, w1),
-                use_partner=True, known=False, strength=strength,
-                seed=window_seed(seed, "rfbg", spk, k),
-            ))  # fmt: skip
+            jobs.append(
+                WindowJob(
+                    hint=state.motion[spk][w0:w1].copy(),
+                    hint_mask=np.ones(w1 - w0, bool),
+                    partner=state.motion[other][w0:w1].copy(),
+                    frames=state.frames[spk][w0:w1],
+                    style=state.style[spk],
+                    ids=state.ids[spk],
+                    audio_self=state.audio_of(spk, w0, w1),
+                    audio_partner=state.audio_of(other, w0, w1),
+                    use_partner=True,
+                    known=False,
+                    strength=strength,
+                    seed=window_seed(seed, "rfbg", spk, k),
+                )
+            )
             places.append(Placement(spk, sp.start, sp.end, w0))
     return jobs, places
 

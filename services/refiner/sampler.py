@@ -99,8 +99,10 @@ def make_cond(model: RefinerDenoiser, jobs: list[WindowJob], n: int) -> Cond:
         return None if x is None else ((x - amean) / astd).astype(np.float32)
 
     mask = [np.pad(j.hint_mask.astype(np.float32), (0, n - j.frames_n)) for j in jobs]
-    hint = [pad(nm(np.where(j.hint_mask[:, None], j.hint, mean)), c) * m[:, None]
-            for j, m in zip(jobs, mask, strict=True)]  # fmt: skip
+    hint = [
+        pad(nm(np.where(j.hint_mask[:, None], j.hint, mean)), c) * m[:, None]
+        for j, m in zip(jobs, mask, strict=True)
+    ]
     style = [np.concatenate([(j.style[:c] - mean) / std, j.style[c:] / std]) for j in jobs]
     return Cond(
         hint=stack(hint),
@@ -213,8 +215,10 @@ def run_windows(
                 batch: list[int] = []
                 for k in [*idx, -1]:
                     longest = max([jobs[q].frames_n for q in batch] + [0])
-                    if k < 0 or (batch and max(longest, jobs[k].frames_n) * (len(batch) + 1)
-                                 > MAX_BATCH_FRAMES):  # fmt: skip
+                    if k < 0 or (
+                        batch
+                        and max(longest, jobs[k].frames_n) * (len(batch) + 1) > MAX_BATCH_FRAMES
+                    ):
                         res = _sample_group(model, [jobs[q] for q in batch], opts, sched)
                         out.update(zip(batch, res, strict=True))
                         batch = []

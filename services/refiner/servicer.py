@@ -24,8 +24,11 @@ from dyad.v1 import common_pb2 as c
 from dyad.v1 import refiner_service_pb2 as pb
 from dyad.v1 import refiner_service_pb2_grpc as pb_grpc
 
-BLOCK_NAMES = {pb.REFINER_BLOCK_SFBG: "sfbg", pb.REFINER_BLOCK_RFBG: "rfbg",
-               pb.REFINER_BLOCK_TCR: "tcr"}  # fmt: skip
+BLOCK_NAMES = {
+    pb.REFINER_BLOCK_SFBG: "sfbg",
+    pb.REFINER_BLOCK_RFBG: "rfbg",
+    pb.REFINER_BLOCK_TCR: "tcr",
+}
 
 
 def parse_request(req: pb.RefineMotionRequest) -> dict[str, Any]:
@@ -45,8 +48,12 @@ def parse_request(req: pb.RefineMotionRequest) -> dict[str, Any]:
         raise InvalidInput("motion_b.num_frames", f"{b.num_frames}; motion_a has {a.num_frames}")
     if not req.HasField("timeline") or req.timeline.duration_s <= 0:
         raise InvalidInput("timeline", "required, with duration_s > 0")
-    kw: dict[str, Any] = {"motion_a": refs[0], "motion_b": refs[1], "model_id": req.model_id,
-                          "seed": req.seed if req.HasField("seed") else 0}  # fmt: skip
+    kw: dict[str, Any] = {
+        "motion_a": refs[0],
+        "motion_b": refs[1],
+        "model_id": req.model_id,
+        "seed": req.seed if req.HasField("seed") else 0,
+    }
     if req.HasField("num_steps"):
         kw["steps"] = check_steps(req.num_steps, "num_steps")
     if req.HasField("strength"):
@@ -64,8 +71,10 @@ def parse_request(req: pb.RefineMotionRequest) -> dict[str, Any]:
     kw["features"] = feature_pair_from_pb(req.features_a, req.features_b)
     speakers: dict[str, Identity] | None = None
     if req.identity_a.name and req.identity_b.name:
-        speakers = {"a": identity_from_pb(req.identity_a, "identity_a"),
-                    "b": identity_from_pb(req.identity_b, "identity_b")}  # fmt: skip
+        speakers = {
+            "a": identity_from_pb(req.identity_a, "identity_a"),
+            "b": identity_from_pb(req.identity_b, "identity_b"),
+        }
     kw["timeline"] = timeline_from_pb(
         req.timeline, relation=relation_from_pb(req.relation), speakers=speakers
     )
@@ -77,8 +86,13 @@ def clip_pb(speaker: Any, pair: RefinedPair) -> c.MotionClip:
     motion, ref = (
         (pair.motion_a, pair.ref_a) if speaker == c.SPEAKER_A else (pair.motion_b, pair.ref_b)
     )
-    clip = c.MotionClip(speaker=speaker, rig=rig.name, channel_names=list(rig.channels),
-                        fps=FPS, num_frames=int(motion.shape[0]))  # fmt: skip
+    clip = c.MotionClip(
+        speaker=speaker,
+        rig=rig.name,
+        channel_names=list(rig.channels),
+        fps=FPS,
+        num_frames=int(motion.shape[0]),
+    )
     if ref is not None:
         clip.artifact.CopyFrom(ref.to_proto())
     return clip

@@ -54,14 +54,22 @@ def sfbg_jobs(
             mask = np.ones(w1 - w0, bool)
             mask[g0 - w0 : g1 - w0] = False
             other = PARTNER[spk]
-            jobs.append(WindowJob(
-                hint=state.motion[spk][w0:w1].copy(), hint_mask=mask,
-                partner=state.motion[other][w0:w1].copy(), frames=state.frames[spk][w0:w1],
-                style=state.style[spk], ids=state.ids[spk],
-                audio_self=state.audio_of(spk, w0, w1), audio_partner=state.audio_of(other, w0, w1),
-                use_partner=False, known=True, strength=1.0,
-                seed=window_seed(seed, "sfbg", spk, k),
-            ))  # fmt: skip
+            jobs.append(
+                WindowJob(
+                    hint=state.motion[spk][w0:w1].copy(),
+                    hint_mask=mask,
+                    partner=state.motion[other][w0:w1].copy(),
+                    frames=state.frames[spk][w0:w1],
+                    style=state.style[spk],
+                    ids=state.ids[spk],
+                    audio_self=state.audio_of(spk, w0, w1),
+                    audio_partner=state.audio_of(other, w0, w1),
+                    use_partner=False,
+                    known=True,
+                    strength=1.0,
+                    seed=window_seed(seed, "sfbg", spk, k),
+                )
+            )
             places.append(Placement(spk, g0, g1, w0))
     return jobs, places
 

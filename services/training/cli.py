@@ -115,6 +115,7 @@ def register_metrics(sub: argparse._SubParsersAction) -> None:
 
 
 def motion_metrics(args: argparse.Namespace) -> int:
+    # numpy and scipy load when the command runs, not whenever any ``dyad`` command starts.
     from dyad.services.training.metrics import evaluate_dirs, evaluate_single, read_motion_file
 
     if args.pred.is_dir():

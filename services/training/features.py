@@ -10,7 +10,7 @@ frames are cut to ``T``, or the last frame repeated up to ``T``. Raw log-mel val
 A cache file is reused when it exists and is at least as new as its wav; it is written under a
 hidden temporary name and renamed, so a killed run never leaves a truncated file behind.
 ``load_features(pair, frames)`` reads both speakers' features cut to the pair's aligned ``T``
-(``dataset.load_pair``'s).
+(``dyad.dataset.reader.load_pair``'s).
 """
 
 from __future__ import annotations
@@ -19,17 +19,15 @@ import os
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dyad.dataset.reader import SPLITS, ClipPair, scan
 from dyad.errors import InvalidInput
 from dyad.media import load_audio
+from dyad.services.audio_encoder.core import AudioEncoder, load_backend
+from dyad.services.audio_encoder.settings import AudioEncoderSettings
 from dyad.timebase import FPS
-
-if TYPE_CHECKING:
-    from dyad.services.audio_encoder.core import AudioEncoder
 
 BACKEND = "mel"
 SUFFIX = f".{BACKEND}.npy"
@@ -51,8 +49,11 @@ def motion_frames(npz: Path) -> int:
                 raise InvalidInput(str(npz), f"no motion array in keys {sorted(names)}")
             with zf.open(key) as f:
                 major = np.lib.format.read_magic(f)[0]
-                header = np.lib.format.read_array_header_1_0 if major == 1 else (
-                    np.lib.format.read_array_header_2_0)  # fmt: skip
+                header = (
+                    np.lib.format.read_array_header_1_0
+                    if major == 1
+                    else (np.lib.format.read_array_header_2_0)
+                )
                 shape = header(f)[0]
     except (OSError, zipfile.BadZipFile, ValueError) as e:
         raise InvalidInput(str(npz), f"not a readable .npz file: {e}") from None
@@ -90,9 +91,6 @@ _ENCODER: list[AudioEncoder] = []
 def encoder() -> AudioEncoder:
     """The process's ``mel`` AudioEncoder (built once)."""
     if not _ENCODER:
-        from dyad.services.audio_encoder.core import AudioEncoder, load_backend
-        from dyad.services.audio_encoder.settings import AudioEncoderSettings
-
         settings = AudioEncoderSettings()
         _ENCODER.append(AudioEncoder(load_backend(BACKEND, settings), settings))
     return _ENCODER[0]

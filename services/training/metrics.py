@@ -241,9 +241,14 @@ def _clip_scores(
 
 
 def evaluate_clips(
-    preds: Sequence[np.ndarray], gts: Sequence[np.ndarray], partners: Sequence[np.ndarray],
-    rig: str | Rig, *, sid_fit: str = "pred", names: Sequence[str] | None = None,
-) -> Scores:  # fmt: skip
+    preds: Sequence[np.ndarray],
+    gts: Sequence[np.ndarray],
+    partners: Sequence[np.ndarray],
+    rig: str | Rig,
+    *,
+    sid_fit: str = "pred",
+    names: Sequence[str] | None = None,
+) -> Scores:
     """``{group: {metric: mean over clips}}``; clip i's errors name ``pred[i]``, ``gt[i]``,
     ``partner[i]`` (or ``pred[<name>]`` … with ``names``)."""
     r = _rig(rig)
@@ -298,9 +303,13 @@ def read_motion_file(path: str | Path, rig: str | Rig, field: str) -> np.ndarray
 
 
 def evaluate_dirs(
-    pred_dir: str | Path, gt_dir: str | Path, rig: str | Rig, split: str | None = None,
-    *, sid_fit: str = "pred",
-) -> Scores:  # fmt: skip
+    pred_dir: str | Path,
+    gt_dir: str | Path,
+    rig: str | Rig,
+    split: str | None = None,
+    *,
+    sid_fit: str = "pred",
+) -> Scores:
     """Predictions ``<clip>_speaker{1,2}.{npy,npz}`` in ``pred_dir`` against DualTalk-layout GT in
     ``gt_dir`` (or ``gt_dir/split``): a speaker-1 prediction is scored against GT speaker 1 with
     speaker 2's GT as partner, and vice versa (the release's pairing)."""

@@ -32,18 +32,26 @@ class WindowDataset(Dataset[dict[str, Any]]):
     float32 tensors, ``valid`` (frames), ``relation`` [blood, equal] (−1 when unknown)."""
 
     def __init__(
-        self, root: str | Path, split: str, rig: str, window_frames: int = 200,
-        hop: int | None = None, *, tail: str = "shift", cache_clips: int = 4,
-    ) -> None:  # fmt: skip
+        self,
+        root: str | Path,
+        split: str,
+        rig: str,
+        window_frames: int = 200,
+        hop: int | None = None,
+        *,
+        tail: str = "shift",
+        cache_clips: int = 4,
+    ) -> None:
         self.rig, self.window, self.cache_clips = get_rig(rig).name, window_frames, cache_clips
         self.pairs = scan(root, split)
         self.index: list[tuple[int, int, int]] = []  # (pair, start, valid)
         self.frames: list[int] = []
         for k, p in enumerate(self.pairs):
             t = _aligned_frames(
-                p.clip, (_npz_frames(p.npz_a, rig), _npz_frames(p.npz_b, rig)),
+                p.clip,
+                (_npz_frames(p.npz_a, rig), _npz_frames(p.npz_b, rig)),
                 (_samples(p.wav_a), _samples(p.wav_b)),
-            )  # fmt: skip
+            )
             self.frames.append(t)
             self.index += [(k, s, v) for s, v in window_starts(t, window_frames, hop, tail)]
         self._cache: OrderedDict[int, PairData] = OrderedDict()

@@ -14,10 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from google.protobuf.json_format import ParseDict
 
 from dyad import errors
 from dyad.client.models import PRIORITIES, STATUSES, Artifact, Job, ProgressEvent
 from dyad.rpc.client import error_from_rpc
+from dyad.v1 import common_pb2 as c
+from dyad.v1 import job_service_pb2 as pb
+from dyad.v1 import job_service_pb2_grpc as pb_grpc
 
 ENDPOINT_ENV = "DYAD_ENDPOINT"
 TOKEN_ENV = "DYAD_TOKEN"
@@ -43,8 +47,6 @@ _LAYOUTS = {
 
 def _ref(value: Any, fld: str) -> Any:
     """An ``ArtifactRef`` message from a URI, a dict or an object with ``to_proto``."""
-    from dyad.v1 import common_pb2 as c
-
     if isinstance(value, str):
         return c.ArtifactRef(uri=value)
     if isinstance(value, Mapping):
@@ -94,8 +96,6 @@ class DyadClient:
             self._channel = grpc.secure_channel(endpoint[len("grpcs://") :], creds, options)
         else:
             self._channel = grpc.insecure_channel(endpoint.removeprefix("grpc://"), options)
-        from dyad.v1 import job_service_pb2_grpc as pb_grpc
-
         self._stub = pb_grpc.JobServiceStub(self._channel)
 
     def close(self) -> None:
@@ -141,11 +141,6 @@ class DyadClient:
         The returned job's ``created`` is False when ``idempotency_key`` matched a job the
         team submitted before (that job is returned, whatever this call asked for).
         """
-        from google.protobuf.json_format import ParseDict
-
-        from dyad.v1 import common_pb2 as c
-        from dyad.v1 import job_service_pb2 as pb
-
         if priority not in PRIORITIES:
             raise errors.InvalidInput("priority", f"one of {list(PRIORITIES)}")
         req = pb.SubmitJobRequest(
@@ -190,13 +185,9 @@ class DyadClient:
         return Job.from_pb(resp.job, created=resp.created)
 
     def get(self, job_id: str) -> Job:
-        from dyad.v1 import job_service_pb2 as pb
-
         return Job.from_pb(self._call(self._stub.GetJob, pb.GetJobRequest(job_id=job_id)).job)
 
     def cancel(self, job_id: str) -> Job:
-        from dyad.v1 import job_service_pb2 as pb
-
         resp = self._call(self._stub.CancelJob, pb.CancelJobRequest(job_id=job_id))
         return Job.from_pb(resp.job)
 
@@ -210,8 +201,6 @@ class DyadClient:
         page_token: str = "",
     ) -> tuple[list[Job], str]:
         """One page of the team's jobs, newest first, and the token of the next ('' at the end)."""
-        from dyad.v1 import job_service_pb2 as pb
-
         req = pb.ListJobsRequest(page_size=page_size, page_token=page_token)
         for s in statuses:
             if s not in STATUSES:
@@ -252,8 +241,6 @@ class DyadClient:
         self, job_id: str, *, after_event_id: str = "", timeout: float = 3600.0
     ) -> Iterator[ProgressEvent]:
         """The job's events until a terminal one; resumes once after a dropped connection."""
-        from dyad.v1 import job_service_pb2 as pb
-
         last, retried = after_event_id, False
         deadline = time.monotonic() + timeout
         while True:

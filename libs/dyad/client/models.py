@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from dyad.v1 import job_service_pb2 as pb
+
 TERMINAL = ("succeeded", "failed", "cancelled")
 STATUSES = ("queued", "running", "retrying", *TERMINAL)
 PRIORITIES = ("low", "normal", "high")
@@ -113,8 +115,6 @@ class Job:
 
     @classmethod
     def from_pb(cls, msg: Any, *, created: bool | None = None) -> Job:
-        from dyad.v1 import job_service_pb2 as pb
-
         urls = dict(msg.result.download_urls)
         artifacts = {
             name: Artifact(
@@ -169,8 +169,6 @@ class ProgressEvent:
 
     @classmethod
     def from_pb(cls, msg: Any) -> ProgressEvent:
-        from dyad.v1 import job_service_pb2 as pb
-
         return cls(
             job_id=msg.job_id,
             status=_enum_name(pb.JobStatus, msg.status, "JOB_STATUS_"),

@@ -45,8 +45,12 @@ def motion_arrays(motion: np.ndarray, rig: str) -> dict[str, np.ndarray]:
     """DualTalk's keys for the rig plus ``motion``/``rig``/``channels``/``fps``."""
     r = get_rig(rig)
     m = r.validate(motion, check_range=False)
-    own = {"motion": m, "rig": np.array(r.name), "channels": np.array(r.channels),
-           "fps": np.array(FPS)}  # fmt: skip
+    own = {
+        "motion": m,
+        "rig": np.array(r.name),
+        "channels": np.array(r.channels),
+        "fps": np.array(FPS),
+    }
     if r.name == "flame56":  # pose = [global/neck | jaw]
         return {"exp": m[:, 0:50], "pose": np.concatenate([m[:, 53:56], m[:, 50:53]], 1), **own}
     return {"arkit": m, **own}
@@ -57,8 +61,6 @@ def wav_bytes(audio: np.ndarray) -> bytes:
     buf = io.BytesIO()
     wavfile.write(buf, SAMPLE_RATE, np.asarray(audio, dtype=np.float32))
     return buf.getvalue()
-
-
 
 
 def metadata_line(meta: dict[str, Any]) -> str:

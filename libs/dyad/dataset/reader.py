@@ -164,9 +164,14 @@ def load_pair(pair: ClipPair, rig: str) -> PairData:
         pair.clip, (motion_a.shape[0], motion_b.shape[0]), (audio_a.size, audio_b.size)
     )
     return PairData(
-        pair.clip, get_rig(rig).name, _fit(audio_a, t), _fit(audio_b, t),
-        motion_a[:t].copy(), motion_b[:t].copy(), pair.relation,
-    )  # fmt: skip
+        pair.clip,
+        get_rig(rig).name,
+        _fit(audio_a, t),
+        _fit(audio_b, t),
+        motion_a[:t].copy(),
+        motion_b[:t].copy(),
+        pair.relation,
+    )
 
 
 def window_starts(
@@ -193,11 +198,15 @@ def _window(data: PairData, start: int, valid: int, window: int) -> Window:
     a0, a1 = start * SAMPLES_PER_FRAME, (start + valid) * SAMPLES_PER_FRAME
     pad_a, pad_m = (window - valid) * SAMPLES_PER_FRAME, ((0, window - valid), (0, 0))
     return Window(
-        data.clip, start, valid,
-        np.pad(data.audio_a[a0:a1], (0, pad_a)), np.pad(data.audio_b[a0:a1], (0, pad_a)),
+        data.clip,
+        start,
+        valid,
+        np.pad(data.audio_a[a0:a1], (0, pad_a)),
+        np.pad(data.audio_b[a0:a1], (0, pad_a)),
         np.pad(data.motion_a[start : start + valid], pad_m),
-        np.pad(data.motion_b[start : start + valid], pad_m), data.relation,
-    )  # fmt: skip
+        np.pad(data.motion_b[start : start + valid], pad_m),
+        data.relation,
+    )
 
 
 def iter_windows(

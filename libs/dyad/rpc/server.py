@@ -35,6 +35,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from dyad.config import PlatformSettings
+from dyad.logs import configure
 from dyad.metrics import start_metrics_server
 from dyad.rpc.interceptor import ErrorInterceptor
 
@@ -109,6 +110,11 @@ class DyadServer:
     @property
     def service_names(self) -> list[str]:
         return list(self._service_names)
+
+    @property
+    def servicers(self) -> list[Any]:
+        """The registered servicer objects, in the order they were added."""
+        return [servicer for _, servicer in self._servicers]
 
     async def start(self) -> int:
         """Bind and start serving; health stays NOT_SERVING until ``set_serving``."""
@@ -214,7 +220,5 @@ def single_service_server(
 
 def run_server(server: DyadServer, platform: PlatformSettings) -> None:
     """Configure logging from the settings and serve until SIGTERM."""
-    from dyad.logs import configure
-
     configure(platform.log_level, json_format=platform.log_json)
     asyncio.run(server.serve())

@@ -49,6 +49,7 @@ class ArtifactRef:
         return cls(d["uri"], d["sha256"], int(d["size_bytes"]), d.get("content_type", ""))
 
     def to_proto(self) -> Any:
+        # lazy: `dyad` start-up (worker CLI) and the transport-free cores import this module
         from dyad.v1 import common_pb2
 
         return common_pb2.ArtifactRef(

@@ -2,7 +2,15 @@
 ``redis-server``, moto's S3 server, the Serve config on a local Ray), an in-process gRPC server
 harness (``grpc.with_server``) and small deterministic domain data (``data``). Never mocks."""
 
-from dyad.testing.grpc import with_server
-from dyad.testing.servers import RayServe, RedisServer, S3Server, free_port
+from dyad.testing.grpc import ServerThread, with_server
+from dyad.testing.servers import RayServe, RedisServer, S3Server, ServedStack, free_port
 
-__all__ = ["RayServe", "RedisServer", "S3Server", "free_port", "with_server"]
+__all__ = [
+    "RayServe",
+    "RedisServer",
+    "S3Server",
+    "ServedStack",
+    "ServerThread",
+    "free_port",
+    "with_server",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -31,3 +32,50 @@ def with_server(
             await server.stop(0.5)
 
     return asyncio.run(main())
+
+
+class ServerThread:
+    """Real servers (``DyadServer``) serving from one event loop in a background thread, for
+    tests whose client side is synchronous (``ServedStages``, the SDK). Each server is started
+    on its own free port and warmed up; ``ports`` lists them in order."""
+
+    def __init__(self, servers: list[DyadServer]) -> None:
+        self.servers = servers
+        self.ports: list[int] = []
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+            try:
+                for server in self.servers:
+                    self.ports.append(await server.start())
+                for server in self.servers:
+                    await server.warm_up_and_serve()
+            except BaseException as e:
+                self._error = e
+            finally:
+                self._ready.set()
+            if self._error is None:
+                await self._stop.wait()
+            for server in self.servers:
+                await server.stop(0.5)
+
+        asyncio.run(main())
+
+    def __enter__(self) -> ServerThread:
+        self._thread.start()
+        self._ready.wait(300)
+        if self._error is not None:
+            self._thread.join(30)
+            raise self._error
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)

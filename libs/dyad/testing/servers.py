@@ -204,3 +204,67 @@ class RayServe(LocalServe):
             for dep in app["deployments"]:
                 dep.setdefault("user_config", {}).update((user_config or {}).get(app["name"], {}))
         super().__init__(config, num_cpus=num_cpus, env={"DYAD_LOG_LEVEL": "WARNING", **env})
+
+
+class ServedStack:
+    """The served system for tests, started once: a ``redis-server``, a local artefact store and
+    every application of the Serve config on one local Ray fitted to ``num_cpus`` (as
+    ``dyad serve`` fits it). ``tokens`` are the gateway's; ``user_config`` overrides a
+    deployment's batching by application name."""
+
+    QUEUE_PREFIX = "served"
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        tokens: str,
+        num_cpus: int = 2,
+        user_config: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        from dyad.storage import LocalStore
+
+        self.store = LocalStore(root / "store")
+        (root / "redis").mkdir(parents=True, exist_ok=True)
+        self.redis = RedisServer(root / "redis")
+        self.tokens = tokens
+        self.num_cpus = num_cpus
+        self.user_config = user_config
+        self.ray: RayServe | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The platform settings every replica and worker of this stack shares."""
+        return {
+            "DYAD_STORE_URI": self.store.root_uri,
+            "DYAD_REDIS_URL": self.redis.url,
+            "DYAD_QUEUE_PREFIX": self.QUEUE_PREFIX,
+            "DYAD_GATEWAY_TOKENS": self.tokens,
+        }
+
+    @property
+    def grpc_port(self) -> int:
+        assert self.ray is not None
+        return self.ray.grpc_port
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    def __enter__(self) -> Self:
+        self.redis.start()
+        try:
+            self.ray = RayServe(
+                None, self.env, num_cpus=self.num_cpus, user_config=self.user_config
+            ).__enter__()
+        except BaseException:
+            self.redis.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self.ray is not None:
+                self.ray.__exit__()
+        finally:
+            self.redis.stop()

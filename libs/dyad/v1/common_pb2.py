@@ -25,23 +25,23 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x64yad/v1/common.proto\x12\x07\x64yad.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"T\n\x0b\x41rtifactRef\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\t\x12\x12\n\nsize_bytes\x18\x03 \x01(\x03\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\"\x99\x01\n\nAudioTrack\x12!\n\x07speaker\x18\x01 \x01(\x0e\x32\x10.dyad.v1.Speaker\x12&\n\x08\x61rtifact\x18\x02 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\x12\x16\n\x0esample_rate_hz\x18\x03 \x01(\x05\x12\x14\n\x0cnum_channels\x18\x04 \x01(\x05\x12\x12\n\nduration_s\x18\x05 \x01(\x01\"\x9c\x01\n\nMotionClip\x12!\n\x07speaker\x18\x01 \x01(\x0e\x32\x10.dyad.v1.Speaker\x12\x0b\n\x03rig\x18\x02 \x01(\t\x12\x15\n\rchannel_names\x18\x03 \x03(\t\x12\x0b\n\x03\x66ps\x18\x04 \x01(\x05\x12\x12\n\nnum_frames\x18\x05 \x01(\x05\x12&\n\x08\x61rtifact\x18\x06 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\"\x97\x01\n\x0b\x46\x65\x61tureClip\x12!\n\x07speaker\x18\x01 \x01(\x0e\x32\x10.dyad.v1.Speaker\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\x12\x0b\n\x03\x66ps\x18\x03 \x01(\x05\x12\x12\n\nnum_frames\x18\x04 \x01(\x05\x12\x0b\n\x03\x64im\x18\x05 \x01(\x05\x12&\n\x08\x61rtifact\x18\x06 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\"\x86\x01\n\x07\x45motion\x12*\n\x08\x63\x61tegory\x18\x01 \x01(\x0e\x32\x18.dyad.v1.EmotionCategory\x12\x11\n\tintensity\x18\x02 \x01(\x02\x12\x0c\n\x04rate\x18\x03 \x01(\x02\x12\r\n\x05pitch\x18\x04 \x01(\x02\x12\x0e\n\x06\x65nergy\x18\x05 \x01(\x02\x12\x0f\n\x07pause_s\x18\x06 \x01(\x02\"L\n\x0eSocialRelation\x12\x12\n\x05\x62lood\x18\x01 \x01(\x08H\x00\x88\x01\x01\x12\x12\n\x05\x65qual\x18\x02 \x01(\x08H\x01\x88\x01\x01\x42\x08\n\x06_bloodB\x08\n\x06_equal\"\x93\x01\n\x08Identity\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x61ge_band\x18\x02 \x01(\t\x12\x1b\n\x13gender_presentation\x18\x03 \x01(\t\x12\r\n\x05voice\x18\x04 \x01(\t\x12\x12\n\nappearance\x18\x05 \x03(\t\x12\x13\n\x0bpersonality\x18\x06 \x01(\t\x12\x12\n\navatar_uri\x18\x07 \x01(\t\";\n\x08Sentence\x12\x0c\n\x04text\x18\x01 \x01(\t\x12!\n\x07\x65motion\x18\x02 \x01(\x0b\x32\x10.dyad.v1.Emotion\"O\n\x04Turn\x12!\n\x07speaker\x18\x01 \x01(\x0e\x32\x10.dyad.v1.Speaker\x12$\n\tsentences\x18\x02 \x03(\x0b\x32\x11.dyad.v1.Sentence\"\x84\x02\n\x08\x44ialogue\x12\x13\n\x0b\x64ialogue_id\x18\x01 \x01(\t\x12)\n\x08scenario\x18\x02 \x01(\x0e\x32\x17.dyad.v1.ScenarioFamily\x12$\n\tspeaker_a\x18\x03 \x01(\x0b\x32\x11.dyad.v1.Identity\x12$\n\tspeaker_b\x18\x04 \x01(\x0b\x32\x11.dyad.v1.Identity\x12)\n\x08relation\x18\x05 \x01(\x0b\x32\x17.dyad.v1.SocialRelation\x12\x1c\n\x05turns\x18\x06 \x03(\x0b\x32\r.dyad.v1.Turn\x12\x13\n\x0b\x65nvironment\x18\x07 \x01(\t\x12\x0e\n\x06prompt\x18\x08 \x01(\t\"\xb5\x01\n\x07Segment\x12!\n\x07speaker\x18\x01 \x01(\x0e\x32\x10.dyad.v1.Speaker\x12\"\n\x04kind\x18\x02 \x01(\x0e\x32\x14.dyad.v1.SegmentKind\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x0f\n\x07start_s\x18\x04 \x01(\x01\x12\r\n\x05\x65nd_s\x18\x05 \x01(\x01\x12\x12\n\nturn_index\x18\x06 \x01(\x05\x12!\n\x07\x65motion\x18\x07 \x01(\x0b\x32\x10.dyad.v1.Emotion\"B\n\x08Timeline\x12\x12\n\nduration_s\x18\x01 \x01(\x01\x12\"\n\x08segments\x18\x02 \x03(\x0b\x32\x10.dyad.v1.Segment\"\xc7\x01\n\x0c\x43onversation\x12#\n\x08\x64ialogue\x18\x01 \x01(\x0b\x32\x11.dyad.v1.Dialogue\x12#\n\x08timeline\x18\x02 \x01(\x0b\x32\x11.dyad.v1.Timeline\x12$\n\x07track_a\x18\x03 \x01(\x0b\x32\x13.dyad.v1.AudioTrack\x12$\n\x07track_b\x18\x04 \x01(\x0b\x32\x13.dyad.v1.AudioTrack\x12!\n\x03mix\x18\x05 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\"B\n\x05\x45vent\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x02 \x01(\t*@\n\x07Speaker\x12\x17\n\x13SPEAKER_UNSPECIFIED\x10\x00\x12\r\n\tSPEAKER_A\x10\x01\x12\r\n\tSPEAKER_B\x10\x02*\xa0\x02\n\x0f\x45motionCategory\x12 \n\x1c\x45MOTION_CATEGORY_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x45MOTION_CATEGORY_NEUTRAL\x10\x01\x12\x1a\n\x16\x45MOTION_CATEGORY_HAPPY\x10\x02\x12\x18\n\x14\x45MOTION_CATEGORY_SAD\x10\x03\x12\x1a\n\x16\x45MOTION_CATEGORY_ANGRY\x10\x04\x12\x1e\n\x1a\x45MOTION_CATEGORY_SURPRISED\x10\x05\x12\x1c\n\x18\x45MOTION_CATEGORY_FEARFUL\x10\x06\x12\x1e\n\x1a\x45MOTION_CATEGORY_DISGUSTED\x10\x07\x12\x1d\n\x19\x45MOTION_CATEGORY_CONTEMPT\x10\x08*\xc8\x01\n\x0eScenarioFamily\x12\x1f\n\x1bSCENARIO_FAMILY_UNSPECIFIED\x10\x00\x12\x1a\n\x16SCENARIO_FAMILY_CASUAL\x10\x01\x12 \n\x1cSCENARIO_FAMILY_PROFESSIONAL\x10\x02\x12\x1d\n\x19SCENARIO_FAMILY_EMOTIONAL\x10\x03\x12\x1c\n\x18SCENARIO_FAMILY_ACADEMIC\x10\x04\x12\x1a\n\x16SCENARIO_FAMILY_SOCIAL\x10\x05*d\n\x0bSegmentKind\x12\x1c\n\x18SEGMENT_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15SEGMENT_KIND_SENTENCE\x10\x01\x12\x1c\n\x18SEGMENT_KIND_BACKCHANNEL\x10\x02*k\n\x06Layout\x12\x16\n\x12LAYOUT_UNSPECIFIED\x10\x00\x12\x17\n\x13LAYOUT_SIDE_BY_SIDE\x10\x01\x12\x1d\n\x19LAYOUT_PICTURE_IN_PICTURE\x10\x02\x12\x11\n\rLAYOUT_SINGLE\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x64yad/v1/common.proto\x12\x07\x64yad.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"T\n\x0b\x41rtifactRef\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\t\x12\x12\n\nsize_bytes\x18\x03 \x01(\x03\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\"\x99\x01\n\nAudioTrack\x12!\n\x07speaker\x18\x01 \x01(\x0e\x32\x10.dyad.v1.Speaker\x12&\n\x08\x61rtifact\x18\x02 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\x12\x16\n\x0esample_rate_hz\x18\x03 \x01(\x05\x12\x14\n\x0cnum_channels\x18\x04 \x01(\x05\x12\x12\n\nduration_s\x18\x05 \x01(\x01\"\x9c\x01\n\nMotionClip\x12!\n\x07speaker\x18\x01 \x01(\x0e\x32\x10.dyad.v1.Speaker\x12\x0b\n\x03rig\x18\x02 \x01(\t\x12\x15\n\rchannel_names\x18\x03 \x03(\t\x12\x0b\n\x03\x66ps\x18\x04 \x01(\x05\x12\x12\n\nnum_frames\x18\x05 \x01(\x05\x12&\n\x08\x61rtifact\x18\x06 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\"\x97\x01\n\x0b\x46\x65\x61tureClip\x12!\n\x07speaker\x18\x01 \x01(\x0e\x32\x10.dyad.v1.Speaker\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\x12\x0b\n\x03\x66ps\x18\x03 \x01(\x05\x12\x12\n\nnum_frames\x18\x04 \x01(\x05\x12\x0b\n\x03\x64im\x18\x05 \x01(\x05\x12&\n\x08\x61rtifact\x18\x06 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\"\x8c\x01\n\x07\x45motion\x12*\n\x08\x63\x61tegory\x18\x01 \x01(\x0e\x32\x18.dyad.v1.EmotionCategory\x12\x11\n\tintensity\x18\x07 \x01(\x01\x12\x0c\n\x04rate\x18\x08 \x01(\x01\x12\r\n\x05pitch\x18\t \x01(\x01\x12\x0e\n\x06\x65nergy\x18\n \x01(\x01\x12\x0f\n\x07pause_s\x18\x0b \x01(\x01J\x04\x08\x02\x10\x07\"[\n\x0eSocialRelation\x12\x12\n\x05\x62lood\x18\x01 \x01(\x08H\x00\x88\x01\x01\x12\x12\n\x05\x65qual\x18\x02 \x01(\x08H\x01\x88\x01\x01\x12\r\n\x05label\x18\x03 \x01(\tB\x08\n\x06_bloodB\x08\n\x06_equal\"\x93\x01\n\x08Identity\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x61ge_band\x18\x02 \x01(\t\x12\x1b\n\x13gender_presentation\x18\x03 \x01(\t\x12\r\n\x05voice\x18\x04 \x01(\t\x12\x12\n\nappearance\x18\x05 \x03(\t\x12\x13\n\x0bpersonality\x18\x06 \x01(\t\x12\x12\n\navatar_uri\x18\x07 \x01(\t\";\n\x08Sentence\x12\x0c\n\x04text\x18\x01 \x01(\t\x12!\n\x07\x65motion\x18\x02 \x01(\x0b\x32\x10.dyad.v1.Emotion\"O\n\x04Turn\x12!\n\x07speaker\x18\x01 \x01(\x0e\x32\x10.dyad.v1.Speaker\x12$\n\tsentences\x18\x02 \x03(\x0b\x32\x11.dyad.v1.Sentence\"\x92\x02\n\x08\x44ialogue\x12\x13\n\x0b\x64ialogue_id\x18\x01 \x01(\t\x12)\n\x08scenario\x18\x02 \x01(\x0e\x32\x17.dyad.v1.ScenarioFamily\x12$\n\tspeaker_a\x18\x03 \x01(\x0b\x32\x11.dyad.v1.Identity\x12$\n\tspeaker_b\x18\x04 \x01(\x0b\x32\x11.dyad.v1.Identity\x12)\n\x08relation\x18\x05 \x01(\x0b\x32\x17.dyad.v1.SocialRelation\x12\x1c\n\x05turns\x18\x06 \x03(\x0b\x32\r.dyad.v1.Turn\x12\x13\n\x0b\x65nvironment\x18\x07 \x01(\t\x12\x0e\n\x06prompt\x18\x08 \x01(\t\x12\x0c\n\x04seed\x18\t \x01(\x03\"\xb5\x01\n\x07Segment\x12!\n\x07speaker\x18\x01 \x01(\x0e\x32\x10.dyad.v1.Speaker\x12\"\n\x04kind\x18\x02 \x01(\x0e\x32\x14.dyad.v1.SegmentKind\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x0f\n\x07start_s\x18\x04 \x01(\x01\x12\r\n\x05\x65nd_s\x18\x05 \x01(\x01\x12\x12\n\nturn_index\x18\x06 \x01(\x05\x12!\n\x07\x65motion\x18\x07 \x01(\x0b\x32\x10.dyad.v1.Emotion\"\xd4\x01\n\x08Timeline\x12\x12\n\nduration_s\x18\x01 \x01(\x01\x12\"\n\x08segments\x18\x02 \x03(\x0b\x32\x10.dyad.v1.Segment\x12$\n\tspeaker_a\x18\x03 \x01(\x0b\x32\x11.dyad.v1.Identity\x12$\n\tspeaker_b\x18\x04 \x01(\x0b\x32\x11.dyad.v1.Identity\x12)\n\x08relation\x18\x05 \x01(\x0b\x32\x17.dyad.v1.SocialRelation\x12\x19\n\x11sound_environment\x18\x06 \x01(\t\"\xc7\x01\n\x0c\x43onversation\x12#\n\x08\x64ialogue\x18\x01 \x01(\x0b\x32\x11.dyad.v1.Dialogue\x12#\n\x08timeline\x18\x02 \x01(\x0b\x32\x11.dyad.v1.Timeline\x12$\n\x07track_a\x18\x03 \x01(\x0b\x32\x13.dyad.v1.AudioTrack\x12$\n\x07track_b\x18\x04 \x01(\x0b\x32\x13.dyad.v1.AudioTrack\x12!\n\x03mix\x18\x05 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\"B\n\x05\x45vent\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x02 \x01(\t*@\n\x07Speaker\x12\x17\n\x13SPEAKER_UNSPECIFIED\x10\x00\x12\r\n\tSPEAKER_A\x10\x01\x12\r\n\tSPEAKER_B\x10\x02*\xa0\x02\n\x0f\x45motionCategory\x12 \n\x1c\x45MOTION_CATEGORY_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x45MOTION_CATEGORY_NEUTRAL\x10\x01\x12\x1a\n\x16\x45MOTION_CATEGORY_HAPPY\x10\x02\x12\x18\n\x14\x45MOTION_CATEGORY_SAD\x10\x03\x12\x1a\n\x16\x45MOTION_CATEGORY_ANGRY\x10\x04\x12\x1e\n\x1a\x45MOTION_CATEGORY_SURPRISED\x10\x05\x12\x1c\n\x18\x45MOTION_CATEGORY_FEARFUL\x10\x06\x12\x1e\n\x1a\x45MOTION_CATEGORY_DISGUSTED\x10\x07\x12\x1d\n\x19\x45MOTION_CATEGORY_CONTEMPT\x10\x08*\xc8\x01\n\x0eScenarioFamily\x12\x1f\n\x1bSCENARIO_FAMILY_UNSPECIFIED\x10\x00\x12\x1a\n\x16SCENARIO_FAMILY_CASUAL\x10\x01\x12 \n\x1cSCENARIO_FAMILY_PROFESSIONAL\x10\x02\x12\x1d\n\x19SCENARIO_FAMILY_EMOTIONAL\x10\x03\x12\x1c\n\x18SCENARIO_FAMILY_ACADEMIC\x10\x04\x12\x1a\n\x16SCENARIO_FAMILY_SOCIAL\x10\x05*d\n\x0bSegmentKind\x12\x1c\n\x18SEGMENT_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15SEGMENT_KIND_SENTENCE\x10\x01\x12\x1c\n\x18SEGMENT_KIND_BACKCHANNEL\x10\x02*k\n\x06Layout\x12\x16\n\x12LAYOUT_UNSPECIFIED\x10\x00\x12\x17\n\x13LAYOUT_SIDE_BY_SIDE\x10\x01\x12\x1d\n\x19LAYOUT_PICTURE_IN_PICTURE\x10\x02\x12\x11\n\rLAYOUT_SINGLE\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dyad.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SPEAKER']._serialized_start=1913
-  _globals['_SPEAKER']._serialized_end=1977
-  _globals['_EMOTIONCATEGORY']._serialized_start=1980
-  _globals['_EMOTIONCATEGORY']._serialized_end=2268
-  _globals['_SCENARIOFAMILY']._serialized_start=2271
-  _globals['_SCENARIOFAMILY']._serialized_end=2471
-  _globals['_SEGMENTKIND']._serialized_start=2473
-  _globals['_SEGMENTKIND']._serialized_end=2573
-  _globals['_LAYOUT']._serialized_start=2575
-  _globals['_LAYOUT']._serialized_end=2682
+  _globals['_SPEAKER']._serialized_start=2095
+  _globals['_SPEAKER']._serialized_end=2159
+  _globals['_EMOTIONCATEGORY']._serialized_start=2162
+  _globals['_EMOTIONCATEGORY']._serialized_end=2450
+  _globals['_SCENARIOFAMILY']._serialized_start=2453
+  _globals['_SCENARIOFAMILY']._serialized_end=2653
+  _globals['_SEGMENTKIND']._serialized_start=2655
+  _globals['_SEGMENTKIND']._serialized_end=2755
+  _globals['_LAYOUT']._serialized_start=2757
+  _globals['_LAYOUT']._serialized_end=2864
   _globals['_ARTIFACTREF']._serialized_start=66
   _globals['_ARTIFACTREF']._serialized_end=150
   _globals['_AUDIOTRACK']._serialized_start=153
@@ -51,23 +51,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FEATURECLIP']._serialized_start=468
   _globals['_FEATURECLIP']._serialized_end=619
   _globals['_EMOTION']._serialized_start=622
-  _globals['_EMOTION']._serialized_end=756
-  _globals['_SOCIALRELATION']._serialized_start=758
-  _globals['_SOCIALRELATION']._serialized_end=834
-  _globals['_IDENTITY']._serialized_start=837
-  _globals['_IDENTITY']._serialized_end=984
-  _globals['_SENTENCE']._serialized_start=986
-  _globals['_SENTENCE']._serialized_end=1045
-  _globals['_TURN']._serialized_start=1047
-  _globals['_TURN']._serialized_end=1126
-  _globals['_DIALOGUE']._serialized_start=1129
-  _globals['_DIALOGUE']._serialized_end=1389
-  _globals['_SEGMENT']._serialized_start=1392
-  _globals['_SEGMENT']._serialized_end=1573
-  _globals['_TIMELINE']._serialized_start=1575
-  _globals['_TIMELINE']._serialized_end=1641
-  _globals['_CONVERSATION']._serialized_start=1644
-  _globals['_CONVERSATION']._serialized_end=1843
-  _globals['_EVENT']._serialized_start=1845
-  _globals['_EVENT']._serialized_end=1911
+  _globals['_EMOTION']._serialized_end=762
+  _globals['_SOCIALRELATION']._serialized_start=764
+  _globals['_SOCIALRELATION']._serialized_end=855
+  _globals['_IDENTITY']._serialized_start=858
+  _globals['_IDENTITY']._serialized_end=1005
+  _globals['_SENTENCE']._serialized_start=1007
+  _globals['_SENTENCE']._serialized_end=1066
+  _globals['_TURN']._serialized_start=1068
+  _globals['_TURN']._serialized_end=1147
+  _globals['_DIALOGUE']._serialized_start=1150
+  _globals['_DIALOGUE']._serialized_end=1424
+  _globals['_SEGMENT']._serialized_start=1427
+  _globals['_SEGMENT']._serialized_end=1608
+  _globals['_TIMELINE']._serialized_start=1611
+  _globals['_TIMELINE']._serialized_end=1823
+  _globals['_CONVERSATION']._serialized_start=1826
+  _globals['_CONVERSATION']._serialized_end=2025
+  _globals['_EVENT']._serialized_start=2027
+  _globals['_EVENT']._serialized_end=2093
 # @@protoc_insertion_point(module_scope)

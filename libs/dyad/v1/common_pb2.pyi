@@ -150,12 +150,14 @@ class Emotion(_message.Message):
     def __init__(self, category: _Optional[_Union[EmotionCategory, str]] = ..., intensity: _Optional[float] = ..., rate: _Optional[float] = ..., pitch: _Optional[float] = ..., energy: _Optional[float] = ..., pause_s: _Optional[float] = ...) -> None: ...
 
 class SocialRelation(_message.Message):
-    __slots__ = ("blood", "equal")
+    __slots__ = ("blood", "equal", "label")
     BLOOD_FIELD_NUMBER: _ClassVar[int]
     EQUAL_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
     blood: bool
     equal: bool
-    def __init__(self, blood: _Optional[bool] = ..., equal: _Optional[bool] = ...) -> None: ...
+    label: str
+    def __init__(self, blood: _Optional[bool] = ..., equal: _Optional[bool] = ..., label: _Optional[str] = ...) -> None: ...
 
 class Identity(_message.Message):
     __slots__ = ("name", "age_band", "gender_presentation", "voice", "appearance", "personality", "avatar_uri")
@@ -192,7 +194,7 @@ class Turn(_message.Message):
     def __init__(self, speaker: _Optional[_Union[Speaker, str]] = ..., sentences: _Optional[_Iterable[_Union[Sentence, _Mapping]]] = ...) -> None: ...
 
 class Dialogue(_message.Message):
-    __slots__ = ("dialogue_id", "scenario", "speaker_a", "speaker_b", "relation", "turns", "environment", "prompt")
+    __slots__ = ("dialogue_id", "scenario", "speaker_a", "speaker_b", "relation", "turns", "environment", "prompt", "seed")
     DIALOGUE_ID_FIELD_NUMBER: _ClassVar[int]
     SCENARIO_FIELD_NUMBER: _ClassVar[int]
     SPEAKER_A_FIELD_NUMBER: _ClassVar[int]
@@ -201,6 +203,7 @@ class Dialogue(_message.Message):
     TURNS_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     PROMPT_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
     dialogue_id: str
     scenario: ScenarioFamily
     speaker_a: Identity
@@ -209,7 +212,8 @@ class Dialogue(_message.Message):
     turns: _containers.RepeatedCompositeFieldContainer[Turn]
     environment: str
     prompt: str
-    def __init__(self, dialogue_id: _Optional[str] = ..., scenario: _Optional[_Union[ScenarioFamily, str]] = ..., speaker_a: _Optional[_Union[Identity, _Mapping]] = ..., speaker_b: _Optional[_Union[Identity, _Mapping]] = ..., relation: _Optional[_Union[SocialRelation, _Mapping]] = ..., turns: _Optional[_Iterable[_Union[Turn, _Mapping]]] = ..., environment: _Optional[str] = ..., prompt: _Optional[str] = ...) -> None: ...
+    seed: int
+    def __init__(self, dialogue_id: _Optional[str] = ..., scenario: _Optional[_Union[ScenarioFamily, str]] = ..., speaker_a: _Optional[_Union[Identity, _Mapping]] = ..., speaker_b: _Optional[_Union[Identity, _Mapping]] = ..., relation: _Optional[_Union[SocialRelation, _Mapping]] = ..., turns: _Optional[_Iterable[_Union[Turn, _Mapping]]] = ..., environment: _Optional[str] = ..., prompt: _Optional[str] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class Segment(_message.Message):
     __slots__ = ("speaker", "kind", "text", "start_s", "end_s", "turn_index", "emotion")
@@ -230,12 +234,20 @@ class Segment(_message.Message):
     def __init__(self, speaker: _Optional[_Union[Speaker, str]] = ..., kind: _Optional[_Union[SegmentKind, str]] = ..., text: _Optional[str] = ..., start_s: _Optional[float] = ..., end_s: _Optional[float] = ..., turn_index: _Optional[int] = ..., emotion: _Optional[_Union[Emotion, _Mapping]] = ...) -> None: ...
 
 class Timeline(_message.Message):
-    __slots__ = ("duration_s", "segments")
+    __slots__ = ("duration_s", "segments", "speaker_a", "speaker_b", "relation", "sound_environment")
     DURATION_S_FIELD_NUMBER: _ClassVar[int]
     SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    SPEAKER_A_FIELD_NUMBER: _ClassVar[int]
+    SPEAKER_B_FIELD_NUMBER: _ClassVar[int]
+    RELATION_FIELD_NUMBER: _ClassVar[int]
+    SOUND_ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     duration_s: float
     segments: _containers.RepeatedCompositeFieldContainer[Segment]
-    def __init__(self, duration_s: _Optional[float] = ..., segments: _Optional[_Iterable[_Union[Segment, _Mapping]]] = ...) -> None: ...
+    speaker_a: Identity
+    speaker_b: Identity
+    relation: SocialRelation
+    sound_environment: str
+    def __init__(self, duration_s: _Optional[float] = ..., segments: _Optional[_Iterable[_Union[Segment, _Mapping]]] = ..., speaker_a: _Optional[_Union[Identity, _Mapping]] = ..., speaker_b: _Optional[_Union[Identity, _Mapping]] = ..., relation: _Optional[_Union[SocialRelation, _Mapping]] = ..., sound_environment: _Optional[str] = ...) -> None: ...
 
 class Conversation(_message.Message):
     __slots__ = ("dialogue", "timeline", "track_a", "track_b", "mix")

@@ -15,7 +15,7 @@ import soundfile as sf
 import torch
 
 from dyad.errors import ConfigError, InvalidInput, NotFound
-from dyad.media import wav_bytes
+from dyad.media import resample, wav_bytes
 from dyad.services.audio_encoder.alignment import frame_count, interpolate_frames
 from dyad.services.audio_encoder.core import (
     AudioEncoder,
@@ -193,8 +193,6 @@ def test_bad_fps(service: FeatureService) -> None:
 def test_cache_hit_on_repeat(service: FeatureService) -> None:
     # Any rate/width/channels in: 44.1 kHz stereo int16.
     stereo = np.stack([speechlike(2.0), speechlike(2.0, seed=9)], axis=1)
-    from dyad.media import resample
-
     audio = service.store.put_bytes(wav_bytes(resample(stereo, SR, 44_100), 44_100), "audio/wav")
     (first,) = service.encode_artifacts([audio])
     (again,) = service.encode_artifacts([audio])
@@ -216,14 +214,6 @@ def test_cache_hit_on_repeat(service: FeatureService) -> None:
     (mfcc,) = service.encode_artifacts([audio], backend="mfcc")
     (fps50,) = service.encode_artifacts([audio], fps=50)
     assert not mfcc.cache_hit and not fps50.cache_hit and fps50.num_frames == 100
-
-
-def test_readme_settings_table_is_current() -> None:
-    from dyad.config import settings_table
-    from dyad.services.audio_encoder.settings import PREFIX
-
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    assert settings_table(AudioEncoderSettings, prefix=PREFIX) in readme
 
 
 def test_cache_hit_does_not_download_the_audio(service: FeatureService) -> None:

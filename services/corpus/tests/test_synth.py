@@ -1,5 +1,6 @@
 """The synthetic dyadic corpus (real composer, espeak-ng, room and procedural animator) and the
-DualTalk-layout loader."""
+DualTalk-layout reader (``dyad.dataset.reader``) over it; the training ``WindowDataset`` is
+tested in ``services/training/tests/test_windows.py``."""
 
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
 from dyad.dataset.reader import (
     iter_windows,
@@ -34,11 +34,11 @@ from dyad.dataset.reader import (
 from dyad.domain import Timeline
 from dyad.errors import FailedPrecondition, InvalidInput
 from dyad.motion_io import load_motion
+from dyad.services.corpus import casting
 from dyad.services.corpus import synth as corpus
 from dyad.services.dialogue.speech.voices import voice_for
 from dyad.services.dialogue.writing.composer import OfflineComposer
 from dyad.services.dialogue.writing.relations import infer_relation
-from dyad.services.training.windows import WindowDataset
 
 SPLITS = (0.5, 0.25, 0.25)  # clips 0..3 → train, test, train, ood
 KW = {"seed": 7, "splits": SPLITS, "target_s": 6.0, "progress": False}
@@ -59,34 +59,39 @@ def _clip_files(root: Path) -> dict[str, bytes]:
 
 
 def test_prompt_grid_and_splits() -> None:
-    assert sum(len(t) for t in corpus.TOPICS.values()) >= 40
-    assert len(corpus.RELATIONSHIPS) >= 10
-    first = [corpus.prompt_for(i, random.Random(i)) for i in range(20)]
-    assert first == [corpus.prompt_for(i, random.Random(i)) for i in range(20)]
+    assert sum(len(t) for t in casting.TOPICS.values()) >= 40
+    assert len(casting.RELATIONSHIPS) >= 10
+    first = [casting.prompt_for(i, random.Random(i)) for i in range(20)]
+    assert first == [casting.prompt_for(i, random.Random(i)) for i in range(20)]
     assert len({p for p, _ in first}) == 20
-    for rel, topic, _family in corpus.GRID:  # topics never change who is talking
-        prompt = corpus._TEMPLATES[0].format(rel=rel, topic=topic)
+    for rel, topic, _family in casting.GRID:  # topics never change who is talking
+        prompt = casting._TEMPLATES[0].format(rel=rel, topic=topic)
         assert infer_relation(prompt) == infer_relation(rel), prompt
-    splits = [corpus.split_of(i) for i in range(1000)]
+    splits = [casting.split_of(i) for i in range(1000)]
     assert abs(splits.count("train") - 800) <= 2 and abs(splits.count("ood") - 100) <= 2
-    assert [corpus.split_of(i, SPLITS) for i in range(4)] == ["train", "test", "train", "ood"]
+    assert [casting.split_of(i, SPLITS) for i in range(4)] == ["train", "test", "train", "ood"]
 
 
 def test_ood_pools_are_disjoint_and_audible() -> None:
-    main, ood = corpus.NAME_POOLS["main"], corpus.NAME_POOLS["ood"]
+    main, ood = casting.NAME_POOLS["main"], casting.NAME_POOLS["ood"]
     for gender in main:
         assert len(ood[gender]) >= 2 and not set(main[gender]) & set(ood[gender])
-    vm, vo = corpus.VOICE_POOLS["main"], corpus.VOICE_POOLS["ood"]
-    variants = {p: {v for k, vs in corpus.VOICE_POOLS[p].items() if k != "language" for v in vs}
-                for p in ("main", "ood")}  # fmt: skip
+    vm, vo = casting.VOICE_POOLS["main"], casting.VOICE_POOLS["ood"]
+    variants = {
+        p: {v for k, vs in casting.VOICE_POOLS[p].items() if k != "language" for v in vs}
+        for p in ("main", "ood")
+    }
     assert not variants["main"] & variants["ood"] and not set(vm["language"]) & set(vo["language"])
     # every voice of the pools sounds different (espeak-ng 1.51 ignores variants on en-gb)
     sounds = {}
     for pool in ("main", "ood"):
-        for lang in corpus.VOICE_POOLS[pool]["language"]:
+        for lang in casting.VOICE_POOLS[pool]["language"]:
             for variant in variants[pool]:
-                wav = subprocess.run(["espeak-ng", "--stdout", "-v", f"{lang}+{variant}", "hi"],
-                                     capture_output=True, check=True).stdout  # fmt: skip
+                wav = subprocess.run(
+                    ["espeak-ng", "--stdout", "-v", f"{lang}+{variant}", "hi"],
+                    capture_output=True,
+                    check=True,
+                ).stdout
                 sounds[f"{lang}+{variant}"] = hashlib.sha256(wav).hexdigest()
     assert len(set(sounds.values())) == len(sounds)
 
@@ -95,10 +100,10 @@ def test_recast_keeps_splits_apart() -> None:
     names: dict[str, set[str]] = {"train": set(), "ood": set()}
     voices: dict[str, set[str]] = {"train": set(), "ood": set()}
     for i in range(12):
-        prompt, scenario = corpus.prompt_for(i, random.Random(i))
+        prompt, scenario = casting.prompt_for(i, random.Random(i))
         (d,) = OfflineComposer().write(prompt, 1, i, scenario=scenario)
         for split in ("train", "ood"):
-            r = corpus.recast(d, split, random.Random(i))
+            r = casting.recast(d, split, random.Random(i))
             for old, new in ((d.speaker_a, r.speaker_a), (d.speaker_b, r.speaker_b)):
                 assert (new.gender_presentation, new.age_band) == (
                     old.gender_presentation,
@@ -202,19 +207,6 @@ def test_window_tails() -> None:
         window_starts(300, 0)
 
 
-def test_window_dataset(arkit: Path) -> None:
-    ds = WindowDataset(arkit, "train", "arkit55", window_frames=40, hop=40, tail="pad")
-    frames = [load_pair(p, "arkit55").frames for p in ds.pairs]
-    assert len(ds) == sum(math.ceil(t / 40) for t in frames)
-    item = ds[len(ds) - 1]  # a padded tail
-    assert item["valid"] == frames[-1] - 40 * (math.ceil(frames[-1] / 40) - 1)
-    assert item["motion_a"].shape == (40, 55) and item["audio_b"].shape == (40 * 640,)
-    assert torch.all(item["motion_a"][item["valid"] :] == 0)
-    batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=3)))
-    assert batch["audio_a"].shape == (3, 40 * 640) and batch["relation"].shape == (3, 2)
-    assert len(ds._cache) <= ds.cache_clips
-
-
 def test_resume_regenerates_only_missing_clips(arkit: Path, tmp_path: Path) -> None:
     before = _clip_files(arkit)
     out = tmp_path / "c"
@@ -280,8 +272,14 @@ def test_public_dualtalk_layout(tmp_path: Path) -> None:
     for s in ("1", "2"):
         audio = (rng.standard_normal(n) * 0.1).astype(np.float32)
         sf.write(tmp_path / "test" / f"clip_speaker{s}.wav", audio, 16000, subtype="FLOAT")
-        shapes = {"shape": (750, 100), "tex": (750, 50), "exp": (750, 50), "pose": (750, 6),
-                  "cam": (750, 3), "light": (750, 9, 3)}  # fmt: skip
+        shapes = {
+            "shape": (750, 100),
+            "tex": (750, 50),
+            "exp": (750, 50),
+            "pose": (750, 6),
+            "cam": (750, 3),
+            "light": (750, 9, 3),
+        }
         arrays: dict[str, Any] = {
             k: (rng.standard_normal(v) * 0.1).astype(np.float32) for k, v in shapes.items()
         }
@@ -293,7 +291,6 @@ def test_public_dualtalk_layout(tmp_path: Path) -> None:
     with np.load(pair.npz_a) as z:
         want = np.concatenate([z["exp"], z["pose"][:, 3:6], z["pose"][:, 0:3]], axis=1)[:749]
     assert np.array_equal(data.motion_a, want)
-    assert len(WindowDataset(tmp_path, "test", "flame56")) == 4  # 0, 200, 400 + tail at 549
     with pytest.raises(InvalidInput, match="arkit55"):
         load_pair(pair, "arkit55")
     np.savez(pair.npz_b, exp=np.zeros((700, 50), np.float32), pose=np.zeros((700, 6), np.float32))

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from dyad.config import PlatformSettings, settings_table
+from dyad.config import PlatformSettings
 from dyad.rpc import insecure_channel
 from dyad.services.dialogue.__main__ import build_server
-from dyad.services.dialogue.settings import PREFIX, DialogueSettings
+from dyad.services.dialogue.settings import DialogueSettings
 from dyad.storage import LocalStore
 from dyad.testing import free_port
 from dyad.v1 import common_pb2 as c
@@ -203,8 +203,3 @@ def test_cli_bad_input_writes_nothing(tmp_path: Path) -> None:
     bad.write_text('{"turns": []}')
     r = run("dialogue", "speak", "--dialogue", str(bad), "--out", str(out))
     assert r.returncode == 2 and "dialogue" in r.stderr and not out.exists()
-
-
-def test_readme_settings_table_is_current() -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    assert settings_table(DialogueSettings, prefix=PREFIX) in readme

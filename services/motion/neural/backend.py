@@ -96,7 +96,8 @@ class NeuralMotion:
         them); waveform models (the authors' release converted by ``dyad motion
         convert-released``) the tracks normalised as the release did. ``seed`` draws a
         variation-latent model's prior sequence."""
-        from dyad.services.motion.neural.model import generate_pair
+        # Both import torch: like ``model``'s, these imports wait for the first neural request.
+        from dyad.services.motion.neural.generate import generate_pair
 
         if model.config.audio_input == "waveform":
             from dyad.services.motion.neural.released import normalise_waveform

@@ -259,10 +259,12 @@ class MotionVariation(nn.Module):
         hidden = 64
         self.latent_dim, self.stride = latent_dim, stride
         self.posterior = nn.Sequential(
-            nn.Conv1d(channels, hidden, 5), nn.GELU(),  # input edge-padded in encode()
-            nn.Conv1d(hidden, hidden, 5, padding=2), nn.GELU(),
+            nn.Conv1d(channels, hidden, 5),
+            nn.GELU(),  # input edge-padded in encode()
+            nn.Conv1d(hidden, hidden, 5, padding=2),
+            nn.GELU(),
             nn.Conv1d(hidden, 2 * latent_dim, stride, stride=stride),
-        )  # fmt: skip
+        )
         self.projection = nn.Linear(latent_dim, dim)
         self.output_projection = nn.Linear(latent_dim, dim)
 

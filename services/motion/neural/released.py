@@ -33,10 +33,13 @@ import numpy as np
 import torch
 
 from dyad.errors import InvalidInput
-from dyad.services.motion.neural.model import DualTalkModel, MotionModelConfig
+from dyad.services.motion.neural.config import MotionModelConfig
+from dyad.services.motion.neural.model import DualTalkModel
 
-_RENAMES = (("weight_g", "parametrizations.weight.original0"),
-            ("weight_v", "parametrizations.weight.original1"))  # fmt: skip
+_RENAMES = (
+    ("weight_g", "parametrizations.weight.original0"),
+    ("weight_v", "parametrizations.weight.original1"),
+)
 _NESTED = ("state_dict", "model")
 
 
@@ -44,10 +47,16 @@ def released_config(**overrides: Any) -> MotionModelConfig:
     """The release's hyper-parameters: flame56, waveform input through two wav2vec2-large
     encoders, d = 256, BiLSTM hidden 128, 3 encoder layers, 1 decoder layer, 4 heads."""
     fields: dict[str, Any] = {
-        "rig": "flame56", "variant": "released", "audio_input": "waveform", "audio_dim": 1024,
-        "feature_dim": 256, "lstm_hidden": 128, "encoder_layers": 3, "decoder_layers": 1,
+        "rig": "flame56",
+        "variant": "released",
+        "audio_input": "waveform",
+        "audio_dim": 1024,
+        "feature_dim": 256,
+        "lstm_hidden": 128,
+        "encoder_layers": 3,
+        "decoder_layers": 1,
         "num_heads": 4,
-    }  # fmt: skip
+    }
     return MotionModelConfig(**{**fields, **overrides})
 
 
@@ -62,8 +71,10 @@ def convert_state_dict(state: Mapping[str, Any]) -> dict[str, torch.Tensor]:
     out: dict[str, torch.Tensor] = {}
     for key, value in state.items():
         if not isinstance(value, torch.Tensor):
-            raise InvalidInput("checkpoint", f"entry {key!r} is a {type(value).__name__}, "
-                               "not a tensor: not a state dict")  # fmt: skip
+            raise InvalidInput(
+                "checkpoint",
+                f"entry {key!r} is a {type(value).__name__}, not a tensor: not a state dict",
+            )
         name = key.removeprefix("module.")
         for old, new in _RENAMES:
             if name.endswith(f".{old}"):
@@ -98,11 +109,18 @@ def load_released(
     unexpected = sorted(set(state) - set(want))
     shapes = sorted(k for k in set(want) & set(state) if want[k].shape != state[k].shape)
     if missing or unexpected or shapes:
-        parts = [f"{what} {len(keys)} ({', '.join(keys[:4])}{', …' if len(keys) > 4 else ''})"
-                 for what, keys in (("missing", missing), ("unexpected", unexpected),
-                                    ("mis-shaped", shapes)) if keys]  # fmt: skip
-        raise InvalidInput("checkpoint", f"{p} does not match {cfg.variant}/{cfg.rig}: "
-                           + "; ".join(parts))  # fmt: skip
+        parts = [
+            f"{what} {len(keys)} ({', '.join(keys[:4])}{', …' if len(keys) > 4 else ''})"
+            for what, keys in (
+                ("missing", missing),
+                ("unexpected", unexpected),
+                ("mis-shaped", shapes),
+            )
+            if keys
+        ]
+        raise InvalidInput(
+            "checkpoint", f"{p} does not match {cfg.variant}/{cfg.rig}: " + "; ".join(parts)
+        )
     model.load_state_dict(state, strict=True, assign=True)
     return model.eval()
 

@@ -1,4 +1,5 @@
-"""Shared by the motion service tests: a short spoken conversation and request builder."""
+"""Shared by the motion service tests: a short spoken conversation (``spoken``) and the request
+builder."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ import pytest
 from dyad.domain import Dialogue, Emotion, Identity, Relation, Sentence, Turn
 from dyad.media import wav_bytes
 from dyad.protoconv import timeline_to_pb
-from dyad.services.dialogue.speech.conversation import Conversation, speak
-from dyad.services.dialogue.speech.engines import make_engine
 from dyad.storage import LocalStore
 from dyad.v1 import common_pb2 as c
 from dyad.v1 import motion_service_pb2 as pb
+
+from .spoken import Spoken, speak
 
 LINES = [
     ("a", "Did you finish the report for tomorrow?"),
@@ -24,8 +25,8 @@ LINES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def conv() -> Conversation:
+@pytest.fixture(scope="session")
+def conv() -> Spoken:
     d = Dialogue(
         "m",
         "report",
@@ -36,10 +37,10 @@ def conv() -> Conversation:
         tuple(Turn(s, (Sentence(t, Emotion("neutral", 0.3)),)) for s, t in LINES),
         "office",
     )
-    return speak(d, make_engine("espeak"), seed=2, p_inter=1.0)
+    return speak(d, seed=2, p_inter=1.0)
 
 
-def request(conv: Conversation, store: LocalStore, **kw: Any) -> pb.GenerateMotionRequest:
+def request(conv: Spoken, store: LocalStore, **kw: Any) -> pb.GenerateMotionRequest:
     a = store.put_bytes(wav_bytes(conv.track_a, 16000), "audio/wav")
     b = store.put_bytes(wav_bytes(conv.track_b, 16000), "audio/wav")
     return pb.GenerateMotionRequest(

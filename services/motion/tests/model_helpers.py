@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from dyad.services.audio_encoder.wav2vec2 import tiny_config
-from dyad.services.motion.neural.model import DualTalkModel, MotionModelConfig
+from dyad.services.motion.neural.config import MotionModelConfig
+from dyad.services.motion.neural.model import DualTalkModel
 
 #: Parameters of the release's head outside the wav2vec2 encoders: the sum of
 #: ``test_manifest.EXPECTED_HEAD`` (models.md §1.1: "≈16.4 M in the head").
@@ -31,16 +32,25 @@ def one_thread() -> Iterator[None]:
 def tiny_waveform(**kw: Any) -> MotionModelConfig:
     w2v = tiny_config().to_dict()
     return MotionModelConfig(
-        rig="flame56", variant="released", audio_input="waveform", audio_dim=32,
-        wav2vec2_config=w2v, **kw,
-    )  # fmt: skip
+        rig="flame56",
+        variant="released",
+        audio_input="waveform",
+        audio_dim=32,
+        wav2vec2_config=w2v,
+        **kw,
+    )
 
 
 def small(**kw: Any) -> MotionModelConfig:
     base: dict[str, Any] = dict(
-        rig="flame56", audio_dim=20, feature_dim=32, lstm_hidden=16, num_heads=2,
-        encoder_layers=1, max_len=64,
-    )  # fmt: skip
+        rig="flame56",
+        audio_dim=20,
+        feature_dim=32,
+        lstm_hidden=16,
+        num_heads=2,
+        encoder_layers=1,
+        max_len=64,
+    )
     return MotionModelConfig(**{**base, **kw})
 
 

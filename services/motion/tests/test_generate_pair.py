@@ -10,7 +10,7 @@ import torch
 
 from dyad.errors import InvalidInput
 from dyad.rigs import get_rig
-from dyad.services.motion.neural.model import generate_pair
+from dyad.services.motion.neural.generate import generate_pair
 
 from .model_helpers import (
     conversation,
@@ -36,9 +36,11 @@ def test_generate_pair_lengths(t: int) -> None:
     if t <= 200:  # one window: exactly the model's two roles in one batch
         with torch.no_grad():
             ref = model(
-                torch.from_numpy(np.stack([fa, fb])), torch.from_numpy(np.stack([fb, fa])),
-                torch.from_numpy(np.stack([pb, pa])), torch.tensor([[1.0, 0.0]] * 2),
-            ).numpy()  # fmt: skip
+                torch.from_numpy(np.stack([fa, fb])),
+                torch.from_numpy(np.stack([fb, fa])),
+                torch.from_numpy(np.stack([pb, pa])),
+                torch.tensor([[1.0, 0.0]] * 2),
+            ).numpy()
         np.testing.assert_allclose(out_a, rig.clip(ref[0]), atol=1e-5)
         np.testing.assert_allclose(out_b, rig.clip(ref[1]), atol=1e-5)
     # Swapping the speakers swaps the outputs; repeated calls are identical.

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from dyad.services.motion.neural.model import DualTalkModel, MotionModelConfig, state_dict_table
+from dyad.services.motion.neural.config import MotionModelConfig
+from dyad.services.motion.neural.model import DualTalkModel, state_dict_table
 
 from .model_helpers import (
     HEAD_PARAMS,

@@ -12,11 +12,8 @@ import pytest
 import torch
 
 from dyad.errors import ConfigError, InvalidInput
-from dyad.services.motion.neural.model import (
-    MotionModelConfig,
-    load_pretrained,
-    save_pretrained,
-)
+from dyad.services.motion.neural.config import MotionModelConfig
+from dyad.services.motion.neural.model import load_pretrained, save_pretrained
 from dyad.services.motion.neural.parts import alignment_mask
 
 from .model_helpers import (
@@ -85,8 +82,10 @@ def test_relation_changes_output_and_equal_relations_match() -> None:
         for i, j in itertools.combinations(range(4), 2):
             assert (outs[i] - outs[j]).abs().max() > 1e-4, (rels[i], rels[j])
         # A batch with equal relations and equal inputs → equal rows; long dtype works too.
-        both = model(*(x.repeat(2, 1, 1) for x in (audio_self, audio_partner, motion)),
-                     torch.tensor([[1, 0], [1, 0]]))  # fmt: skip
+        both = model(
+            *(x.repeat(2, 1, 1) for x in (audio_self, audio_partner, motion)),
+            torch.tensor([[1, 0], [1, 0]]),
+        )
         torch.testing.assert_close(both[0], both[1])
         torch.testing.assert_close(both[:1], outs[2], rtol=1e-5, atol=1e-5)
 
@@ -209,7 +208,7 @@ def test_config_round_trip_and_validation() -> None:
         ({"audio_input": "waveform"}, "config.audio_dim"),  # 160 ≠ large's 1024
         ({"wav2vec2_config": {"hidden_size": 32}}, W2V),  # with features input
         ({"audio_input": "waveform", "wav2vec2_config": {"conv_dim": [8]}}, W2V),
-    ]  # fmt: skip
+    ]
     for d, field in bad:
         with pytest.raises(InvalidInput) as e:
             MotionModelConfig.from_dict(d)

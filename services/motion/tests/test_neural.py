@@ -18,10 +18,13 @@ from dyad.config import PlatformSettings
 from dyad.errors import ConfigError, InvalidInput
 from dyad.motion_io import load_motion, save_motion
 from dyad.rpc import insecure_channel
+from dyad.services.audio_encoder.wav2vec2 import tiny_config
 from dyad.services.dialogue.speech.conversation import Conversation
 from dyad.services.motion.__main__ import build_server
-from dyad.services.motion.neural.backend import resolve_model_dir
-from dyad.services.motion.neural.model import DualTalkModel, MotionModelConfig, save_pretrained
+from dyad.services.motion.neural.backend import NeuralMotion, resolve_model_dir
+from dyad.services.motion.neural.config import MotionModelConfig
+from dyad.services.motion.neural.model import DualTalkModel, save_pretrained
+from dyad.services.motion.neural.released import released_config
 from dyad.services.motion.settings import MotionSettings
 from dyad.storage import LocalStore
 from dyad.v1 import motion_service_pb2_grpc as pb_grpc
@@ -205,10 +208,6 @@ def test_backend_seeds_the_latent_and_runs_waveform_models(tmp_path: Path) -> No
     checkpoint gets both tracks as normalised waveforms instead of mel features."""
     import torch
 
-    from dyad.services.audio_encoder.wav2vec2 import tiny_config
-    from dyad.services.motion.neural.backend import NeuralMotion
-    from dyad.services.motion.neural.released import released_config
-
     torch.manual_seed(0)
     latent = MotionModelConfig(
         rig="arkit55", social=True, latent_dim=4, latent_group="face", **TINY
@@ -224,8 +223,9 @@ def test_backend_seeds_the_latent_and_runs_waveform_models(tmp_path: Path) -> No
     def run(model_id: str, rig: str, seed: int) -> np.ndarray:
         c = 55 if rig == "arkit55" else 56
         rest = np.zeros((50, c), np.float32)
-        a, _ = neural.generate(ta, tb, rest, rest, (True, False), rig=rig, model_id=model_id,
-                               seed=seed)  # fmt: skip
+        a, _ = neural.generate(
+            ta, tb, rest, rest, (True, False), rig=rig, model_id=model_id, seed=seed
+        )
         assert a.shape == (50, c)
         return a
 
@@ -235,6 +235,7 @@ def test_backend_seeds_the_latent_and_runs_waveform_models(tmp_path: Path) -> No
     w = run("wave", "flame56", 0)
     assert np.isfinite(w).all() and np.array_equal(w, run("wave", "flame56", 5))  # no latent
     # the release normalised its input: a track's loudness does not change the result
-    louder, _ = neural.generate(4 * ta, 4 * tb, *(np.zeros((50, 56), np.float32),) * 2,
-                                None, rig="flame56", model_id="wave")  # fmt: skip
+    louder, _ = neural.generate(
+        4 * ta, 4 * tb, *(np.zeros((50, 56), np.float32),) * 2, None, rig="flame56", model_id="wave"
+    )
     np.testing.assert_allclose(louder, w, atol=1e-4)

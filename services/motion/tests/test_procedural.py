@@ -21,10 +21,10 @@ from dyad.domain import (
 )
 from dyad.errors import InvalidInput
 from dyad.rigs import get_rig, num_frames
-from dyad.services.dialogue.speech.conversation import SAMPLE_RATE, Conversation, speak
-from dyad.services.dialogue.speech.engines import make_engine
 from dyad.services.motion.procedural.animator import AnimatorConfig, ProceduralAnimator
-from dyad.timebase import FPS
+from dyad.timebase import FPS, SAMPLE_RATE
+
+from .spoken import Spoken, speak
 
 ARKIT = get_rig("arkit55")
 HEAD = [ARKIT.index(n) for n in ("headPitch", "headYaw", "headRoll")]
@@ -74,25 +74,18 @@ def _dialogue(lines: list[tuple[str, str, str]], relation: Relation) -> Dialogue
 
 
 @pytest.fixture(scope="module")
-def conv() -> Conversation:
-    return speak(
-        _dialogue(LINES, Relation(False, True, "friends")),
-        make_engine("espeak"),
-        seed=3,
-        p_inter=1.0,
-    )
+def conv() -> Spoken:
+    return speak(_dialogue(LINES, Relation(False, True, "friends")), seed=3, p_inter=1.0)
 
 
 @pytest.fixture(scope="module")
-def long_conv() -> Conversation:
+def long_conv() -> Spoken:
     lines = [("ab"[i % 2], text, "neutral") for i, text in enumerate(LONG)]
-    return speak(
-        _dialogue(lines, Relation(False, True)), make_engine("espeak"), seed=5, p_inter=1.0
-    )
+    return speak(_dialogue(lines, Relation(False, True)), seed=5, p_inter=1.0)
 
 
 @pytest.fixture(scope="module")
-def motion(conv: Conversation) -> dict[str, np.ndarray]:
+def motion(conv: Spoken) -> dict[str, np.ndarray]:
     a, b = ProceduralAnimator().animate(conv.track_a, conv.track_b, conv.timeline, seed=0)
     return {"a": a, "b": b}
 
@@ -121,7 +114,7 @@ def segs(tl: Timeline, speaker: str, kind: str | None = None) -> list[Segment]:
     return tl.speaker_segments(speaker, kind)
 
 
-def test_shapes_dtype_and_rigs(conv: Conversation, motion: dict[str, np.ndarray]) -> None:
+def test_shapes_dtype_and_rigs(conv: Spoken, motion: dict[str, np.ndarray]) -> None:
     n = conv.track_a.size
     t = num_frames(n / SAMPLE_RATE)
     assert t == -(-n * 25 // 16000)
@@ -155,7 +148,7 @@ def test_odd_lengths_and_silence() -> None:
     assert a[:, HEAD].std(axis=0).sum() > 0.002
 
 
-def test_deterministic_per_seed(conv: Conversation, motion: dict[str, np.ndarray]) -> None:
+def test_deterministic_per_seed(conv: Spoken, motion: dict[str, np.ndarray]) -> None:
     anim = ProceduralAnimator()
     a, b = anim.animate(conv.track_a, conv.track_b, conv.timeline, seed=0)
     assert np.array_equal(a, motion["a"]) and np.array_equal(b, motion["b"])
@@ -166,7 +159,7 @@ def test_deterministic_per_seed(conv: Conversation, motion: dict[str, np.ndarray
     np.testing.assert_array_equal(col(a2, "jawOpen"), col(a, "jawOpen"))
 
 
-def test_lip_sync_follows_own_audio(conv: Conversation, motion: dict[str, np.ndarray]) -> None:
+def test_lip_sync_follows_own_audio(conv: Spoken, motion: dict[str, np.ndarray]) -> None:
     tl, t = conv.timeline, motion["a"].shape[0]
     for spk, track in (("a", conv.track_a), ("b", conv.track_b)):
         jaw = col(motion[spk], "jawOpen")
@@ -184,7 +177,7 @@ def test_lip_sync_follows_own_audio(conv: Conversation, motion: dict[str, np.nda
         assert np.abs(motion[spk][-3:, mouth]).max() < 1e-6, "the clip ends at rest"
 
 
-def test_clip_cut_mid_sentence_ends_at_rest(conv: Conversation) -> None:
+def test_clip_cut_mid_sentence_ends_at_rest(conv: Spoken) -> None:
     """Audio cut while A talks (bring-your-own-audio excerpts): the mouth still comes to rest
     over the last frames instead of freezing open."""
     first = next(s for s in conv.timeline.segments if s.speaker == "a")
@@ -214,7 +207,7 @@ def nod_hit_rate(tl: Timeline, listener: str, m: np.ndarray) -> float:
     return float(np.mean(hits))
 
 
-def test_listener_nods_and_sways(conv: Conversation, motion: dict[str, np.ndarray]) -> None:
+def test_listener_nods_and_sways(conv: Spoken, motion: dict[str, np.ndarray]) -> None:
     tl = conv.timeline
     rates = [nod_hit_rate(tl, spk, motion[spk]) for spk in "ab"]
     assert np.mean(rates) >= 0.6, rates
@@ -236,7 +229,7 @@ def blink_onsets(m: np.ndarray) -> np.ndarray:
     return np.flatnonzero(b[1:] & ~b[:-1]) + 1
 
 
-def test_blink_rate(long_conv: Conversation) -> None:
+def test_blink_rate(long_conv: Spoken) -> None:
     tl = long_conv.timeline
     assert tl.duration_s >= 60
     speak_n = speak_t = listen_n = listen_t = 0.0
@@ -274,7 +267,7 @@ def expressiveness(pair: tuple[np.ndarray, np.ndarray]) -> float:
     return float(sum(col(m, n).std() for m in pair for n in EXPRESSIVE))
 
 
-def test_relationship_modulates_expressiveness(conv: Conversation) -> None:
+def test_relationship_modulates_expressiveness(conv: Spoken) -> None:
     anim = ProceduralAnimator()
     tl = conv.timeline
     close = anim.animate(conv.track_a, conv.track_b, replace(tl, relation=Relation(True, True)))
@@ -287,7 +280,7 @@ def test_relationship_modulates_expressiveness(conv: Conversation) -> None:
     assert ratio[0] > ratio[1]
 
 
-def test_continuity(conv: Conversation, motion: dict[str, np.ndarray]) -> None:
+def test_continuity(conv: Spoken, motion: dict[str, np.ndarray]) -> None:
     for m in motion.values():
         step = np.abs(np.diff(m.astype(np.float64), axis=0)).max(axis=0)
         blend = np.delete(np.arange(52), BLINKS)
@@ -295,7 +288,7 @@ def test_continuity(conv: Conversation, motion: dict[str, np.ndarray]) -> None:
         assert step[HEAD].max() <= 0.05
 
 
-def test_emotion_shapes_the_face(conv: Conversation, motion: dict[str, np.ndarray]) -> None:
+def test_emotion_shapes_the_face(conv: Spoken, motion: dict[str, np.ndarray]) -> None:
     tl, t = conv.timeline, motion["a"].shape[0]
     by = {(s.speaker, s.emotion.category): s for s in tl.segments if s.kind == "sentence"}
 
@@ -315,7 +308,7 @@ def test_emotion_shapes_the_face(conv: Conversation, motion: dict[str, np.ndarra
     assert mean(b, ("browInnerUp",), by["a", "sad"]) > mean(b, ("browInnerUp",), by["a", "happy"])
 
 
-def test_bad_input_names_the_field(conv: Conversation) -> None:
+def test_bad_input_names_the_field(conv: Spoken) -> None:
     anim = ProceduralAnimator()
     a, b, tl = conv.track_a, conv.track_b, conv.timeline
     cases = [

@@ -17,7 +17,8 @@ import torch
 
 from dyad.errors import InvalidInput
 from dyad.services.audio_encoder.wav2vec2 import tiny_config
-from dyad.services.motion.neural.model import DualTalkModel, generate_pair
+from dyad.services.motion.neural.generate import generate_pair
+from dyad.services.motion.neural.model import DualTalkModel
 from dyad.services.motion.neural.released import (
     convert_state_dict,
     load_released,
@@ -33,8 +34,13 @@ POS_CONV = "joint_encoder.audio_encoder{}.encoder.pos_conv_embed.conv"
 
 def _config() -> Any:
     w2v = tiny_config().to_dict()
-    return released_config(audio_dim=w2v["hidden_size"], wav2vec2_config=w2v, feature_dim=32,
-                           lstm_hidden=16, encoder_layers=1)  # fmt: skip
+    return released_config(
+        audio_dim=w2v["hidden_size"],
+        wav2vec2_config=w2v,
+        feature_dim=32,
+        lstm_hidden=16,
+        encoder_layers=1,
+    )
 
 
 def _as_release_saved_it(model: DualTalkModel) -> dict[str, torch.Tensor]:
@@ -110,9 +116,11 @@ def test_mismatches_are_listed(source: DualTalkModel, tmp_path: Path) -> None:
         load_released(path, _config())
     msg = str(err.value)
     assert err.value.field == "checkpoint"
-    for part in ("missing 1 (synthesis_module.modulation_layer.bias)",
-                 "unexpected 1 (extra.weight)",
-                 "mis-shaped 1 (joint_encoder.blendshape_encoder.0.weight)"):  # fmt: skip
+    for part in (
+        "missing 1 (synthesis_module.modulation_layer.bias)",
+        "unexpected 1 (extra.weight)",
+        "mis-shaped 1 (joint_encoder.blendshape_encoder.0.weight)",
+    ):
         assert part in msg
 
 

@@ -13,12 +13,12 @@ import grpc
 import numpy as np
 import pytest
 
-from dyad.config import PlatformSettings
+from dyad.config import PlatformSettings, settings_table
 from dyad.motion_io import load_motion
 from dyad.rpc import insecure_channel
 from dyad.services.dialogue.speech.conversation import Conversation
 from dyad.services.motion.__main__ import build_server
-from dyad.services.motion.settings import MotionSettings
+from dyad.services.motion.settings import PREFIX, MotionSettings
 from dyad.storage import LocalStore
 from dyad.v1 import motion_service_pb2 as pb
 from dyad.v1 import motion_service_pb2_grpc as pb_grpc
@@ -182,8 +182,5 @@ def test_cli_dataset_synth(tmp_path: Path) -> None:
 
 
 def test_readme_settings_table_is_current() -> None:
-    from dyad.config import settings_table
-    from dyad.services.motion.settings import PREFIX
-
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert settings_table(MotionSettings, prefix=PREFIX) in readme

@@ -1,4 +1,4 @@
-"""The variation latent (model_parts.MotionVariation): config, posterior, prior, seeding."""
+"""The variation latent (parts.MotionVariation): config, posterior, prior, seeding."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import torch
 
 from dyad.errors import InvalidInput
 from dyad.rigs import get_rig
-from dyad.services.motion.neural.model import DualTalkModel, generate_pair
+from dyad.services.motion.neural.generate import generate_pair
+from dyad.services.motion.neural.model import DualTalkModel
 
 from .model_helpers import (
     conversation,
@@ -28,9 +29,10 @@ def _latent_model(seed: int = 0) -> DualTalkModel:
 
 def test_latent_config_validation() -> None:
     assert small(rig="arkit55", latent_group="face").latent_channels == [
-        i for i, n in enumerate(get_rig("arkit55").channels)
+        i
+        for i, n in enumerate(get_rig("arkit55").channels)
         if n.startswith(("eye", "brow", "cheekSquint", "noseSneer"))
-    ]  # fmt: skip
+    ]
     assert small(rig="flame56").latent_channels == list(range(56))  # "": every channel
     for kw, field in (
         ({"latent_dim": -1}, "latent_dim"),

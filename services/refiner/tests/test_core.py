@@ -13,8 +13,9 @@ from dyad.services.refiner.turns import boundaries, silent_gaps, turn_spans
 from dyad.testing.data import smooth_motion
 
 
-def run(model: RefinerDenoiser | None, a: np.ndarray, b: np.ndarray, tl: Timeline,
-        **kw: object) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def run(
+    model: RefinerDenoiser | None, a: np.ndarray, b: np.ndarray, tl: Timeline, **kw: object
+) -> tuple[np.ndarray, np.ndarray]:
     return refine_conversation(
         model, a, b, tl, rig="arkit55", options=RefineOptions(**{"steps": 3, **kw})
     )
@@ -37,8 +38,9 @@ def test_full_pipeline(model: RefinerDenoiser, timeline: Timeline, motions: tupl
     assert not np.allclose(with_audio[0], ra)
 
 
-def test_blocks_act_where_they_should(model: RefinerDenoiser, timeline: Timeline,
-                                      motions: tuple) -> None:  # fmt: skip
+def test_blocks_act_where_they_should(
+    model: RefinerDenoiser, timeline: Timeline, motions: tuple
+) -> None:
     a, b = motions
     spans = turn_spans(timeline, 200, min_frames=20)
     # TCR only: no model needed; only frames within W of a boundary change
@@ -51,8 +53,7 @@ def test_blocks_act_where_they_should(model: RefinerDenoiser, timeline: Timeline
     ra, _rb = run(model, a, b, timeline, blocks=("rfbg",))
     assert all(not np.allclose(ra[s.start : s.end], a[s.start : s.end]) for s in spans)
     # without SFBG, "interpolate" fills silent gaps linearly (CHAT's ablation)
-    ia, _ = run(None, a, b, timeline, blocks=("tcr",), silent_fallback="interpolate",
-                tcr_window=1)  # fmt: skip
+    ia, _ = run(None, a, b, timeline, blocks=("tcr",), silent_fallback="interpolate", tcr_window=1)
     g0, g1 = silent_gaps(spans, "a")[0]
     w = (np.arange(g0, g1) - (g0 - 1)) / (g1 - g0 + 1)
     expect = (1 - w)[:, None] * a[g0 - 1] + w[:, None] * a[g1]
@@ -65,18 +66,29 @@ def test_bad_input(model: RefinerDenoiser, timeline: Timeline, motions: tuple) -
         "motion_b": lambda: run(model, a, smooth_motion(200, 3, "flame56"), timeline),
         "motion_a": lambda: run(model, a[:, :10], b, timeline),
         "motion_a.rig": lambda: refine_conversation(
-            model, smooth_motion(200, 1, "flame56"), smooth_motion(200, 2, "flame56"),
-            timeline, rig="flame56"),
+            model,
+            smooth_motion(200, 1, "flame56"),
+            smooth_motion(200, 2, "flame56"),
+            timeline,
+            rig="flame56",
+        ),
         "timeline.duration_s": lambda: run(model, a[:100], b[:100], timeline),
         "steps": lambda: run(model, a, b, timeline, steps=0),
         "blocks": lambda: run(model, a, b, timeline, blocks=("sfbg", "magic")),
         "strength": lambda: run(model, a, b, timeline, strength=0.0),
-        "features_b": lambda: refine_conversation(model, a, b, timeline, rig="arkit55",
-                                                  features_a=np.zeros((200, 160))),
-        "features_a": lambda: refine_conversation(model, a, b, timeline, rig="arkit55",
-                                                  features_a=np.zeros((200, 7)),
-                                                  features_b=np.zeros((200, 7))),
-    }  # fmt: skip
+        "features_b": lambda: refine_conversation(
+            model, a, b, timeline, rig="arkit55", features_a=np.zeros((200, 160))
+        ),
+        "features_a": lambda: refine_conversation(
+            model,
+            a,
+            b,
+            timeline,
+            rig="arkit55",
+            features_a=np.zeros((200, 7)),
+            features_b=np.zeros((200, 7)),
+        ),
+    }
     for field, call in cases.items():
         with pytest.raises(InvalidInput) as e:
             call()

@@ -24,10 +24,13 @@ from .test_sampler import job
 
 
 def test_config_validation() -> None:
-    for kw, field in (({"rig": "mixamo"}, "config.rig"), ({"d_model": 30}, "config.d_model"),
-                      ({"scale_factors": (8, 1)}, "config.scale_factors"),
-                      ({"num_layers": 0}, "config.num_layers"),
-                      ({"dropout": 1.0}, "config.dropout")):  # fmt: skip
+    for kw, field in (
+        ({"rig": "mixamo"}, "config.rig"),
+        ({"d_model": 30}, "config.d_model"),
+        ({"scale_factors": (8, 1)}, "config.scale_factors"),
+        ({"num_layers": 0}, "config.num_layers"),
+        ({"dropout": 1.0}, "config.dropout"),
+    ):
         with pytest.raises(InvalidInput) as e:
             DenoiserConfig(**kw)
         assert e.value.field == field
@@ -55,8 +58,9 @@ def test_checkpoint_round_trip(tmp_path: Path) -> None:
     ]
     loaded = load_pretrained(tmp_path / "m")
     assert loaded.config == model.config and not loaded.training
-    for (k, v), (k2, v2) in zip(model.state_dict().items(), loaded.state_dict().items(),
-                                strict=True):  # fmt: skip
+    for (k, v), (k2, v2) in zip(
+        model.state_dict().items(), loaded.state_dict().items(), strict=True
+    ):
         assert k == k2 and torch.equal(v, v2)
     assert float(loaded.motion_std[0]) == pytest.approx(0.37)  # statistics travel with weights
     opts = SampleOptions(steps=3, sampler="ancestral")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from dyad.errors import InvalidInput
 from dyad.services.refiner.denoiser import RefinerDenoiser
-from dyad.services.refiner.sampler import SampleOptions, WindowJob, run_windows
+from dyad.services.refiner.sampler import SampleOptions, WindowJob, make_cond, run_windows
+from dyad.services.refiner.schedule import NoiseSchedule
 from dyad.services.refiner.turns import FRAME_DIMS
 
 
@@ -17,13 +19,18 @@ def job(n: int, seed: int, *, known: bool = False, strength: float = 1.0) -> Win
     if known:
         mask[n // 3 : 2 * n // 3] = False
     return WindowJob(
-        hint=rng.random((n, 55), np.float32), hint_mask=mask,
-        partner=rng.random((n, 55), np.float32), frames=np.zeros((n, FRAME_DIMS), np.float32),
-        style=np.zeros(110, np.float32), ids=np.array([3, 3, 1]),
+        hint=rng.random((n, 55), np.float32),
+        hint_mask=mask,
+        partner=rng.random((n, 55), np.float32),
+        frames=np.zeros((n, FRAME_DIMS), np.float32),
+        style=np.zeros(110, np.float32),
+        ids=np.array([3, 3, 1]),
         audio_self=rng.standard_normal((n, 160)).astype(np.float32),
         audio_partner=rng.standard_normal((n, 160)).astype(np.float32),
-        known=known, strength=strength, seed=seed,
-    )  # fmt: skip
+        known=known,
+        strength=strength,
+        seed=seed,
+    )
 
 
 @pytest.mark.parametrize("sampler", ["ddim", "ancestral"])
@@ -62,8 +69,12 @@ def test_strength_and_guidance(model: RefinerDenoiser) -> None:
 
 
 def test_bad_options() -> None:
-    cases = [({"steps": 0}, "steps"), ({"steps": 1001}, "steps"),
-             ({"sampler": "euler"}, "sampler"), ({"guidance": -1.0}, "guidance")]  # fmt: skip
+    cases = [
+        ({"steps": 0}, "steps"),
+        ({"steps": 1001}, "steps"),
+        ({"sampler": "euler"}, "sampler"),
+        ({"guidance": -1.0}, "guidance"),
+    ]
     for kw, field in cases:
         with pytest.raises(InvalidInput) as e:
             SampleOptions(**kw)  # type: ignore[arg-type]
@@ -73,11 +84,6 @@ def test_bad_options() -> None:
 def test_known_frames_are_clamped_at_every_step(model: RefinerDenoiser) -> None:
     """Infilling: at every step the known frames of x_t are the hint noised to t (RePaint's
     replacement), i.e. (x_t − √ᾱ_t·hint) / √(1 − ᾱ_t) is unit noise there."""
-    import torch
-
-    from dyad.services.refiner.sampler import make_cond
-    from dyad.services.refiner.schedule import NoiseSchedule
-
     j = job(60, 4, known=True)
     hint = make_cond(model, [j], 60).hint[0]
     seen: list[tuple[torch.Tensor, int]] = []

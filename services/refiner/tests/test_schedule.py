@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from dyad.errors import InvalidInput
+from dyad.services.refiner.sampler import WindowJob, make_cond
 from dyad.services.refiner.schedule import (
     NoiseSchedule,
     check_steps,
@@ -70,14 +71,16 @@ def test_bad_steps(bad: object) -> None:
 def test_the_denoiser_gates_partner_scales_by_t() -> None:
     """Changing the finest scale's layer changes the output only where l(t) = 1 (t ≤ 333);
     the coarsest scale acts at every step."""
-    from dyad.services.refiner.sampler import WindowJob, make_cond
-
     model = tiny_model(3)
     rng = np.random.default_rng(0)
-    job = WindowJob(hint=rng.random((40, 55), np.float32), hint_mask=np.ones(40, bool),
-                    partner=rng.random((40, 55), np.float32),
-                    frames=np.zeros((40, FRAME_DIMS), np.float32),
-                    style=np.zeros(110, np.float32), ids=np.array([3, 3, 1]))  # fmt: skip
+    job = WindowJob(
+        hint=rng.random((40, 55), np.float32),
+        hint_mask=np.ones(40, bool),
+        partner=rng.random((40, 55), np.float32),
+        frames=np.zeros((40, FRAME_DIMS), np.float32),
+        style=np.zeros(110, np.float32),
+        ids=np.array([3, 3, 1]),
+    )
     cond = make_cond(model, [job], 40)
     x = torch.randn(1, 40, 55)
 

@@ -13,8 +13,9 @@ import grpc
 import numpy as np
 import pytest
 
+from dyad.cli import main
 from dyad.config import PlatformSettings
-from dyad.media import wav_bytes
+from dyad.features_io import features_bytes
 from dyad.motion_io import load_motion, motion_bytes, save_motion
 from dyad.protoconv import timeline_to_pb
 from dyad.rpc import insecure_channel
@@ -45,12 +46,18 @@ def with_server(tmp_path: Path, test: Any) -> None:
 
 def clip(store: LocalStore, motion: np.ndarray, rig: str, speaker: Any) -> c.MotionClip:
     ref = store.put_bytes(motion_bytes(motion, rig), "application/x-npz")
-    return c.MotionClip(speaker=speaker, rig=rig, num_frames=motion.shape[0],
-                        artifact=ref.to_proto())  # fmt: skip
+    return c.MotionClip(
+        speaker=speaker, rig=rig, num_frames=motion.shape[0], artifact=ref.to_proto()
+    )
 
 
-def request(store: LocalStore, a: np.ndarray | None = None, b: np.ndarray | None = None,
-            rig_b: str = "arkit55", **kw: Any) -> pb.RefineMotionRequest:  # fmt: skip
+def request(
+    store: LocalStore,
+    a: np.ndarray | None = None,
+    b: np.ndarray | None = None,
+    rig_b: str = "arkit55",
+    **kw: Any,
+) -> pb.RefineMotionRequest:
     a = smooth_motion(200, 1) if a is None else a
     b = smooth_motion(200, 2) if b is None else b
     return pb.RefineMotionRequest(
@@ -59,8 +66,16 @@ def request(store: LocalStore, a: np.ndarray | None = None, b: np.ndarray | None
         timeline=timeline_to_pb(make_timeline()),
         relation=c.SocialRelation(blood=True, equal=False),
         identity_a=c.Identity(name="Ana", age_band="adult"),
-        identity_b=c.Identity(name="Ben", age_band="teen"), **kw,
-    )  # fmt: skip
+        identity_b=c.Identity(name="Ben", age_band="teen"),
+        **kw,
+    )
+
+
+def features(store: LocalStore, frames: int, *, seed: int = 0, dim: int = 160) -> c.FeatureClip:
+    """A feature clip in the store, as the audio encoder writes one (``[T, dim]`` float32)."""
+    arr = np.random.default_rng(seed).standard_normal((frames, dim)).astype(np.float32)
+    ref = store.put_bytes(features_bytes(arr), "application/x-npy")
+    return c.FeatureClip(backend="mel", fps=25, num_frames=frames, dim=dim, artifact=ref.to_proto())
 
 
 def test_refine_over_grpc(tmp_path: Path) -> None:
@@ -71,10 +86,10 @@ def test_refine_over_grpc(tmp_path: Path) -> None:
             assert load_motion(store.get_bytes(m.artifact.uri)).motion.shape == (200, 55)
         again = await stub.RefineMotion(request(store, num_steps=2, seed=3), timeout=120)
         assert again.motion_a.artifact.sha256 == resp.motion_a.artifact.sha256  # seeded
-        silence = store.put_bytes(wav_bytes(np.zeros(128_000, np.float32), 16000), "audio/wav")
-        track = c.AudioTrack(artifact=silence.to_proto())
+        # The audio encoder's features (here: random mel-shaped ones) condition the denoiser.
+        fa, fb = features(store, 200, seed=1), features(store, 200, seed=2)
         heard = await stub.RefineMotion(
-            request(store, num_steps=2, seed=3, track_a=track, track_b=track), timeout=120
+            request(store, num_steps=2, seed=3, features_a=fa, features_b=fb), timeout=120
         )
         assert heard.motion_a.artifact.sha256 != resp.motion_a.artifact.sha256
         # TCR alone: only frames near the two boundaries (73, 143) change
@@ -91,7 +106,6 @@ def test_bad_requests(tmp_path: Path) -> None:
         good = request(store)
         no_a = pb.RefineMotionRequest(motion_b=good.motion_b, timeline=good.timeline)
         no_tl = pb.RefineMotionRequest(motion_a=good.motion_a, motion_b=good.motion_b)
-        silence = store.put_bytes(wav_bytes(np.zeros(128_000, np.float32), 16000), "audio/wav")
         unlabelled = request(store, b=smooth_motion(150, 2))
         unlabelled.motion_b.num_frames = 0  # the file itself has 150 frames
         cases = {
@@ -104,10 +118,14 @@ def test_bad_requests(tmp_path: Path) -> None:
             "blocks[1]": request(store, blocks=[pb.REFINER_BLOCK_TCR, 7]),
             "strength": request(store, strength=1.5),
             "guidance": request(store, guidance=-1.0),
-            "track_b.artifact.uri": request(
-                store, track_a=c.AudioTrack(artifact=silence.to_proto())),
+            "features_b.artifact.uri": request(store, features_a=features(store, 200)),
+            "features_a.dim": request(
+                store,
+                features_a=features(store, 200, dim=768),
+                features_b=features(store, 200),
+            ),
             "model_id": request(store, model_id="../x"),
-        }  # fmt: skip
+        }
         for steps in (-1, 1001):
             cases[f"num_steps={steps}"] = request(store, num_steps=steps)
         for name, req in cases.items():
@@ -124,9 +142,18 @@ def test_cli_refine(tmp_path: Path) -> None:
     (tmp_path / "timeline.json").write_text(json.dumps(make_timeline().to_dict()))
     save_motion(tmp_path / "a.npz", smooth_motion(200, 1), "arkit55")
     save_motion(tmp_path / "b.npz", smooth_motion(200, 2), "arkit55")
-    base = [sys.executable, "-m", "dyad.cli", "motion", "refine", "--motion-a",
-            str(tmp_path / "a.npz"), "--motion-b", str(tmp_path / "b.npz"), "--timeline",
-            str(tmp_path / "timeline.json")]  # fmt: skip
+    base = [
+        sys.executable,
+        "-m",
+        "dyad.cli",
+        "refine",
+        "--motion-a",
+        str(tmp_path / "a.npz"),
+        "--motion-b",
+        str(tmp_path / "b.npz"),
+        "--timeline",
+        str(tmp_path / "timeline.json"),
+    ]
     cmd = [*base, "--fast", "--blocks", "sfbg,rfbg,tcr", "--out", str(tmp_path / "out")]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
@@ -137,19 +164,24 @@ def test_cli_refine(tmp_path: Path) -> None:
 
 
 def test_cli_refine_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from dyad.cli import main
-
     (tmp_path / "timeline.json").write_text(json.dumps(make_timeline().to_dict()))
     save_motion(tmp_path / "a.npz", smooth_motion(200, 1), "arkit55")
     save_motion(tmp_path / "b.npz", smooth_motion(150, 2), "arkit55")
     save_motion(tmp_path / "f.npz", smooth_motion(200, 2, "flame56"), "flame56")
-    base = ["motion", "refine", "--motion-a", str(tmp_path / "a.npz"), "--timeline",
-            str(tmp_path / "timeline.json"), "--out", str(tmp_path / "x")]  # fmt: skip
+    base = [
+        "refine",
+        "--motion-a",
+        str(tmp_path / "a.npz"),
+        "--timeline",
+        str(tmp_path / "timeline.json"),
+        "--out",
+        str(tmp_path / "x"),
+    ]
     cases = {
         "--steps": ["--motion-b", str(tmp_path / "a.npz"), "--steps", "0"],
         "--blocks": ["--motion-b", str(tmp_path / "a.npz"), "--blocks", "sfbg,nope"],
         "--motion-b": ["--motion-b", str(tmp_path / "b.npz")],  # 150 frames vs 200
-        "--audio-b": ["--motion-b", str(tmp_path / "a.npz"), "--audio-a", "x.wav"],
+        "--features-b": ["--motion-b", str(tmp_path / "a.npz"), "--features-a", "x.npy"],
     }
     for flag, extra in cases.items():
         assert main([*base, *extra]) == 2, flag
@@ -157,11 +189,3 @@ def test_cli_refine_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main([*base, "--motion-b", str(tmp_path / "f.npz")]) == 2  # rig mismatch
     assert "rig flame56" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
-
-
-def test_readme_settings_table_is_current() -> None:
-    from dyad.config import settings_table
-    from dyad.services.refiner.settings import PREFIX
-
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    assert settings_table(RefinerSettings, prefix=PREFIX) in readme

@@ -28,8 +28,9 @@ def test_spans_tile_the_conversation_at_pause_midpoints() -> None:
 
 
 def test_short_turns_merge_and_long_ones_split() -> None:
-    tl = make_timeline(20.0, [("a", 0.0, 3.0, "happy"), ("b", 3.0, 3.4, "sad"),
-                              ("a", 3.5, 19.0, "neutral")])  # fmt: skip
+    tl = make_timeline(
+        20.0, [("a", 0.0, 3.0, "happy"), ("b", 3.0, 3.4, "sad"), ("a", 3.5, 19.0, "neutral")]
+    )
     spans = turn_spans(tl, 500, min_frames=20, max_frames=250)
     assert spans[0].start == 0 and spans[-1].end == 500
     assert all(a.end == b.start for a, b in itertools.pairwise(spans))

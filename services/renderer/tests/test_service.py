@@ -13,7 +13,7 @@ import grpc
 import numpy as np
 import pytest
 
-from dyad.config import PlatformSettings, settings_table
+from dyad.config import PlatformSettings
 from dyad.media import probe, wav_bytes, write_wav
 from dyad.media.image import read_png
 from dyad.motion_io import motion_bytes, save_motion
@@ -21,7 +21,7 @@ from dyad.rigs import get_rig
 from dyad.rpc import insecure_channel
 from dyad.services.renderer.__main__ import build_server
 from dyad.services.renderer.layout import active_speaker, compose
-from dyad.services.renderer.settings import PREFIX, RendererSettings
+from dyad.services.renderer.settings import RendererSettings
 from dyad.storage import LocalStore
 from dyad.timebase import SAMPLE_RATE as RATE
 from dyad.v1 import common_pb2 as c
@@ -264,8 +264,3 @@ def test_cli_render_and_avatar(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2 and bad.stderr.strip().startswith("dyad: --out")
     assert len(bad.stderr.strip().splitlines()) == 1
-
-
-def test_readme_settings_table_is_current() -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    assert settings_table(RendererSettings, prefix=PREFIX) in readme

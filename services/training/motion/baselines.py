@@ -31,16 +31,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dyad.services.motion.neural.model import DualTalkModel
+from dyad.domain import Timeline
+from dyad.media import load_audio
+from dyad.services.motion.neural.model import DualTalkModel, load_pretrained
+from dyad.services.motion.procedural.animator import ProceduralAnimator
 from dyad.services.training.features import encode_wave
 from dyad.services.training.metrics import GROUPS
-from dyad.services.training.motion.train import (
-    Clip,
-    load_clips,
-    predict_clip,
-    reproducible_cpu,
-    score,
-)
+from dyad.services.training.motion.data import Clip, load_clips
+from dyad.services.training.motion.evaluate import predict_clip, score
+from dyad.services.training.runs import reproducible_cpu
 
 Pair = tuple[np.ndarray, np.ndarray]
 Results = dict[str, dict[str, dict[str, dict[str, float]]]]  # split → method → group → metric
@@ -69,8 +68,12 @@ class FrameBaselines:
         out = []
         for f in (clip.feats_a, clip.feats_b):
             q = torch.from_numpy(((f - self.f_mean) / self.f_std).astype(np.float32))
-            idx = torch.cat([torch.cdist(q[i : i + 256], self.nn_feats).argmin(1)
-                             for i in range(0, len(q), 256)])  # fmt: skip
+            idx = torch.cat(
+                [
+                    torch.cdist(q[i : i + 256], self.nn_feats).argmin(1)
+                    for i in range(0, len(q), 256)
+                ]
+            )
             out.append(self.nn_motion[idx.numpy()])
         return out[0], out[1]
 
@@ -90,10 +93,6 @@ def speaker_only(model: DualTalkModel, clip: Clip, *, social: bool) -> Pair:
 
 def teacher_rerun(data_dir: str | Path, rig: str, *, offset: int = 1) -> Callable[[Clip], Pair]:
     """Re-runs the procedural animator with seed (clip's seed + ``offset``)."""
-    from dyad.domain import Timeline
-    from dyad.media import load_audio
-    from dyad.services.motion.procedural.animator import ProceduralAnimator
-
     root = Path(data_dir)
     meta = {}
     for line in (root / "metadata.jsonl").read_text(encoding="utf-8").splitlines():
@@ -121,8 +120,10 @@ def pace(preds: list[Pair], clips: list[Clip], rig: str) -> dict[str, float]:
 
     pred = [x for a, b in preds for x in (a, b)]
     gt = [x for c in clips for x in (c.motion_a, c.motion_b)]
-    return {g.name: mean_step(pred, list(g.index)) / max(mean_step(gt, list(g.index)), 1e-12)
-            for g in GROUPS[rig]}  # fmt: skip
+    return {
+        g.name: mean_step(pred, list(g.index)) / max(mean_step(gt, list(g.index)), 1e-12)
+        for g in GROUPS[rig]
+    }
 
 
 def _scores(preds: list[Pair], clips: list[Clip], rig: str) -> dict[str, dict[str, float]]:
@@ -152,21 +153,26 @@ def compare(
         methods["speaker_only"] = lambda c: speaker_only(model, c, social=social)
     if teacher and (Path(data_dir) / "metadata.jsonl").is_file():
         methods["teacher"] = teacher_rerun(data_dir, rig)
-    methods |= {"random": base.random, "nearest_audio": base.nearest_audio,
-                "mean": base.mean_pose}  # fmt: skip
+    methods |= {"random": base.random, "nearest_audio": base.nearest_audio, "mean": base.mean_pose}
     out: Results = {}
     for split in splits:
         clips = load_clips(data_dir, split, rig)
         if clips:
             with torch.no_grad(), reproducible_cpu():
-                out[split] = {name: _scores([f(c) for c in clips], clips, rig)
-                              for name, f in methods.items()}  # fmt: skip
+                out[split] = {
+                    name: _scores([f(c) for c in clips], clips, rig) for name, f in methods.items()
+                }
     return out
 
 
-NAMES = {"model": "DualTalk (ours, synth)", "speaker_only": "speaker-only (partner zeroed)",
-         "teacher": "teacher re-run (other seed)", "random": "Random", "nearest_audio":
-         "Nearest Audio", "mean": "Mean pose"}  # fmt: skip
+NAMES = {
+    "model": "DualTalk (ours, synth)",
+    "speaker_only": "speaker-only (partner zeroed)",
+    "teacher": "teacher re-run (other seed)",
+    "random": "Random",
+    "nearest_audio": "Nearest Audio",
+    "mean": "Mean pose",
+}
 
 
 def table(results: dict[str, dict[str, dict[str, float]]], digits: int = 4) -> str:
@@ -186,8 +192,6 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m dyad.services.training.motion.baselines --data CORPUS [--model DIR]
     [--json OUT]``: the Markdown tables of every split (and the raw scores as JSON)."""
     import argparse
-
-    from dyad.services.motion.neural.model import load_pretrained
 
     p = argparse.ArgumentParser(prog="python -m dyad.services.training.motion.baselines")
     p.add_argument("--data", required=True, type=Path)

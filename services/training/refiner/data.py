@@ -2,7 +2,7 @@
 
 Per pair (``RefinerClip``): the teacher's motion of both speakers (the target), their mel
 features, the timeline from ``metadata.jsonl``, and the **motion model's output** (the input the
-refiner meets in the pipeline): the bundled neural motion model (``motion/neural.py``'s
+refiner meets in the pipeline): the bundled neural motion model (``neural/backend.py``'s
 checkpoint) run over the clip with ``generate_pair``, each speaker given the partner's first
 motion from the procedural animator re-run with seed ``clip_seed + 1`` (the service's path:
 procedural first motion → model). It is cached beside the clip as
@@ -32,10 +32,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from scipy.ndimage import gaussian_filter1d
+from tqdm import tqdm
 
+from dyad.dataset.reader import load_pair, scan
 from dyad.domain import Timeline
 from dyad.errors import InvalidInput
+from dyad.media import load_audio
+from dyad.services.motion.neural.backend import BUNDLED as MOTION_MODEL
+from dyad.services.motion.neural.generate import generate_pair
+from dyad.services.motion.neural.model import load_pretrained
+from dyad.services.motion.procedural.animator import ProceduralAnimator
 from dyad.services.refiner.sampler import WindowJob
 from dyad.services.refiner.state import motion_style
 from dyad.services.refiner.turns import (
@@ -44,6 +52,7 @@ from dyad.services.refiner.turns import (
     silent_gaps,
     turn_spans,
 )
+from dyad.services.training.features import load_features
 
 INPUT_SUFFIX = ".refiner_input.npy"
 
@@ -79,16 +88,6 @@ def _metadata(root: Path) -> dict[str, dict[str, Any]]:
 
 def ensure_inputs(root: str | Path, split: str, *, progress: bool = False) -> int:
     """Cache the motion model's output for every pair of ``root/split``; returns the count."""
-    import torch
-    from tqdm import tqdm
-
-    from dyad.dataset.reader import load_pair, scan
-    from dyad.media import load_audio
-    from dyad.services.motion.neural.backend import BUNDLED as MOTION_MODEL
-    from dyad.services.motion.neural.model import generate_pair, load_pretrained
-    from dyad.services.motion.procedural.animator import ProceduralAnimator
-    from dyad.services.training.features import load_features
-
     root = Path(root)
     if not (root / split).is_dir():
         return 0
@@ -121,9 +120,6 @@ def ensure_inputs(root: str | Path, split: str, *, progress: bool = False) -> in
 
 def load_clips(root: str | Path, split: str) -> list[RefinerClip]:
     """Every pair of ``root/split`` with its cached inputs (``ensure_inputs`` first)."""
-    from dyad.dataset.reader import load_pair, scan
-    from dyad.services.training.features import load_features
-
     root = Path(root)
     if not (root / split).is_dir():
         return []
@@ -141,11 +137,18 @@ def load_clips(root: str | Path, split: str) -> list[RefinerClip]:
             model_out[spk] = np.load(path)[:t].astype(np.float32)
         tl = Timeline.from_dict(meta[pair.clip]["timeline"])
         spans = turn_spans(tl, t)
-        out.append(RefinerClip(
-            pair.clip, {"a": data.motion_a, "b": data.motion_b}, model_out, {"a": fa, "b": fb},
-            frame_conditions(tl, t), {s: identity_ids(tl, s) for s in ("a", "b")},
-            {s: silent_gaps(spans, s) for s in ("a", "b")}, tl,
-        ))  # fmt: skip
+        out.append(
+            RefinerClip(
+                pair.clip,
+                {"a": data.motion_a, "b": data.motion_b},
+                model_out,
+                {"a": fa, "b": fb},
+                frame_conditions(tl, t),
+                {s: identity_ids(tl, s) for s in ("a", "b")},
+                {s: silent_gaps(spans, s) for s in ("a", "b")},
+                tl,
+            )
+        )
     return out
 
 
@@ -182,13 +185,20 @@ def degrade(
 
 
 # -- batches --------------------------------------------------------------------------------------
-def _gap_in(window: tuple[int, int], clip: RefinerClip, spk: str, rng: np.random.Generator,
-            ) -> tuple[int, int]:  # fmt: skip
+def _gap_in(
+    window: tuple[int, int],
+    clip: RefinerClip,
+    spk: str,
+    rng: np.random.Generator,
+) -> tuple[int, int]:
     """A gap inside the window (window-relative): a real silent gap if one fits, else random."""
     w0, w1 = window
     n = w1 - w0
-    real = [(max(g0, w0 + 1) - w0, min(g1, w1 - 1) - w0) for g0, g1 in clip.gaps[spk]
-            if min(g1, w1 - 1) - max(g0, w0 + 1) >= 10]  # fmt: skip
+    real = [
+        (max(g0, w0 + 1) - w0, min(g1, w1 - 1) - w0)
+        for g0, g1 in clip.gaps[spk]
+        if min(g1, w1 - 1) - max(g0, w0 + 1) >= 10
+    ]
     if real and rng.random() < 0.5:
         return real[int(rng.integers(len(real)))]
     length = int(rng.integers(15, min(120, n - 2) + 1))
@@ -233,12 +243,18 @@ def make_batch(
             target = np.where(mask[:, None], hint, target)
             partner_on = rng.random() < 0.5
         audio_on = rng.random() >= 0.2
-        jobs.append(WindowJob(
-            hint=hint, hint_mask=mask, partner=src[other][sl], frames=clip.frames[spk][sl],
-            style=motion_style(src[spk]), ids=clip.ids[spk],
-            audio_self=clip.feats[spk][sl] if audio_on else None,
-            audio_partner=clip.feats[other][sl] if audio_on else None,
-            use_partner=bool(partner_on),
-        ))  # fmt: skip
+        jobs.append(
+            WindowJob(
+                hint=hint,
+                hint_mask=mask,
+                partner=src[other][sl],
+                frames=clip.frames[spk][sl],
+                style=motion_style(src[spk]),
+                ids=clip.ids[spk],
+                audio_self=clip.feats[spk][sl] if audio_on else None,
+                audio_partner=clip.feats[other][sl] if audio_on else None,
+                use_partner=bool(partner_on),
+            )
+        )
         targets.append(target)
     return jobs, np.stack(targets).astype(np.float32)

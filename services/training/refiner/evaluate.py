@@ -43,9 +43,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no_rfbg": {"blocks": ("sfbg", "tcr")},
     "no_tcr": {"blocks": ("sfbg", "rfbg")},
 }
-NAMES = {"input": "motion model (input)", "full": "refined: SFBG+RFBG+TCR",
-         "no_sfbg": "w/o SFBG (interpolation)", "no_sfbg_keep": "w/o SFBG (input kept)",
-         "no_rfbg": "w/o RFBG", "no_tcr": "w/o TCR", "teacher": "teacher"}  # fmt: skip
+NAMES = {
+    "input": "motion model (input)",
+    "full": "refined: SFBG+RFBG+TCR",
+    "no_sfbg": "w/o SFBG (interpolation)",
+    "no_sfbg_keep": "w/o SFBG (input kept)",
+    "no_rfbg": "w/o RFBG",
+    "no_tcr": "w/o TCR",
+    "teacher": "teacher",
+}
 METRICS = {"fd": "FD", "p_fd": "P-FD", "mse": "MSE", "sid": "SID", "rpcc": "rPCC"}
 
 
@@ -60,9 +66,15 @@ def refine_clip(
     model: RefinerDenoiser, clip: RefinerClip, opts: RefineOptions
 ) -> tuple[np.ndarray, np.ndarray]:
     return refine_conversation(
-        model, clip.model_out["a"], clip.model_out["b"], clip.timeline, rig="arkit55",
-        features_a=clip.feats["a"], features_b=clip.feats["b"], options=opts,
-    )  # fmt: skip
+        model,
+        clip.model_out["a"],
+        clip.model_out["b"],
+        clip.timeline,
+        rig="arkit55",
+        features_a=clip.feats["a"],
+        features_b=clip.feats["b"],
+        options=opts,
+    )
 
 
 def evaluate(
@@ -78,20 +90,28 @@ def evaluate(
     """``{row: {"scores": group → metric → value, "jump": float, "seconds": float}}``."""
     gts = [c.teacher[s] for c in clips for s in ("a", "b")]
     partners = [c.teacher[s] for c in clips for s in ("b", "a")]
-    bounds = [boundaries(turn_spans(c.timeline, c.num_frames, max_frames=MAX_SPAN_FRAMES))
-              for c in clips]  # fmt: skip
+    bounds = [
+        boundaries(turn_spans(c.timeline, c.num_frames, max_frames=MAX_SPAN_FRAMES)) for c in clips
+    ]
 
     def row(preds: list[np.ndarray], seconds: float) -> dict[str, Any]:
         jumps = [boundary_jump(p, bounds[i // 2]) for i, p in enumerate(preds)]
-        return {"scores": evaluate_clips(preds, gts, partners, "arkit55"),
-                "jump": float(np.nanmean(jumps)), "seconds": seconds}  # fmt: skip
+        return {
+            "scores": evaluate_clips(preds, gts, partners, "arkit55"),
+            "jump": float(np.nanmean(jumps)),
+            "seconds": seconds,
+        }
 
-    out = {"teacher": {"jump": float(np.nanmean([boundary_jump(g, bounds[i // 2])
-                                                  for i, g in enumerate(gts)]))}}  # fmt: skip
+    out = {
+        "teacher": {
+            "jump": float(np.nanmean([boundary_jump(g, bounds[i // 2]) for i, g in enumerate(gts)]))
+        }
+    }
     out["input"] = row([c.model_out[s] for c in clips for s in ("a", "b")], 0.0)
     for name in variants:
-        opts = RefineOptions(steps=steps, seed=seed, strength=strength, guidance=guidance,
-                             **VARIANTS[name])  # fmt: skip
+        opts = RefineOptions(
+            steps=steps, seed=seed, strength=strength, guidance=guidance, **VARIANTS[name]
+        )
         t0 = time.perf_counter()
         preds = [m for c in clips for m in refine_clip(model, c, opts)]
         out[name] = row(preds, time.perf_counter() - t0)
@@ -110,8 +130,9 @@ def table(results: dict[str, dict[str, Any]], digits: int = 4) -> str:
             cells = [f"{res['scores'][g][m]:.{digits}g}" for m, g in cols]
         else:
             cells = [""] * len(cols)
-        lines.append(f"| {NAMES.get(name, name)} | " + " | ".join(cells)
-                     + f" | {res['jump']:.{digits}g} |")  # fmt: skip
+        lines.append(
+            f"| {NAMES.get(name, name)} | " + " | ".join(cells) + f" | {res['jump']:.{digits}g} |"
+        )
     return "\n".join(lines)
 
 
@@ -134,9 +155,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit:
         clips = clips[: args.limit]
     model = load_pretrained(args.model)
-    res = evaluate(clips, model, steps=args.steps, seed=args.seed, strength=args.strength,
-                   guidance=args.guidance,
-                   variants=tuple(v for v in args.variants.split(",") if v))  # fmt: skip
+    res = evaluate(
+        clips,
+        model,
+        steps=args.steps,
+        seed=args.seed,
+        strength=args.strength,
+        guidance=args.guidance,
+        variants=tuple(v for v in args.variants.split(",") if v),
+    )
     print(f"{args.split}: {len(clips)} clips, {args.steps} steps\n\n{table(res)}")
     for name, r in res.items():
         if r.get("seconds"):

@@ -26,7 +26,6 @@ import argparse
 import copy
 import json
 import math
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -41,7 +40,10 @@ from dyad.errors import FailedPrecondition, InvalidInput
 from dyad.services.refiner.denoiser import DenoiserConfig, RefinerDenoiser, save_pretrained
 from dyad.services.refiner.sampler import WindowJob, make_cond
 from dyad.services.refiner.schedule import NoiseSchedule
+from dyad.services.training.cli import add_refiner_command
+from dyad.services.training.features import ensure_features
 from dyad.services.training.refiner.data import RefinerClip, ensure_inputs, load_clips, make_batch
+from dyad.services.training.runs import append_log, save_checkpoint
 
 CHECKPOINT = "checkpoint.pt"
 LOG = "train_log.jsonl"
@@ -122,17 +124,6 @@ class TrainReport:
         return asdict(self)
 
 
-def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
-def _log(path: Path, row: dict[str, Any]) -> None:
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(row, sort_keys=True) + "\n")
-
-
 def train_on_clips(
     clips: list[RefinerClip],
     out_dir: str | Path,
@@ -155,8 +146,13 @@ def train_on_clips(
 ) -> TrainReport:
     """Train (or resume) on in-memory clips into ``out_dir`` (module doc)."""
     t0 = time.perf_counter()
-    for name, v in (("steps", steps), ("batch_size", batch_size), ("window", window),
-                    ("ckpt_every", ckpt_every), ("warmup", warmup)):  # fmt: skip
+    for name, v in (
+        ("steps", steps),
+        ("batch_size", batch_size),
+        ("window", window),
+        ("ckpt_every", ckpt_every),
+        ("warmup", warmup),
+    ):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise InvalidInput(name, f"expected a positive integer, got {v!r}")
     if not clips:
@@ -164,9 +160,17 @@ def train_on_clips(
     cfg = config or DenoiserConfig()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    args = {"seed": seed, "batch_size": batch_size, "window": window, "lr": lr,
-            "warmup": warmup, "steps": steps, "velocity_weight": velocity_weight, "ema": ema,
-            **(run_args or {})}  # fmt: skip
+    args = {
+        "seed": seed,
+        "batch_size": batch_size,
+        "window": window,
+        "lr": lr,
+        "warmup": warmup,
+        "steps": steps,
+        "velocity_weight": velocity_weight,
+        "ema": ema,
+        **(run_args or {}),
+    }
     threads_before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
@@ -182,8 +186,10 @@ def train_on_clips(
         if resume and ckpt.is_file():
             ck = torch.load(ckpt, map_location="cpu", weights_only=False)
             if ck.get("format") != FORMAT or ck["config"] != cfg.to_dict() or ck["args"] != args:
-                raise FailedPrecondition(f"{ckpt} was trained with other settings: pass "
-                                         "resume=False (--no-resume) or another --out")  # fmt: skip
+                raise FailedPrecondition(
+                    f"{ckpt} was trained with other settings: pass "
+                    "resume=False (--no-resume) or another --out"
+                )
             model.load_state_dict(ck["model"])
             averaged.load_state_dict(ck["ema"])
             opt.load_state_dict(ck["optimizer"])
@@ -195,8 +201,9 @@ def train_on_clips(
         val = None
         if val_clips:
             vrng = np.random.default_rng([seed, 10**9])
-            vjobs, vtargets = make_batch(val_clips, vrng, batch_size=64, window=window,
-                                         motion_std=std)  # fmt: skip
+            vjobs, vtargets = make_batch(
+                val_clips, vrng, batch_size=64, window=window, motion_std=std
+            )
             vt = torch.linspace(1, cfg.num_train_steps, 64).round().long()
             val = (vjobs, vtargets, vt)
 
@@ -204,21 +211,33 @@ def train_on_clips(
             if val is None:
                 return float("nan")
             with torch.no_grad():
-                v = diffusion_loss(averaged, val[0], val[1], torch.Generator().manual_seed(seed),
-                                   velocity_weight=velocity_weight, t=val[2])  # fmt: skip
+                v = diffusion_loss(
+                    averaged,
+                    val[0],
+                    val[1],
+                    torch.Generator().manual_seed(seed),
+                    velocity_weight=velocity_weight,
+                    t=val[2],
+                )
             return float(v)
 
         params = sum(p.numel() for p in model.parameters())
-        bar = tqdm(total=steps - start, desc="train refiner", unit="step", disable=not progress,
-                   file=sys.stderr)  # fmt: skip
+        bar = tqdm(
+            total=steps - start,
+            desc="train refiner",
+            unit="step",
+            disable=not progress,
+            file=sys.stderr,
+        )
         model.train()
         losses: list[float] = []
         ts = time.perf_counter()
         with bar:
             for step in range(start, steps):
                 rng = np.random.default_rng([seed, step])
-                jobs, targets = make_batch(clips, rng, batch_size=batch_size, window=window,
-                                           motion_std=std)  # fmt: skip
+                jobs, targets = make_batch(
+                    clips, rng, batch_size=batch_size, window=window, motion_std=std
+                )
                 gen = torch.Generator().manual_seed(_step_seed(seed, step))
                 torch.manual_seed(_step_seed(seed, step, 1))  # dropout
                 loss = diffusion_loss(model, jobs, targets, gen, velocity_weight=velocity_weight)
@@ -233,47 +252,69 @@ def train_on_clips(
                 bar.set_postfix(loss=f"{losses[-1]:.4f}")
                 if (step + 1) % ckpt_every == 0 or step + 1 == steps:
                     train_s += time.perf_counter() - ts
-                    row = {"step": step + 1, "loss": float(np.mean(losses)),
-                           "lr": opt.param_groups[0]["lr"], "val_loss": val_loss(),
-                           "train_s": round(train_s, 1)}  # fmt: skip
+                    row = {
+                        "step": step + 1,
+                        "loss": float(np.mean(losses)),
+                        "lr": opt.param_groups[0]["lr"],
+                        "val_loss": val_loss(),
+                        "train_s": round(train_s, 1),
+                    }
                     history.append(row)
-                    _log(out / LOG, row)
+                    append_log(out / LOG, row)
                     losses = []
-                    _save_checkpoint(ckpt, {
-                        "format": FORMAT, "config": cfg.to_dict(), "args": args,
-                        "step": step + 1, "train_s": train_s, "history": history,
-                        "model": model.state_dict(), "ema": averaged.state_dict(),
-                        "optimizer": opt.state_dict(),
-                        "scheduler": sched.state_dict(),
-                    })  # fmt: skip
+                    save_checkpoint(
+                        ckpt,
+                        {
+                            "format": FORMAT,
+                            "config": cfg.to_dict(),
+                            "args": args,
+                            "step": step + 1,
+                            "train_s": train_s,
+                            "history": history,
+                            "model": model.state_dict(),
+                            "ema": averaged.state_dict(),
+                            "optimizer": opt.state_dict(),
+                            "scheduler": sched.state_dict(),
+                        },
+                    )
                     ts = time.perf_counter()
         save_pretrained(averaged, out)
-        final_val = val_loss() if start < steps else (history[-1]["val_loss"] if history else
-                                                      float("nan"))  # fmt: skip
+        final_val = (
+            val_loss() if start < steps else (history[-1]["val_loss"] if history else float("nan"))
+        )
     finally:
         torch.set_num_threads(threads_before)
     last = history[-1] if history else {"loss": float("nan")}
-    report = TrainReport(str(out), steps, start, params, float(last["loss"]), float(final_val),
-                         time.perf_counter() - t0, train_s, history)  # fmt: skip
+    report = TrainReport(
+        str(out),
+        steps,
+        start,
+        params,
+        float(last["loss"]),
+        float(final_val),
+        time.perf_counter() - t0,
+        train_s,
+        history,
+    )
     (out / "train_report.json").write_text(json.dumps(report.to_dict(), indent=1) + "\n")
     return report
 
 
-def train(data_dir: str | Path, out_dir: str | Path, *, progress: bool = True,
-          **kw: Any) -> TrainReport:  # fmt: skip
+def train(
+    data_dir: str | Path, out_dir: str | Path, *, progress: bool = True, **kw: Any
+) -> TrainReport:
     """Train on ``data_dir/train`` (held-out loss on ``data_dir/test``); ``kw`` as
     ``train_on_clips``'s."""
     root = Path(data_dir)
     if not (root / "train").is_dir():
         raise InvalidInput("--data", f"{root} has no train/ folder (a `dyad dataset synth` corpus)")
-    from dyad.services.training.features import ensure_features
-
     ensure_features(root, ("train", "test"), progress=progress)
     for split in ("train", "test"):
         ensure_inputs(root, split, progress=progress)
     clips, val = load_clips(root, "train"), load_clips(root, "test")
-    return train_on_clips(clips, out_dir, val_clips=val, progress=progress,
-                          run_args={"data_dir": str(root)}, **kw)  # fmt: skip
+    return train_on_clips(
+        clips, out_dir, val_clips=val, progress=progress, run_args={"data_dir": str(root)}, **kw
+    )
 
 
 # -- CLI (the parser is ``cli.add_refiner_command``, which imports nothing heavy) -------------
@@ -282,26 +323,33 @@ def _cli(args: argparse.Namespace) -> int:
         raise InvalidInput("--rig", "the training data path reads arkit55 corpora only")
     if args.threads is not None and not 1 <= args.threads <= 256:
         raise InvalidInput("--threads", "between 1 and 256")
-    cfg = DenoiserConfig(rig=args.rig, d_model=args.d_model, num_layers=args.layers,
-                         ff_dim=args.ff_dim)  # fmt: skip
+    cfg = DenoiserConfig(
+        rig=args.rig, d_model=args.d_model, num_layers=args.layers, ff_dim=args.ff_dim
+    )
     report = train(
-        args.data, args.out, config=cfg, steps=args.steps, batch_size=args.batch_size,
-        window=args.window, lr=args.lr, warmup=args.warmup, seed=args.seed,
-        ckpt_every=args.ckpt_every, resume=not args.no_resume, threads=args.threads,
-    )  # fmt: skip
+        args.data,
+        args.out,
+        config=cfg,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        window=args.window,
+        lr=args.lr,
+        warmup=args.warmup,
+        seed=args.seed,
+        ckpt_every=args.ckpt_every,
+        resume=not args.no_resume,
+        threads=args.threads,
+    )
     print(json.dumps({k: v for k, v in report.to_dict().items() if k != "history"}))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m dyad.services.training.refiner.train refiner …`` = ``dyad train refiner``."""
-    from dyad.services.training.cli import add_refiner_command
-
     parser = argparse.ArgumentParser(prog="python -m dyad.services.training.refiner.train")
     add_refiner_command(parser.add_subparsers(title="commands", metavar="COMMAND"))
     args = parser.parse_args(argv)
     return int(args.func(args)) if hasattr(args, "func") else 2
-
 
 
 if __name__ == "__main__":

@@ -219,8 +219,12 @@ def test_evaluate_clips_averages() -> None:
 
 def _write_flame(path: Path, motion: np.ndarray) -> None:
     pose = np.concatenate([motion[:, 53:56], motion[:, 50:53]], 1)  # DECA: global | jaw
-    np.savez(path, exp=motion[:, :50].astype(np.float32), pose=pose.astype(np.float32),
-             shape=np.zeros((len(motion), 100), np.float32))  # fmt: skip
+    np.savez(
+        path,
+        exp=motion[:, :50].astype(np.float32),
+        pose=pose.astype(np.float32),
+        shape=np.zeros((len(motion), 100), np.float32),
+    )
 
 
 @pytest.fixture()

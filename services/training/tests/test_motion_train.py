@@ -15,22 +15,25 @@ from safetensors.torch import load_file
 
 from dyad.errors import FailedPrecondition
 from dyad.services.corpus import synth as corpus
-from dyad.services.motion.neural.model import DualTalkModel, MotionModelConfig
+from dyad.services.motion.neural.backend import BUNDLED
+from dyad.services.motion.neural.config import MotionModelConfig
+from dyad.services.motion.neural.generate import generate_pair
+from dyad.services.motion.neural.model import DualTalkModel, load_pretrained
+from dyad.services.training.cli import register
 from dyad.services.training.features import ensure_features, feature_path
 from dyad.services.training.metrics import GROUPS
 from dyad.services.training.motion.baselines import compare, table
-from dyad.services.training.motion.train import (
+from dyad.services.training.motion.baselines import pace as pace_ratios
+from dyad.services.training.motion.data import load_clips, make_batch, sample_index
+from dyad.services.training.motion.evaluate import predict_clip
+from dyad.services.training.motion.objective import (
     STD_FLOOR,
     Standardizer,
-    TrainReport,
     dualtalk_loss,
-    load_clips,
     loss_groups,
-    make_batch,
-    sample_index,
-    train,
     window_stats_loss,
 )
+from dyad.services.training.motion.train import TrainReport, train
 
 RIG = "arkit55"
 WINDOW, HOP = 50, 25
@@ -97,8 +100,9 @@ def test_loss_groups_and_decrease(data: Path) -> None:
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     losses = []
     for _ in range(12):
-        pred = model(batch["audio_self"], batch["audio_partner"], batch["motion_partner"],
-                     batch["relation"])  # fmt: skip
+        pred = model(
+            batch["audio_self"], batch["audio_partner"], batch["motion_partner"], batch["relation"]
+        )
         loss, parts = dualtalk_loss(pred, batch["target"], groups)
         assert set(parts) == {"mouth", "face", "pose", "velocity"}
         assert math.isclose(float(loss.detach()), sum(parts.values()), rel_tol=1e-5)
@@ -115,8 +119,14 @@ def test_standardizer_folds_exactly(data: Path, latent_dim: int) -> None:
     norm = Standardizer.fit(clips)
     assert float(norm.stats["motion_std"].min()) == pytest.approx(STD_FLOOR["motion"])
     torch.manual_seed(1)
-    cfg = MotionModelConfig(rig=RIG, social=True, feature_dim=32, latent_dim=latent_dim,
-                            latent_group="face" if latent_dim else "", **TINY)  # fmt: skip
+    cfg = MotionModelConfig(
+        rig=RIG,
+        social=True,
+        feature_dim=32,
+        latent_dim=latent_dim,
+        latent_group="face" if latent_dim else "",
+        **TINY,
+    )
     model = DualTalkModel(cfg).eval()
     batch = make_batch(clips, sample_index(clips, WINDOW, HOP)[:6], WINDOW)
     raw = (batch["audio_self"], batch["audio_partner"], batch["motion_partner"], batch["relation"])
@@ -143,10 +153,22 @@ def test_standardizer_folds_exactly(data: Path, latent_dim: int) -> None:
 
 def _run(data: Path, out: Path, epochs: int, resume: bool = True) -> TrainReport:
     return train(
-        data, out, rig=RIG, social=True, feature_dim=32, config=TINY, epochs=epochs,
-        batch_size=8, window=WINDOW, hop=HOP, seed=7, eval_every=100, resume=resume,
-        progress=False, eval_splits=("test",),
-    )  # fmt: skip
+        data,
+        out,
+        rig=RIG,
+        social=True,
+        feature_dim=32,
+        config=TINY,
+        epochs=epochs,
+        batch_size=8,
+        window=WINDOW,
+        hop=HOP,
+        seed=7,
+        eval_every=100,
+        resume=resume,
+        progress=False,
+        eval_splits=("test",),
+    )
 
 
 def test_resume_equals_uninterrupted(data: Path, tmp_path: Path) -> None:
@@ -166,23 +188,47 @@ def test_resume_equals_uninterrupted(data: Path, tmp_path: Path) -> None:
     assert sum('"kind": "epoch"' in line for line in log) == 3
     # other training settings are refused on resume; a fresh run ignores the checkpoint
     with pytest.raises(FailedPrecondition, match="settings differ"):
-        train(data, tmp_path / "resumed", rig=RIG, social=True, feature_dim=32, config=TINY,
-              epochs=4, batch_size=4, window=WINDOW, hop=HOP, seed=7, progress=False)  # fmt: skip
+        train(
+            data,
+            tmp_path / "resumed",
+            rig=RIG,
+            social=True,
+            feature_dim=32,
+            config=TINY,
+            epochs=4,
+            batch_size=4,
+            window=WINDOW,
+            hop=HOP,
+            seed=7,
+            progress=False,
+        )
     again = _run(data, tmp_path / "resumed", 1, resume=False)
     assert again.resumed_from == 0 and again.epochs == 1
 
 
 def test_variation_latent_trains_and_round_trips(data: Path, tmp_path: Path) -> None:
-    from dyad.services.motion.neural.model import generate_pair, load_pretrained
-
     cfg = {**TINY, "latent_dim": 4, "latent_group": "face"}
-    kw = dict(rig=RIG, social=True, feature_dim=32, config=cfg, batch_size=8, window=WINDOW,
-              hop=HOP, seed=7, eval_every=100, progress=False, eval_splits=("test",))  # fmt: skip
+    kw = dict(
+        rig=RIG,
+        social=True,
+        feature_dim=32,
+        config=cfg,
+        batch_size=8,
+        window=WINDOW,
+        hop=HOP,
+        seed=7,
+        eval_every=100,
+        progress=False,
+        eval_splits=("test",),
+    )
     report = train(data, tmp_path / "m", epochs=2, stat_weight=2.0, **kw)
     for row in report.history:
         assert row["loss_kl"] > 0 and row["loss_stats"] > 0
-        parts = sum(v for k, v in row.items() if k.startswith("loss_") and k not in ("loss_kl",
-                    "loss_stats"))  # fmt: skip
+        parts = sum(
+            v
+            for k, v in row.items()
+            if k.startswith("loss_") and k not in ("loss_kl", "loss_stats")
+        )
         assert row["loss"] > parts  # the latent's terms are in the total
     model = load_pretrained(tmp_path / "m")
     assert model.variation is not None and model.config.latent_dim == 4
@@ -206,8 +252,9 @@ def test_window_stats_loss_by_hand() -> None:
     got = window_stats_loss(pred, target, {"g": [0]}, w)
     assert float(got) == pytest.approx((1 + pace + 4) / 2, abs=1e-3)
     assert float(window_stats_loss(pred, target, {"g": [0]})) == pytest.approx(2.5, abs=1e-3)
-    two = window_stats_loss(torch.cat([pred, pred], -1), torch.cat([target, target], -1),
-                            {"g": [0], "h": [1]}, w)  # fmt: skip
+    two = window_stats_loss(
+        torch.cat([pred, pred], -1), torch.cat([target, target], -1), {"g": [0], "h": [1]}, w
+    )
     assert float(two) == pytest.approx(1 + pace + 4, abs=2e-3)  # summed over groups
     assert float(window_stats_loss(target, target, {"g": [0]})) == pytest.approx(0.0, abs=1e-6)
     # Velocity: [0, 2, 0, 2] vs a constant: σ 1 → 1, plus the steps [2, −2, 2] (σ² = 32/9).
@@ -241,11 +288,24 @@ def test_baselines_finite(data: Path, tmp_path: Path) -> None:
 
 def test_cli_parser() -> None:
     parser = argparse.ArgumentParser()
-    from dyad.services.training.cli import register
-
     register(parser.add_subparsers())
-    args = parser.parse_args(["train", "motion", "--data", "c", "--rig", RIG, "--social",
-                              "--epochs", "2", "--minutes", "1.5", "--out", "m"])  # fmt: skip
+    args = parser.parse_args(
+        [
+            "train",
+            "motion",
+            "--data",
+            "c",
+            "--rig",
+            RIG,
+            "--social",
+            "--epochs",
+            "2",
+            "--minutes",
+            "1.5",
+            "--out",
+            "m",
+        ]
+    )
     assert args.social and args.epochs == 2 and args.minutes == 1.5 and args.variant == "paper"
     assert args.out == Path("m") and callable(args.func)
 
@@ -253,15 +313,10 @@ def test_cli_parser() -> None:
 def test_bundled_model_moves_at_the_teachers_pace(data: Path) -> None:
     """The bundled checkpoint on fresh clips: FD cannot see frame-to-frame jitter, pace can
     (a staircase latent once gave the face 4.5× the teacher's pace at a good FD)."""
-    from dyad.services.motion.neural.backend import BUNDLED
-    from dyad.services.motion.neural.model import load_pretrained
-    from dyad.services.training.motion.baselines import pace
-    from dyad.services.training.motion.train import predict_clip
-
     model = load_pretrained(BUNDLED)
     clips = [c for split in ("train", "test", "ood") for c in load_clips(data, split, RIG)]
     preds = [predict_clip(model, c, social=True) for c in clips]
-    ratios = pace(preds, clips, RIG)
+    ratios = pace_ratios(preds, clips, RIG)
     assert all(PACE_RANGE[0] < ratios[g] < PACE_RANGE[1] for g in ratios), ratios
     face = [i for g in GROUPS[RIG] if g.name == "face" for i in g.index]
     spread = np.concatenate([p for ab in preds for p in ab])[:, face].std(0).mean()

@@ -10,39 +10,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from dyad.media import probe, read_wav, write_wav
 from dyad.motion_io import load_motion
-from dyad.services.worker.pipeline.embedded import EmbeddedStages
-from dyad.services.worker.pipeline.orchestrator import GenerateOptions, Orchestrator, export
-from dyad.storage import LocalStore
+from dyad.services.worker.pipeline.orchestrator import export
 
-PX = 64
-OPTS = GenerateOptions(n=1, seed=3, turns=(5, 5), refine=False, head_px=PX)
-FILES = {"conversation.mp4", "speaker_a.mp4", "speaker_b.mp4", "speaker_a.wav", "speaker_b.wav",
-         "mix.wav", "timeline.json", "motion_a.npz", "motion_b.npz", "dialogue.json",
-         "features_a.npy", "features_b.npy", "manifest.json"}  # fmt: skip
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, float]] = []
-
-    def stage(self, name: str, fraction: float, message: str = "") -> None:
-        self.events.append((name, fraction))
-
-    def check_cancelled(self) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("gen")
-    orch = Orchestrator(EmbeddedStages(LocalStore(root / "store")))
-    rec = Recorder()
-    outs = orch.generate("Two neighbours argue about a noisy party", OPTS, rec)
-    return root, orch, outs, rec
+from .conftest import FILES, OPTS, PX
 
 
 def _sha(path: Path) -> str:

@@ -16,10 +16,10 @@ import pytest
 import redis
 
 from dyad.queue import JobQueue, JobStatus, QueueConfig
+from dyad.services.worker.cli import main
 from dyad.services.worker.settings import WorkerSettings
 from dyad.services.worker.tests.toy_runner import ToyRunner
 from dyad.services.worker.worker import Worker
-from dyad.services.worker.cli import main
 from dyad.storage import S3Store, manifest_key
 from dyad.testing import RedisServer, S3Server
 

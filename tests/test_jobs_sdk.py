@@ -9,13 +9,12 @@ import pytest
 
 from dyad import errors
 from dyad.client import DyadClient
+from dyad.services.gateway.tests.stack import RED, GatewayThread, start_stack
 from dyad.services.worker.settings import WorkerSettings
 from dyad.services.worker.tests.test_worker import all_events
 from dyad.services.worker.tests.toy_runner import ToyRunner
 from dyad.services.worker.worker import Worker
 from dyad.testing import RedisServer, free_port
-
-from .conftest import RED, GatewayThread, start_stack
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,6 @@
-"""``deploy/ray/serve_config.yaml`` is a valid Serve config whose every path imports."""
+"""``deploy/ray/serve_config.yaml`` — the one source of truth for serving — is a valid Serve
+config whose every path imports, whose resources read back typed, and which fits a small
+machine (``dyad serve`` and the tests' Ray both run it fitted)."""
 
 from __future__ import annotations
 
@@ -12,8 +14,11 @@ import pytest
 import yaml
 
 from dyad import protogen
+from dyad.errors import ConfigError
+from dyad.rpc.serve import BatchSettings
+from dyad.serving.config import deployment_specs, fit_to_machine
 
-CONFIG = Path(__file__).resolve().parents[3] / "deploy" / "ray" / "serve_config.yaml"
+CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "ray" / "serve_config.yaml"
 #: Written by others; their apps are checked once their deployment module exists.
 GPUS = {"motion": 0.25, "refiner": 0.25, "renderer": 0.5}
 
@@ -100,8 +105,12 @@ def test_every_application_exists_with_its_deployment(app: dict[str, Any]) -> No
         raise AssertionError(f"{module} does not exist")
     assert spec.origin is not None
     source = Path(spec.origin).read_text()
-    functions = {n.name for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef)}
-    assert attr in functions, f"{module} has no {attr}"
+    tree = ast.parse(source)
+    names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    assert attr in names, f"{module} has no {attr}"
     # The config's deployment name must be the one the app binds, or Serve refuses the override.
     assert app["deployments"][0]["name"] in _deployment_names(source)
 
@@ -110,3 +119,46 @@ def test_the_gateway_app_builds() -> None:
     from dyad.services.gateway.deployment import build_app
 
     assert build_app({})._bound_deployment.name == "JobGateway"
+
+
+def test_resources_read_back_typed_and_bad_values_name_their_key() -> None:
+    specs = {s.app: s for s in deployment_specs(config())}
+    assert specs["renderer"].num_gpus == 0.5 and specs["gateway"].min_replicas == 2
+    assert specs["audio_encoder"].batching == BatchSettings(8, 0.01)
+    assert specs["refiner"].batching.batch_max_size == 64
+    broken = config()
+    broken["applications"][2]["deployments"][0]["ray_actor_options"]["num_cpus"] = "two"
+    with pytest.raises(ConfigError) as e:
+        deployment_specs(broken)
+    assert e.value.setting == "applications[motion].deployments[Motion].num_cpus"
+    broken = config()
+    broken["applications"][1]["deployments"][0]["user_config"] = {"batch_size": 4}
+    with pytest.raises(ConfigError) as e:
+        deployment_specs(broken)
+    assert e.value.setting == "applications[audio_encoder].deployments[AudioEncoder].user_config"
+
+
+def test_fitted_to_a_cpu_machine() -> None:
+    from ray.serve.schema import ServeDeploySchema
+
+    raw = config()
+    fitted = fit_to_machine(raw, cpus=2, grpc_port=9123)
+    ServeDeploySchema.model_validate(fitted)
+    assert fitted["grpc_options"]["port"] == 9123
+    specs = deployment_specs(fitted)
+    assert all(s.num_gpus == 0 and s.min_replicas == s.max_replicas == 1 for s in specs)
+    assert sum(s.num_cpus for s in specs) <= 2
+    wanted = {s.app: s.num_cpus for s in deployment_specs(raw)}
+    # Proportions kept: the renderer still gets twice a motion replica's share.
+    shares = {s.app: s.num_cpus for s in specs}
+    assert shares["renderer"] == pytest.approx(2 * shares["motion"], abs=0.002)
+    assert all(shares[a] <= wanted[a] for a in wanted)
+    # A big machine keeps the file's shares; a GPU keeps the GPU fractions.
+    big = deployment_specs(fit_to_machine(raw, cpus=64, gpus=1))
+    assert {s.app: (s.num_cpus, s.num_gpus) for s in big} == {
+        s.app: (s.num_cpus, s.num_gpus) for s in deployment_specs(raw)
+    }
+    only = fit_to_machine(raw, cpus=2, apps=["motion"])
+    assert [a["name"] for a in only["applications"]] == ["motion"]
+    with pytest.raises(ConfigError):
+        fit_to_machine(raw, cpus=2, apps=["nope"])

@@ -21,9 +21,8 @@ from dyad import errors
 from dyad.client import DyadClient, ProgressEvent
 from dyad.media import probe
 from dyad.queue import JobStatus
+from dyad.services.gateway.tests.stack import BLUE, RED, Stack, start_stack
 from dyad.testing import RedisServer, S3Server
-
-from .conftest import BLUE, RED, Stack, start_stack
 
 pytestmark = pytest.mark.integration
 TOY = "dyad.services.worker.tests.toy_runner:build_runner"
