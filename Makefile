@@ -53,6 +53,7 @@ lint: setup
 	$(BIN)/ruff check libs services tests bench setup.py conftest.py
 	$(BIN)/ruff format --check libs services tests bench setup.py conftest.py
 	$(BIN)/mypy libs services
+	$(BIN)/python -m tests.architecture
 
 protos: setup
 	$(BIN)/python -m dyad.protogen

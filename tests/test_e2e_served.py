@@ -1,5 +1,5 @@
 """The whole system served: redis-server + moto S3 + a local Ray Serve running every application
-of ``deploy/ray/serve_config.yaml`` (adapted to this machine as ``dyad serve`` does) + two
+of ``deploy/ray/serve_config.yaml`` (fitted to this machine as ``dyad serve`` fits it) + two
 worker processes running the real pipeline against the served stages over gRPC.
 
 A team submits a prompt through the gateway (the Serve gRPC proxy, with its token), watches the
@@ -10,7 +10,6 @@ ffprobe; another team cannot read the job. Slow (models load in six replicas on 
 
 from __future__ import annotations
 
-import importlib
 import os
 import subprocess
 import sys
@@ -19,12 +18,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-import yaml
 
 from dyad import errors
 from dyad.client import DyadClient
 from dyad.media import probe
-from dyad.serving.cli import adapt
 from dyad.testing import RayServe, RedisServer, S3Server
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -33,7 +30,6 @@ RED, BLUE = "red-team-token-0123456789", "blue-team-token-0123456789"
 
 
 def test_prompt_to_video_through_ray_serve_and_workers(tmp_path: Path) -> None:
-    config = adapt(yaml.safe_load(CONFIG.read_text()), gpu=False, local=True)
     with RedisServer() as rs, S3Server() as s3:
         env = {
             "DYAD_STORE_URI": f"s3://e2e-{uuid.uuid4().hex[:8]}/dyad",
@@ -45,30 +41,33 @@ def test_prompt_to_video_through_ray_serve_and_workers(tmp_path: Path) -> None:
             "DYAD_LOG_LEVEL": "WARNING",
             "OMP_NUM_THREADS": "1",
         }
-        servicers = config["grpc_options"]["grpc_servicer_functions"]
-        with RayServe(servicers[:-1], env, num_cpus=8) as ray_serve:
-            for app in config["applications"]:
-                module, attr = app["import_path"].split(":")
-                builder = getattr(importlib.import_module(module), attr)
-                ray_serve.run(builder(app.get("args")), app["name"])
+        with RayServe(None, env, num_cpus=8) as ray_serve:
             endpoint = f"127.0.0.1:{ray_serve.grpc_port}"
             workers = []
             for name in ("w1", "w2"):
                 wenv = {
-                    **os.environ, **env, "DYAD_PIPELINE_STAGES": "served",
-                    "DYAD_PIPELINE_ENDPOINT": endpoint, "DYAD_WORKER_CONSUMER": name,
-                }  # fmt: skip
+                    **os.environ,
+                    **env,
+                    "DYAD_PIPELINE_STAGES": "served",
+                    "DYAD_PIPELINE_ENDPOINT": endpoint,
+                    "DYAD_WORKER_CONSUMER": name,
+                }
                 log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 (closed below)
-                workers.append((subprocess.Popen(
-                    [sys.executable, "-m", "dyad.services.worker"], env=wenv,
-                    stdout=subprocess.DEVNULL, stderr=log), log))  # fmt: skip
+                cmd = [sys.executable, "-m", "dyad.services.worker"]
+                proc = subprocess.Popen(cmd, env=wenv, stdout=subprocess.DEVNULL, stderr=log)
+                workers.append((proc, log))
             try:
                 red = DyadClient(endpoint, RED, timeout=60, application="gateway")
-                job = red.submit("Two colleagues plan a product launch", n=1, turns=(5, 5),
-                                 head_px=64, refine_steps=2, seed=1)  # fmt: skip
+                job = red.submit(
+                    "Two colleagues plan a product launch",
+                    n=1,
+                    turns=(5, 5),
+                    head_px=64,
+                    refine_steps=2,
+                    seed=1,
+                )
                 stages: set[str] = set()
-                done = red.watch(job.job_id, on_progress=lambda e: stages.add(e.stage),
-                                 timeout=900)  # fmt: skip
+                done = red.watch(job.job_id, on_progress=lambda e: stages.add(e.stage), timeout=900)
                 assert done.status == "succeeded", (done, (tmp_path / "w1.log").read_text())
                 assert {"dialogue", "speech", "motion", "refine", "render"} <= stages
                 files = red.download(done, tmp_path / "out")

@@ -168,10 +168,22 @@ def test_cli_submit_wait_status_jobs_cancel(
         return code, out.out, out.err
 
     code, out, err = run(
-        "submit", "--prompt", "A quick chat", "--n", "2", "--priority", "high",
-        "--idempotency-key", "cli-1", "--layout", "pip", "--no-refine",
-        "--wait", "--download", str(tmp_path / "res"),
-    )  # fmt: skip
+        "submit",
+        "--prompt",
+        "A quick chat",
+        "--n",
+        "2",
+        "--priority",
+        "high",
+        "--idempotency-key",
+        "cli-1",
+        "--layout",
+        "pip",
+        "--no-refine",
+        "--wait",
+        "--download",
+        str(tmp_path / "res"),
+    )
     assert code == 0, err
     job = json.loads(out)
     assert job["status"] == "succeeded" and job["created"] is True and job["priority"] == "high"

@@ -22,6 +22,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from dyad import errors
 from dyad.logs import configure
 from dyad.rpc import error_from_rpc, insecure_channel
+from dyad.testing import with_server
 from dyad.v1 import job_service_pb2 as pb
 from dyad.v1 import job_service_pb2_grpc as pb_grpc
 
@@ -30,20 +31,10 @@ SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
-def with_server(test: Callable[[grpc.aio.Channel, Any], Awaitable[None]], **build: Any) -> None:
+def serve(test: Callable[[grpc.aio.Channel, Any], Awaitable[None]], **build: Any) -> None:
     """Run ``test(channel, server)`` against an in-process server on a free port."""
-
-    async def main() -> None:
-        server = rpc_test_server.build(**build)
-        port = await server.start()
-        await server.warm_up_and_serve()
-        try:
-            async with insecure_channel(f"127.0.0.1:{port}") as channel:
-                await test(channel, server)
-        finally:
-            await server.stop(0.5)
-
-    asyncio.run(main())
+    server = rpc_test_server.build(**build)
+    with_server(server, lambda channel: test(channel, server))
 
 
 async def _code_of(call: Awaitable[Any]) -> grpc.aio.AioRpcError:
@@ -60,7 +51,7 @@ def test_success_carries_request_id() -> None:
         assert resp.job.job_id == "j1"
         assert dict(await call.trailing_metadata())["x-request-id"] == "req-42"
 
-    with_server(t)
+    serve(t)
 
 
 def test_invalid_input_names_the_field() -> None:
@@ -72,7 +63,7 @@ def test_invalid_input_names_the_field() -> None:
         back = error_from_rpc(err)
         assert isinstance(back, errors.InvalidInput) and back.field == "job_id"
 
-    with_server(t)
+    serve(t)
 
 
 def test_domain_errors_map_to_their_codes() -> None:
@@ -81,7 +72,7 @@ def test_domain_errors_map_to_their_codes() -> None:
         assert err.code() == grpc.StatusCode.NOT_FOUND and "missing" in err.details()
         assert isinstance(error_from_rpc(err), errors.NotFound)
 
-    with_server(t)
+    serve(t)
 
 
 def test_unexpected_error_is_internal_with_error_id_in_log() -> None:
@@ -102,7 +93,7 @@ def test_unexpected_error_is_internal_with_error_id_in_log() -> None:
         assert hit[0]["request_id"]
 
     try:
-        with_server(t)
+        serve(t)
     finally:
         configure("WARNING")
 
@@ -119,7 +110,7 @@ def test_stream_error_after_items() -> None:
             e.value.code() == grpc.StatusCode.INTERNAL and "stream broke" not in e.value.details()
         )
 
-    with_server(t)
+    serve(t)
 
 
 def test_unimplemented_method() -> None:
@@ -127,7 +118,7 @@ def test_unimplemented_method() -> None:
         err = await _code_of(pb_grpc.JobServiceStub(ch).CancelJob(pb.CancelJobRequest(job_id="x")))
         assert err.code() == grpc.StatusCode.UNIMPLEMENTED
 
-    with_server(t)
+    serve(t)
 
 
 def test_client_deadline_cancels_the_handler() -> None:
@@ -145,7 +136,7 @@ def test_client_deadline_cancels_the_handler() -> None:
             await asyncio.sleep(0.02)
         assert rpc_test_server.cancelled_calls == ["slow:5"]
 
-    with_server(t)
+    serve(t)
 
 
 def test_server_default_deadline_for_calls_without_one() -> None:
@@ -154,7 +145,7 @@ def test_server_default_deadline_for_calls_without_one() -> None:
         assert err.code() == grpc.StatusCode.DEADLINE_EXCEEDED
         assert "server limit of 0.3 s" in (err.details() or "")
 
-    with_server(t, default_deadline_s=0.3)
+    serve(t, default_deadline_s=0.3)
 
 
 def test_metrics_endpoint_counts_calls_by_code() -> None:
@@ -175,7 +166,7 @@ def test_metrics_endpoint_counts_calls_by_code() -> None:
 
     from dyad.testing import free_port
 
-    with_server(t, metrics_port=free_port())
+    serve(t, metrics_port=free_port())
 
 
 def test_message_size_limit() -> None:
@@ -185,7 +176,7 @@ def test_message_size_limit() -> None:
         )
         assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
 
-    with_server(t, max_message_bytes=100_000)
+    serve(t, max_message_bytes=100_000)
 
 
 def test_health_not_serving_until_warm_then_serving() -> None:
@@ -228,7 +219,7 @@ def test_reflection_lists_services() -> None:
         }
         assert replies[1].file_descriptor_response.file_descriptor_proto
 
-    with_server(t)
+    serve(t)
 
 
 def test_sigterm_drains_in_flight_calls() -> None:

@@ -3,7 +3,7 @@ field-checked. Shared by every servicer and by the pipeline's gRPC client side."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from dyad.domain import (
     EMOTIONS,
@@ -14,6 +14,7 @@ from dyad.domain import (
     Relation,
     Segment,
     Sentence,
+    SpeakerId,
     StoredConversation,
     StoredFeatures,
     Timeline,
@@ -24,9 +25,13 @@ from dyad.storage import ArtifactRef
 from dyad.timebase import FPS, SAMPLE_RATE
 from dyad.v1 import common_pb2 as c
 
-_SPEAKER = {"a": c.SPEAKER_A, "b": c.SPEAKER_B}
-_SPEAKER_BACK = {v: k for k, v in _SPEAKER.items()}
-_KIND = {"sentence": c.SEGMENT_KIND_SENTENCE, "backchannel": c.SEGMENT_KIND_BACKCHANNEL}
+_SPEAKER: dict[SpeakerId, Any] = {"a": c.SPEAKER_A, "b": c.SPEAKER_B}
+_SPEAKER_BACK: dict[Any, SpeakerId] = {v: k for k, v in _SPEAKER.items()}
+_Kind = Literal["sentence", "backchannel"]
+_KIND: dict[_Kind, Any] = {
+    "sentence": c.SEGMENT_KIND_SENTENCE,
+    "backchannel": c.SEGMENT_KIND_BACKCHANNEL,
+}
 
 
 def _enum(prefix: str, name: str) -> Any:
@@ -193,7 +198,7 @@ def timeline_from_pb(
     """A ``Timeline`` from its message. ``relation``/``speakers``/``sound_environment`` given
     here (a request's own fields) win over the message's; what neither sets gets neutral
     defaults."""
-    kinds = {v: k for k, v in _KIND.items()}
+    kinds: dict[Any, _Kind] = {v: k for k, v in _KIND.items()}
     segments = []
     for i, s in enumerate(m.segments):
         sp = f"{field}.segments[{i}]"

@@ -25,6 +25,7 @@ from transformers.utils import logging as transformers_logging
 
 from dyad.errors import ConfigError, InvalidInput
 from dyad.services.audio_encoder.alignment import Span, window_positions
+from dyad.testing.data import tiny_wav2vec2_config
 
 #: Smallest input the standard CNN turns into one frame (its receptive field).
 MIN_SAMPLES = 400
@@ -277,29 +278,6 @@ class Wav2Vec2Backend:
         return [last[b, :t].float().cpu().numpy() for b, t in enumerate(num_frames)]
 
 
-def tiny_config(
-    *, hidden_size: int = 32, num_layers: int = 2, norm: str = "layer", **extra: Any
-) -> Wav2Vec2Config:
-    """A tiny config with the standard 320× CNN downsampling (tests, benchmarks)."""
-    if norm not in ("layer", "group"):
-        raise ValueError(f"norm must be 'layer' or 'group', not {norm!r}")
-    return Wav2Vec2Config(
-        hidden_size=hidden_size,
-        num_hidden_layers=num_layers,
-        num_attention_heads=2,
-        intermediate_size=64,
-        conv_dim=(32,) * 7,
-        conv_kernel=(10, 3, 3, 3, 3, 2, 2),
-        conv_stride=(5, 2, 2, 2, 2, 2, 2),
-        # Positional conv width: the default (real models) is 128; keep it >= 2.
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=4,
-        feat_extract_norm=norm,
-        do_stable_layer_norm=norm == "layer",
-        **extra,
-    )
-
-
 def save_tiny_random_model(
     model_dir: str | Path,
     *,
@@ -309,7 +287,7 @@ def save_tiny_random_model(
     seed: int = 0,
 ) -> Path:
     """Save a random-initialised tiny ``Wav2Vec2Model`` (safetensors) into ``model_dir``."""
-    cfg = tiny_config(hidden_size=hidden_size, num_layers=num_layers, norm=norm)
+    cfg = tiny_wav2vec2_config(hidden_size=hidden_size, num_layers=num_layers, norm=norm)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = Wav2Vec2Model(cfg)

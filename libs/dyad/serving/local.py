@@ -30,8 +30,8 @@ class LocalServe:
         self,
         config: dict[str, Any],
         *,
-        num_cpus: float,
-        num_gpus: float = 0.0,
+        num_cpus: int,
+        num_gpus: int = 0,
         env: dict[str, str] | None = None,
         temp_dir: str | Path | None = None,
     ) -> None:

@@ -3,6 +3,8 @@ in-range motion clips (no service is needed to make them)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from dyad.domain import Emotion, Identity, Relation, Segment, Timeline
@@ -44,3 +46,29 @@ def smooth_motion(frames: int, seed: int, rig: str = "arkit55") -> np.ndarray:
     else:
         x = x - 0.5
     return r.clip(x.astype(np.float32))
+
+
+def tiny_wav2vec2_config(
+    *, hidden_size: int = 32, num_layers: int = 2, norm: str = "layer", **extra: Any
+) -> Any:
+    """A tiny wav2vec2 config with the standard 320× CNN downsampling (tests, benchmarks):
+    the audio encoder's backend and the motion model's released variant both build on it."""
+    from transformers import Wav2Vec2Config  # only the tests that build a wav2vec2 pay for it
+
+    if norm not in ("layer", "group"):
+        raise ValueError(f"norm must be 'layer' or 'group', not {norm!r}")
+    return Wav2Vec2Config(
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=2,
+        intermediate_size=64,
+        conv_dim=(32,) * 7,
+        conv_kernel=(10, 3, 3, 3, 3, 2, 2),
+        conv_stride=(5, 2, 2, 2, 2, 2, 2),
+        # Positional conv width: the default (real models) is 128; keep it >= 2.
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=4,
+        feat_extract_norm=norm,
+        do_stable_layer_norm=norm == "layer",
+        **extra,
+    )

@@ -22,8 +22,8 @@ from dyad.services.audio_encoder.wav2vec2 import (
     load_wav2vec2,
     normalise,
     save_tiny_random_model,
-    tiny_config,
 )
+from dyad.testing.data import tiny_wav2vec2_config as tiny_config
 from dyad.timebase import SAMPLE_RATE as SR
 
 os.environ["HF_HUB_OFFLINE"] = "1"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,30 +15,21 @@ import pytest
 import soundfile as sf
 
 from dyad.config import PlatformSettings
-from dyad.rpc import insecure_channel
 from dyad.services.dialogue.__main__ import build_server
 from dyad.services.dialogue.settings import DialogueSettings
 from dyad.storage import LocalStore
-from dyad.testing import free_port
+from dyad.testing import free_port, with_server
 from dyad.v1 import common_pb2 as c
 from dyad.v1 import dialogue_service_pb2 as pb
 from dyad.v1 import dialogue_service_pb2_grpc as pb_grpc
 
 
-def with_server(tmp_path: Path, test: Any) -> None:
+def serve(tmp_path: Path, test: Callable[[Any, LocalStore], Awaitable[None]]) -> None:
+    """``test(stub, store)`` against a real server (``dyad.testing.with_server``)."""
     platform = PlatformSettings(store_uri=f"file://{tmp_path / 'store'}", grpc_port=0)
+    store = LocalStore(tmp_path / "store")
     server = build_server(platform, DialogueSettings())
-
-    async def main() -> None:
-        port = await server.start()
-        await server.warm_up_and_serve()
-        try:
-            async with insecure_channel(f"127.0.0.1:{port}") as ch:
-                await test(pb_grpc.DialogueServiceStub(ch), LocalStore(tmp_path / "store"))
-        finally:
-            await server.stop(0.5)
-
-    asyncio.run(main())
+    with_server(server, lambda ch: test(pb_grpc.DialogueServiceStub(ch), store))
 
 
 def test_write_speak_segment_round_trip(tmp_path: Path) -> None:
@@ -77,7 +68,7 @@ def test_write_speak_segment_round_trip(tmp_path: Path) -> None:
         got = [s for s in back.conversation.timeline.segments if s.kind == c.SEGMENT_KIND_SENTENCE]
         assert len(got) >= len(d.turns) // 2  # VAD merges a speaker's sentences within a turn
 
-    with_server(tmp_path, t)
+    serve(tmp_path, t)
 
 
 def test_bad_requests(tmp_path: Path) -> None:
@@ -120,7 +111,7 @@ def test_bad_requests(tmp_path: Path) -> None:
             await stub.SegmentConversation(pb.SegmentConversationRequest(), timeout=30)
         assert dict(e.value.trailing_metadata())["dyad-error-field"] == "source"
 
-    with_server(tmp_path, t)
+    serve(tmp_path, t)
 
 
 DYAD = [sys.executable, "-m", "dyad.cli"]

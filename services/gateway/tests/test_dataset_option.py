@@ -18,8 +18,10 @@ def test_options_carry_prefix_and_split() -> None:
     assert options_from_pb(pb.JobOptions(dataset_prefix="datasets/red/c1"))["dataset_split"] == (
         "train"
     )
-    for bad in (pb.JobOptions(dataset_prefix="datasets/red/c", dataset_split="dev"),
-                pb.JobOptions(dataset_split="train")):  # fmt: skip
+    for bad in (
+        pb.JobOptions(dataset_prefix="datasets/red/c", dataset_split="dev"),
+        pb.JobOptions(dataset_split="train"),
+    ):
         with pytest.raises(InvalidInput) as e:
             options_from_pb(bad)
         assert e.value.field == "options.dataset_split"

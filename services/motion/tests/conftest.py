@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dyad.domain import Dialogue, Emotion, Identity, Relation, Sentence, Turn
+from dyad.domain import Dialogue, Emotion, Identity, Relation, Sentence, SpeakerId, Turn
 from dyad.media import wav_bytes
 from dyad.protoconv import timeline_to_pb
 from dyad.storage import LocalStore
@@ -16,7 +16,7 @@ from dyad.v1 import motion_service_pb2 as pb
 
 from .spoken import Spoken, speak
 
-LINES = [
+LINES: list[tuple[SpeakerId, str]] = [
     ("a", "Did you finish the report for tomorrow?"),
     ("b", "Almost. I still need the numbers from the sales team."),
     ("a", "I can send them to you tonight, no problem."),

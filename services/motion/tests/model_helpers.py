@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from dyad.services.audio_encoder.wav2vec2 import tiny_config
 from dyad.services.motion.neural.config import MotionModelConfig
 from dyad.services.motion.neural.model import DualTalkModel
+from dyad.testing.data import tiny_wav2vec2_config as tiny_config
 
 #: Parameters of the release's head outside the wav2vec2 encoders: the sum of
 #: ``test_manifest.EXPECTED_HEAD`` (models.md §1.1: "≈16.4 M in the head").

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,22 +13,26 @@ import grpc
 import numpy as np
 import pytest
 
+from dyad.cli import main
 from dyad.config import PlatformSettings
 from dyad.errors import ConfigError, InvalidInput
+from dyad.features_io import features_bytes
 from dyad.motion_io import load_motion, save_motion
 from dyad.rpc import insecure_channel
-from dyad.services.audio_encoder.wav2vec2 import tiny_config
-from dyad.services.dialogue.speech.conversation import Conversation
 from dyad.services.motion.__main__ import build_server
+from dyad.services.motion.core import shapes_of
 from dyad.services.motion.neural.backend import NeuralMotion, resolve_model_dir
 from dyad.services.motion.neural.config import MotionModelConfig
 from dyad.services.motion.neural.model import DualTalkModel, save_pretrained
 from dyad.services.motion.neural.released import released_config
 from dyad.services.motion.settings import MotionSettings
 from dyad.storage import LocalStore
+from dyad.testing.data import tiny_wav2vec2_config as tiny_config
+from dyad.v1 import common_pb2 as c
 from dyad.v1 import motion_service_pb2_grpc as pb_grpc
 
 from .conftest import request
+from .spoken import Spoken
 
 TINY = {"feature_dim": 32, "lstm_hidden": 16, "encoder_layers": 1, "num_heads": 2}
 
@@ -43,7 +46,22 @@ def ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_pretrained(model, tmp_path_factory.mktemp("ckpt") / "tiny")
 
 
-def test_neural_backend_over_grpc(conv: Conversation, ckpt: Path, tmp_path: Path) -> None:
+def features(store: LocalStore, conv: Spoken, dim: int = 160) -> dict[str, c.FeatureClip]:
+    """Both speakers' feature clips in the store, as the audio encoder hands them over
+    (random values: the model only needs their shape here)."""
+    frames = -(-conv.track_a.size // 640)
+    rng = np.random.default_rng(dim)
+    out = {}
+    for name in ("features_a", "features_b"):
+        arr = rng.standard_normal((frames, dim)).astype(np.float32)
+        ref = store.put_bytes(features_bytes(arr), "application/x-npy")
+        out[name] = c.FeatureClip(
+            backend="mel", fps=25, num_frames=frames, dim=dim, artifact=ref.to_proto()
+        )
+    return out
+
+
+def test_neural_backend_over_grpc(conv: Spoken, ckpt: Path, tmp_path: Path) -> None:
     platform = PlatformSettings(store_uri=f"file://{tmp_path / 'store'}", grpc_port=0)
     settings = MotionSettings(model_dir=ckpt, models_root=ckpt.parent)
     server = build_server(platform, settings)
@@ -55,15 +73,17 @@ def test_neural_backend_over_grpc(conv: Conversation, ckpt: Path, tmp_path: Path
             async with insecure_channel(f"127.0.0.1:{port}") as ch:
                 stub = pb_grpc.MotionServiceStub(ch)
                 store = LocalStore(tmp_path / "store")
+                feats = features(store, conv)
                 neural = await stub.GenerateMotion(
-                    request(conv, store, backend="neural", seed=1), timeout=120
+                    request(conv, store, backend="neural", seed=1, **feats), timeout=120
                 )
                 proc = await stub.GenerateMotion(request(conv, store, seed=1), timeout=120)
                 mn = load_motion(store.get_bytes(neural.motion_a.artifact.uri)).motion
                 mp = load_motion(store.get_bytes(proc.motion_a.artifact.uri)).motion
                 assert mn.shape == mp.shape and not np.allclose(mn, mp)
                 named = await stub.GenerateMotion(
-                    request(conv, store, backend="neural", model_id="tiny", seed=1), timeout=120
+                    request(conv, store, backend="neural", model_id="tiny", seed=1, **feats),
+                    timeout=120,
                 )
                 assert named.motion_a.artifact.sha256 == neural.motion_a.artifact.sha256
                 for model_id, code in (
@@ -72,16 +92,24 @@ def test_neural_backend_over_grpc(conv: Conversation, ckpt: Path, tmp_path: Path
                 ):
                     with pytest.raises(grpc.aio.AioRpcError) as e:
                         await stub.GenerateMotion(
-                            request(conv, store, backend="neural", model_id=model_id), timeout=60
+                            request(conv, store, backend="neural", model_id=model_id, **feats),
+                            timeout=60,
                         )
                     assert e.value.code() == code, e.value.details()
-                with pytest.raises(grpc.aio.AioRpcError) as e:
-                    await stub.GenerateMotion(
-                        request(conv, store, backend="neural", rig="flame56"), timeout=60
-                    )
-                assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "rig" in (
-                    e.value.details() or ""
-                )
+                # Refused before any motion is computed, each naming its field: another rig,
+                # no features (the service never encodes audio), features of another encoder.
+                bad = {
+                    "rig": request(conv, store, backend="neural", rig="flame56", **feats),
+                    "features_a": request(conv, store, backend="neural"),
+                    "features_a.dim": request(
+                        conv, store, backend="neural", **features(store, conv, dim=768)
+                    ),
+                }
+                for field, req in bad.items():
+                    with pytest.raises(grpc.aio.AioRpcError) as e:
+                        await stub.GenerateMotion(req, timeout=60)
+                    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+                    assert dict(e.value.trailing_metadata())["dyad-error-field"] == field
         finally:
             await server.stop(0.5)
 
@@ -98,18 +126,26 @@ def test_model_resolution(tmp_path: Path) -> None:
     assert e.value.setting == "DYAD_MOTION_MODELS_ROOT"
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "dyad.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def test_cli_inspect_released() -> None:
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
+    """``dyad …`` in this process (what a subprocess would print and return)."""
+
+    def run(*args: str) -> Run:
+        code = main(list(args))
+        out = capsys.readouterr()
+        return Run(code, out.out, out.err)
+
+    return run
+
+
+def test_cli_inspect_released(cli: Callable[..., Run]) -> None:
     r = cli("motion", "inspect", "--variant", "released", "--json")
     assert r.returncode == 0, r.stderr
     table: dict[str, Any] = json.loads(r.stdout)
@@ -125,7 +161,7 @@ def test_cli_inspect_released() -> None:
     assert table["synthesis_module.blendshape_predictor.weight"][0] == 56
 
 
-def test_cli_generate(ckpt: Path, tmp_path: Path) -> None:
+def test_cli_generate(ckpt: Path, tmp_path: Path, cli: Callable[..., Run]) -> None:
     rng = np.random.default_rng(0)
     fa, fb = tmp_path / "a.npy", tmp_path / "b.npy"
     np.save(fa, rng.standard_normal((260, 160)).astype(np.float32))
@@ -163,7 +199,8 @@ def test_cli_generate(ckpt: Path, tmp_path: Path) -> None:
         "--out",
         str(tmp_path / "one"),
     )
-    assert r.returncode == 0, r.stderr and (tmp_path / "one" / "motion.npz").exists()
+    assert r.returncode == 0, r.stderr
+    assert load_motion(tmp_path / "one" / "motion.npz").motion.shape == (260, 55)
     r = cli(
         "motion",
         "generate",
@@ -194,7 +231,9 @@ def test_cli_generate(ckpt: Path, tmp_path: Path) -> None:
     assert r.returncode == 2 and "--model-dir" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_cli_convert_released_rejects_a_bad_checkpoint(tmp_path: Path) -> None:
+def test_cli_convert_released_rejects_a_bad_checkpoint(
+    tmp_path: Path, cli: Callable[..., Run]
+) -> None:
     junk = tmp_path / "DualTalk.pth"
     junk.write_bytes(b"not a checkpoint")
     r = cli("motion", "convert-released", "--checkpoint", str(junk), "--out", str(tmp_path / "m"))
@@ -220,12 +259,14 @@ def test_backend_seeds_the_latent_and_runs_waveform_models(tmp_path: Path) -> No
     rng = np.random.default_rng(0)
     ta, tb = (0.1 * rng.standard_normal(32_000).astype(np.float32) for _ in range(2))
 
+    mel = tuple(rng.standard_normal((50, 160)).astype(np.float32) for _ in range(2))
+
     def run(model_id: str, rig: str, seed: int) -> np.ndarray:
         c = 55 if rig == "arkit55" else 56
         rest = np.zeros((50, c), np.float32)
-        a, _ = neural.generate(
-            ta, tb, rest, rest, (True, False), rig=rig, model_id=model_id, seed=seed
-        )
+        feats = mel if model_id == "latent" else None
+        model = neural.check_inputs(model_id, rig, 50, shapes_of(feats))
+        a, _ = neural.generate(model, ta, tb, rest, rest, (True, False), features=feats, seed=seed)
         assert a.shape == (50, c)
         return a
 
@@ -235,7 +276,6 @@ def test_backend_seeds_the_latent_and_runs_waveform_models(tmp_path: Path) -> No
     w = run("wave", "flame56", 0)
     assert np.isfinite(w).all() and np.array_equal(w, run("wave", "flame56", 5))  # no latent
     # the release normalised its input: a track's loudness does not change the result
-    louder, _ = neural.generate(
-        4 * ta, 4 * tb, *(np.zeros((50, 56), np.float32),) * 2, None, rig="flame56", model_id="wave"
-    )
+    wave = neural.check_inputs("wave", "flame56", 50, None)
+    louder, _ = neural.generate(wave, 4 * ta, 4 * tb, *(np.zeros((50, 56), np.float32),) * 2, None)
     np.testing.assert_allclose(louder, w, atol=1e-4)

@@ -4,6 +4,7 @@ silence, listener nods and sway, blinks, relationship, emotion, continuity, rigs
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import cast
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from dyad.domain import (
     Relation,
     Segment,
     Sentence,
+    SpeakerId,
     Timeline,
     Turn,
 )
@@ -30,7 +32,7 @@ ARKIT = get_rig("arkit55")
 HEAD = [ARKIT.index(n) for n in ("headPitch", "headYaw", "headRoll")]
 BLINKS = [ARKIT.index("eyeBlinkLeft"), ARKIT.index("eyeBlinkRight")]
 # Two speakers; A is happy then sad so one face shows both.
-LINES = [
+LINES: list[tuple[SpeakerId, str, str]] = [
     ("a", "Guess what, I finally got the job at the museum, I start next Monday!", "happy"),
     ("b", "No way, really? That is amazing news, after all those interviews.", "surprised"),
     ("a", "But it means moving away, and I will miss everyone here so much.", "sad"),
@@ -57,7 +59,7 @@ LONG = [
 ]
 
 
-def _dialogue(lines: list[tuple[str, str, str]], relation: Relation) -> Dialogue:
+def _dialogue(lines: list[tuple[SpeakerId, str, str]], relation: Relation) -> Dialogue:
     return Dialogue(
         dialogue_id="m",
         prompt="news",
@@ -80,7 +82,9 @@ def conv() -> Spoken:
 
 @pytest.fixture(scope="module")
 def long_conv() -> Spoken:
-    lines = [("ab"[i % 2], text, "neutral") for i, text in enumerate(LONG)]
+    lines: list[tuple[SpeakerId, str, str]] = [
+        ("a" if i % 2 == 0 else "b", text, "neutral") for i, text in enumerate(LONG)
+    ]
     return speak(_dialogue(lines, Relation(False, True)), seed=5, p_inter=1.0)
 
 
@@ -111,7 +115,7 @@ def rms_envelope(track: np.ndarray, n: int) -> np.ndarray:
 
 
 def segs(tl: Timeline, speaker: str, kind: str | None = None) -> list[Segment]:
-    return tl.speaker_segments(speaker, kind)
+    return tl.speaker_segments(cast(SpeakerId, speaker), kind)
 
 
 def test_shapes_dtype_and_rigs(conv: Spoken, motion: dict[str, np.ndarray]) -> None:

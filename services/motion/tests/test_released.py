@@ -16,7 +16,6 @@ import pytest
 import torch
 
 from dyad.errors import InvalidInput
-from dyad.services.audio_encoder.wav2vec2 import tiny_config
 from dyad.services.motion.neural.generate import generate_pair
 from dyad.services.motion.neural.model import DualTalkModel
 from dyad.services.motion.neural.released import (
@@ -25,6 +24,7 @@ from dyad.services.motion.neural.released import (
     normalise_waveform,
     released_config,
 )
+from dyad.testing.data import tiny_wav2vec2_config as tiny_config
 
 from .model_helpers import one_thread  # noqa: F401 (the fixture)
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import subprocess
-import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,36 +11,33 @@ import grpc
 import numpy as np
 import pytest
 
-from dyad.config import PlatformSettings, settings_table
+from dyad.cli import main
+from dyad.config import PlatformSettings
+from dyad.media import write_wav
 from dyad.motion_io import load_motion
-from dyad.rpc import insecure_channel
-from dyad.services.dialogue.speech.conversation import Conversation
 from dyad.services.motion.__main__ import build_server
-from dyad.services.motion.settings import PREFIX, MotionSettings
+from dyad.services.motion.settings import MotionSettings
 from dyad.storage import LocalStore
+from dyad.testing import with_server
+from dyad.timebase import SAMPLE_RATE
 from dyad.v1 import motion_service_pb2 as pb
 from dyad.v1 import motion_service_pb2_grpc as pb_grpc
 
 from .conftest import request
+from .spoken import Spoken
 
 
-def with_server(tmp_path: Path, test: Any) -> None:
+def serve(tmp_path: Path, test: Callable[[Any, LocalStore], Awaitable[None]]) -> None:
+    """``test(stub, store)`` against a real motion server (``dyad.testing.with_server``)."""
     platform = PlatformSettings(store_uri=f"file://{tmp_path / 'store'}", grpc_port=0)
-    server = build_server(platform, MotionSettings())
-
-    async def main() -> None:
-        port = await server.start()
-        await server.warm_up_and_serve()
-        try:
-            async with insecure_channel(f"127.0.0.1:{port}") as ch:
-                await test(pb_grpc.MotionServiceStub(ch), LocalStore(tmp_path / "store"))
-        finally:
-            await server.stop(0.5)
-
-    asyncio.run(main())
+    store = LocalStore(tmp_path / "store")
+    with_server(
+        build_server(platform, MotionSettings()),
+        lambda ch: test(pb_grpc.MotionServiceStub(ch), store),
+    )
 
 
-def test_generate_and_stream(conv: Conversation, tmp_path: Path) -> None:
+def test_generate_and_stream(conv: Spoken, tmp_path: Path) -> None:
     frames = -(-conv.track_a.size * 25 // 16000)
 
     async def t(stub: Any, store: LocalStore) -> None:
@@ -67,10 +62,10 @@ def test_generate_and_stream(conv: Conversation, tmp_path: Path) -> None:
         whole = load_motion(store.get_bytes(resp.motion_a.artifact.uri)).motion
         np.testing.assert_allclose(streamed, whole, atol=1e-6)
 
-    with_server(tmp_path, t)
+    serve(tmp_path, t)
 
 
-def test_bad_requests(conv: Conversation, tmp_path: Path) -> None:
+def test_bad_requests(conv: Spoken, tmp_path: Path) -> None:
     async def t(stub: Any, store: LocalStore) -> None:
         good = request(conv, store)
         cases = {
@@ -94,93 +89,24 @@ def test_bad_requests(conv: Conversation, tmp_path: Path) -> None:
             "timeline.segments["
         )
 
-    with_server(tmp_path, t)
+    serve(tmp_path, t)
 
 
-def test_cli_animate(conv: Conversation, tmp_path: Path) -> None:
-    conv.write(tmp_path / "conv")
+def test_cli_animate(conv: Spoken, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "conv").mkdir()
+    write_wav(tmp_path / "conv" / "a.wav", conv.track_a, SAMPLE_RATE, subtype="FLOAT")
+    write_wav(tmp_path / "conv" / "b.wav", conv.track_b, SAMPLE_RATE, subtype="FLOAT")
+    (tmp_path / "conv" / "timeline.json").write_text(json.dumps(conv.timeline.to_dict()))
     out = tmp_path / "motion"
-    args = [
-        "--timeline",
-        str(tmp_path / "conv" / "timeline.json"),
-        "--audio-a",
-        str(tmp_path / "conv" / "speaker_a.wav"),
-        "--audio-b",
-        str(tmp_path / "conv" / "speaker_b.wav"),
-    ]
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dyad.cli",
-            "motion",
-            "animate",
-            *args,
-            "--rig",
-            "flame56",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert r.returncode == 0, r.stderr
-    info = json.loads(r.stdout)
+    args = ["motion", "animate", "--timeline", str(tmp_path / "conv" / "timeline.json")]
+    args += ["--audio-a", str(tmp_path / "conv" / "a.wav")]
+    good = [*args, "--audio-b", str(tmp_path / "conv" / "b.wav"), "--rig", "flame56"]
+    assert main([*good, "--out", str(out)]) == 0
+    info = json.loads(capsys.readouterr().out)
     assert info["rig"] == "flame56" and info["fps"] == 25
     m = load_motion(out / "motion_a.npz")
     assert m.rig.name == "flame56" and m.num_frames == info["frames"]
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dyad.cli",
-            "motion",
-            "animate",
-            *args[:4],
-            "--audio-b",
-            str(tmp_path / "nope.wav"),
-            "--out",
-            str(tmp_path / "x"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert (
-        r.returncode == 2
-        and r.stderr.startswith("dyad: --audio-b")
-        and not (tmp_path / "x").exists()
-    )
-
-
-def test_cli_dataset_synth(tmp_path: Path) -> None:
-    out = tmp_path / "corpus"
-    cmd = [
-        sys.executable,
-        "-m",
-        "dyad.cli",
-        "dataset",
-        "synth",
-        "--n",
-        "2",
-        "--seconds",
-        "4",
-        "--out",
-        str(out),
-    ]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
-    report = json.loads(r.stdout.strip().splitlines()[-1])
-    assert report["generated"] == 2 and report["skipped"] == 0
-    lines = (out / "metadata.jsonl").read_text().splitlines()
-    assert len(lines) == 2
-    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert json.loads(again.stdout.strip().splitlines()[-1])["skipped"] == 2
-    bad = subprocess.run([*cmd[:6], "0", *cmd[7:]], capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 2 and bad.stderr.startswith("dyad: --n")
-
-
-def test_readme_settings_table_is_current() -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    assert settings_table(MotionSettings, prefix=PREFIX) in readme
+    missing = [*args, "--audio-b", str(tmp_path / "nope.wav"), "--out", str(tmp_path / "x")]
+    assert main(missing) == 2
+    assert capsys.readouterr().err.startswith("dyad: --audio-b")
+    assert not (tmp_path / "x").exists()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,30 +18,22 @@ from dyad.config import PlatformSettings
 from dyad.features_io import features_bytes
 from dyad.motion_io import load_motion, motion_bytes, save_motion
 from dyad.protoconv import timeline_to_pb
-from dyad.rpc import insecure_channel
 from dyad.services.refiner.__main__ import build_server
 from dyad.services.refiner.settings import RefinerSettings
 from dyad.storage import LocalStore
+from dyad.testing import with_server
 from dyad.testing.data import make_timeline, smooth_motion
 from dyad.v1 import common_pb2 as c
 from dyad.v1 import refiner_service_pb2 as pb
 from dyad.v1 import refiner_service_pb2_grpc as pb_grpc
 
 
-def with_server(tmp_path: Path, test: Any) -> None:
+def serve(tmp_path: Path, test: Callable[[Any, LocalStore], Awaitable[None]]) -> None:
+    """``test(stub, store)`` against a real server (``dyad.testing.with_server``)."""
     platform = PlatformSettings(store_uri=f"file://{tmp_path / 'store'}", grpc_port=0)
+    store = LocalStore(tmp_path / "store")
     server = build_server(platform, RefinerSettings())
-
-    async def main() -> None:
-        port = await server.start()
-        await server.warm_up_and_serve()
-        try:
-            async with insecure_channel(f"127.0.0.1:{port}") as ch:
-                await test(pb_grpc.RefinerServiceStub(ch), LocalStore(tmp_path / "store"))
-        finally:
-            await server.stop(0.5)
-
-    asyncio.run(main())
+    with_server(server, lambda ch: test(pb_grpc.RefinerServiceStub(ch), store))
 
 
 def clip(store: LocalStore, motion: np.ndarray, rig: str, speaker: Any) -> c.MotionClip:
@@ -98,7 +90,7 @@ def test_refine_over_grpc(tmp_path: Path) -> None:
         src = smooth_motion(200, 1)
         assert np.array_equal(out[:63], src[:63]) and not np.array_equal(out[63:83], src[63:83])
 
-    with_server(tmp_path, t)
+    serve(tmp_path, t)
 
 
 def test_bad_requests(tmp_path: Path) -> None:
@@ -135,7 +127,7 @@ def test_bad_requests(tmp_path: Path) -> None:
             field = dict(e.value.trailing_metadata())["dyad-error-field"]
             assert field == name.split("=")[0], (name, field)
 
-    with_server(tmp_path, t)
+    serve(tmp_path, t)
 
 
 def test_cli_refine(tmp_path: Path) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,11 @@ from dyad.media import probe, wav_bytes, write_wav
 from dyad.media.image import read_png
 from dyad.motion_io import motion_bytes, save_motion
 from dyad.rigs import get_rig
-from dyad.rpc import insecure_channel
 from dyad.services.renderer.__main__ import build_server
 from dyad.services.renderer.layout import active_speaker, compose
 from dyad.services.renderer.settings import RendererSettings
 from dyad.storage import LocalStore
+from dyad.testing import with_server
 from dyad.timebase import SAMPLE_RATE as RATE
 from dyad.v1 import common_pb2 as c
 from dyad.v1 import renderer_service_pb2 as pb
@@ -67,20 +67,14 @@ def _request(store: LocalStore, **kw: Any) -> pb.RenderVideoRequest:
     return pb.RenderVideoRequest(**fields)
 
 
-def with_server(tmp_path: Path, test: Any, **settings: Any) -> None:
+def serve(
+    tmp_path: Path, test: Callable[[Any, LocalStore], Awaitable[None]], **settings: Any
+) -> None:
+    """``test(stub, store)`` against a real server (``dyad.testing.with_server``)."""
     platform = PlatformSettings(store_uri=f"file://{tmp_path / 'store'}", grpc_port=0)
+    store = LocalStore(tmp_path / "store")
     server = build_server(platform, RendererSettings(head_px=PX, backend="cpu", **settings))
-
-    async def main() -> None:
-        port = await server.start()
-        await server.warm_up_and_serve()
-        try:
-            async with insecure_channel(f"127.0.0.1:{port}") as ch:
-                await test(pb_grpc.RendererServiceStub(ch), LocalStore(tmp_path / "store"))
-        finally:
-            await server.stop(0.5)
-
-    asyncio.run(main())
+    with_server(server, lambda ch: test(pb_grpc.RendererServiceStub(ch), store))
 
 
 def _check_video(path: Path, width: int, height: int, channels: int) -> None:
@@ -112,7 +106,7 @@ def test_render_video_and_per_speaker_videos(tmp_path: Path) -> None:
         )
         assert (pip.width, pip.height) == (PX, PX) and not pip.speaker_a_video.uri
 
-    with_server(tmp_path, t)
+    serve(tmp_path, t)
 
 
 def test_stream_frames_and_avatars(tmp_path: Path) -> None:
@@ -140,7 +134,7 @@ def test_stream_frames_and_avatars(tmp_path: Path) -> None:
         )
         assert (resp.width, resp.height, resp.num_frames) == (PX, PX, T)
 
-    with_server(tmp_path, t)
+    serve(tmp_path, t)
 
 
 def test_bad_requests(tmp_path: Path) -> None:
@@ -191,7 +185,7 @@ def test_bad_requests(tmp_path: Path) -> None:
         assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert e.value.details().startswith("head_model")
 
-    with_server(tmp_path, t)
+    serve(tmp_path, t)
 
 
 def test_active_speaker_holds_through_short_interjections() -> None:

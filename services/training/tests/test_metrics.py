@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dyad.cli import main
 from dyad.errors import InvalidInput, NotFound
 from dyad.rigs import ARKIT_BLENDSHAPES, get_rig
 from dyad.services.training import metrics as M
@@ -303,7 +304,7 @@ def test_dirs_errors(flame_tree: tuple, tmp_path: Path) -> None:
 def test_cli(flame_tree: tuple, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pred_dir, gt_root, cases = flame_tree
     argv = ["metrics", "motion", "--pred", str(pred_dir), "--gt", str(gt_root), "--split", "test"]
-    assert M.main(argv) == 0
+    assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     want = M.evaluate_dirs(pred_dir, gt_root, "flame56", split="test")
     assert _flat(out) == pytest.approx(_flat(want), rel=1e-12)
@@ -312,16 +313,16 @@ def test_cli(flame_tree: tuple, tmp_path: Path, capsys: pytest.CaptureFixture[st
         np.save(tmp_path / f"{name}.npy", _f32(arr))
         files.append(str(tmp_path / f"{name}.npy"))
     argv = ["metrics", "motion", "--pred", files[0], "--gt", files[1], "--partner", files[2]]
-    assert M.main([*argv, "--sid-fit", "gt"]) == 0
+    assert main([*argv, "--sid-fit", "gt"]) == 0
     out = json.loads(capsys.readouterr().out)
     single = M.evaluate_single(*map(_f32, cases[0]), "flame56", sid_fit="gt")
     assert _flat(out) == pytest.approx(_flat(single), rel=1e-12)
-    assert M.main(argv[:-2]) == 2  # no --partner
+    assert main(argv[:-2]) == 2  # no --partner
     err = capsys.readouterr().err
     assert err.startswith("dyad: --partner:") and err.count("\n") == 1
-    assert M.main([*argv[:-1], str(tmp_path / "missing.npy")]) == 2
+    assert main([*argv[:-1], str(tmp_path / "missing.npy")]) == 2
     np.save(tmp_path / "const.npy", np.zeros((60, 56), np.float32))
-    assert M.main([*argv[:-1], str(tmp_path / "const.npy")]) == 0  # rPCC NaN → null
+    assert main([*argv[:-1], str(tmp_path / "const.npy")]) == 0  # rPCC NaN → null
     assert json.loads(capsys.readouterr().out)["exp"]["rpcc"] is None
 
 

@@ -20,9 +20,10 @@ def register_generate(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--n", type=int, default=1, help="number of conversations (default 1)")
     g.add_argument("--turns", default="", help="MIN-MAX turns per dialogue within 5-10")
     g.add_argument(
-        "--relation", default="", help="blood,equal as 0/1 flags (e.g. 1,0 parent–child); "
-        "default: inferred from the prompt",
-    )  # fmt: skip
+        "--relation",
+        default="",
+        help="blood,equal as 0/1 flags (e.g. 1,0 parent–child); default: inferred from the prompt",
+    )
     _common(g)
     g.set_defaults(func=generate)
 
@@ -40,8 +41,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--motion", choices=("procedural", "neural"), default="procedural")
     p.add_argument("--rig", choices=("arkit55", "flame56"), default="arkit55")
-    p.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
-                   help="diffusion refinement of the motion (default on)")  # fmt: skip
+    p.add_argument(
+        "--refine",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="diffusion refinement of the motion (default on)",
+    )
     p.add_argument("--refine-steps", type=int, default=10)
     p.add_argument("--layout", choices=("side", "pip", "single"), default="side")
     p.add_argument("--head-px", type=int, default=512)
@@ -73,9 +78,15 @@ def _options(args: argparse.Namespace, **extra: Any) -> Any:
     from dyad.services.worker.pipeline.orchestrator import GenerateOptions
 
     return GenerateOptions(
-        seed=args.seed, motion_backend=args.motion, rig=args.rig, refine=args.refine,
-        refine_steps=args.refine_steps, layout=args.layout, head_px=args.head_px, **extra,
-    ).validate()  # fmt: skip
+        seed=args.seed,
+        motion_backend=args.motion,
+        rig=args.rig,
+        refine=args.refine,
+        refine_steps=args.refine_steps,
+        layout=args.layout,
+        head_px=args.head_px,
+        **extra,
+    ).validate()
 
 
 def _orchestrator(args: argparse.Namespace) -> Any:
@@ -134,8 +145,9 @@ def _finish(orch: Any, outputs: list[Any], opts: Any, out_dir: Path) -> int:
     for out in outputs:
         export(out, orch.store, orch.manifest(out, opts), out_dir)
         turns = len(out.dialogue.turns) if out.dialogue is not None else "—"
-        times = ["cached" if k in out.cached else f"{out.timings_s.get(k, 0.0):.1f}"
-                 for k in stages]  # fmt: skip
+        times = [
+            "cached" if k in out.cached else f"{out.timings_s.get(k, 0.0):.1f}" for k in stages
+        ]
         table.add_row(out.dialogue_id, f"{out.timeline.duration_s:.1f}", str(turns), *times)
     console = Console(stderr=True)
     if not console.is_terminal:
@@ -157,10 +169,14 @@ class ProgressReporter:
         # Bars on a terminal; one plain line per finished stage in logs (CI, batch jobs).
         self.plain = not console.is_terminal
         self.progress = Progress(
-            TextColumn("{task.description:<9}"), BarColumn(),
-            TextColumn("{task.percentage:>5.1f}%"), TextColumn("{task.fields[note]}"),
-            TimeElapsedColumn(), console=console, disable=self.plain,
-        )  # fmt: skip
+            TextColumn("{task.description:<9}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>5.1f}%"),
+            TextColumn("{task.fields[note]}"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=self.plain,
+        )
         self.tasks = {s: self.progress.add_task(s, total=1.0, note="", start=False) for s in stages}
         self.started: set[str] = set()
         self.done: set[str] = set()

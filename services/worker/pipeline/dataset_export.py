@@ -1,5 +1,5 @@
 """A job's conversations written as a training corpus: DualTalk's layout, as
-``dyad dataset synth`` writes it (``services/motion/corpus.py``), under a store prefix.
+``dyad dataset synth`` writes it (``dyad.dataset.layout``), under a store prefix.
 
 ``<prefix>/<split>/<clip>_speaker{1,2}.wav`` (16 kHz float), ``<clip>_speaker{1,2}.npz``
 (``arkit`` or ``exp``/``pose`` plus ``motion``/``rig``/``channels``/``fps``) and the clip's
@@ -17,7 +17,7 @@ from typing import Any
 from dyad.errors import InvalidInput
 from dyad.media import read_wav
 from dyad.motion_io import load_motion
-from dyad.services.corpus.synth import SPLITS, motion_arrays, npz_bytes, wav_bytes
+from dyad.dataset.layout import SPLITS, motion_arrays, npz_bytes, wav_bytes
 from dyad.services.worker.pipeline.orchestrator import DialogueOutput
 from dyad.storage import ArtifactStore
 
@@ -43,18 +43,33 @@ def export_dataset(
             store.put_named(f"{base}_{tag}.npz", npz_bytes(motion_arrays(m.motion, m.rig.name)))
         tl, d = out.timeline, out.dialogue
         meta = {
-            "clip": clip, "index": i, "split": split, "job_id": job_id, "rig": m.rig.name,
-            "fps": m.fps, "sample_rate": tl.sample_rate, "frames": m.num_frames,
-            "duration_s": round(tl.duration_s, 6), "prompt": d.prompt if d else None,
-            "scenario": d.scenario if d else None, "environment": tl.sound_environment,
+            "clip": clip,
+            "index": i,
+            "split": split,
+            "job_id": job_id,
+            "rig": m.rig.name,
+            "fps": m.fps,
+            "sample_rate": tl.sample_rate,
+            "frames": m.num_frames,
+            "duration_s": round(tl.duration_s, 6),
+            "prompt": d.prompt if d else None,
+            "scenario": d.scenario if d else None,
+            "environment": tl.sound_environment,
             "relation": tl.relation.to_dict(),
             "identities": {s: tl.speakers[s].to_dict() for s in ("a", "b")},
-            "emotions": [{"speaker": s.speaker, "category": s.emotion.category,
-                          "intensity": s.emotion.intensity, "start_s": round(s.start_s, 6),
-                          "end_s": round(s.end_s, 6)}
-                         for s in tl.segments if s.kind == "sentence"],
+            "emotions": [
+                {
+                    "speaker": s.speaker,
+                    "category": s.emotion.category,
+                    "intensity": s.emotion.intensity,
+                    "start_s": round(s.start_s, 6),
+                    "end_s": round(s.end_s, 6),
+                }
+                for s in tl.segments
+                if s.kind == "sentence"
+            ],
             "timeline": tl.to_dict(),
-        }  # fmt: skip
+        }
         store.put_named(f"{base}.json", (_line(meta) + "\n").encode(), "application/json")
         lines.append(_line(meta))
     per_job = f"{prefix}/metadata/{job_id}.jsonl"

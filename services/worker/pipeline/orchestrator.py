@@ -77,6 +77,16 @@ class GenerateOptions:
 
 
 @dataclass
+class StageLog:
+    """How one conversation's stages went: seconds each, where each ran (``embedded``,
+    ``served`` or ``cached``) and which were skipped because their result was cached."""
+
+    timings_s: dict[str, float] = field(default_factory=dict)
+    ran: dict[str, str] = field(default_factory=dict)
+    cached: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class DialogueOutput:
     """Everything one conversation produced, by output file name: the three videos, both
     tracks and the mix, ``timeline.json``, ``motion_{a,b}.npz``, ``features_{a,b}.npy`` and,
@@ -86,10 +96,15 @@ class DialogueOutput:
     dialogue: Dialogue | None
     timeline: Timeline
     artifacts: dict[str, ArtifactRef]
-    timings_s: dict[str, float] = field(default_factory=dict)
-    cached: list[str] = field(default_factory=list)
-    #: Per stage: where it ran (``embedded`` or ``served``), or ``cached``.
-    ran: dict[str, str] = field(default_factory=dict)
+    log: StageLog
+
+    @property
+    def timings_s(self) -> dict[str, float]:
+        return self.log.timings_s
+
+    @property
+    def cached(self) -> list[str]:
+        return self.log.cached
 
 
 def _digest(obj: Any) -> str:
@@ -127,7 +142,7 @@ class Orchestrator:
         compute: Callable[[], T],
         encode: Callable[[T], Any],
         decode: Callable[[Any], T],
-        out: DialogueOutput | None = None,
+        log: StageLog | None = None,
     ) -> T:
         digest = _digest({"inputs": inputs, "versions": self.versions, "format": CACHE_FORMAT})
         key = f"cache/stages/{stage}/{digest}.json"
@@ -138,15 +153,15 @@ class Orchestrator:
         else:
             value = compute()
             self.store.put_named(key, json.dumps(encode(value)).encode(), "application/json")
-        if out is not None:
-            self._record(out, stage, time.perf_counter() - t0, self.last_hit)
+        if log is not None:
+            self._record(log, stage, time.perf_counter() - t0, self.last_hit)
         return value
 
-    def _record(self, out: DialogueOutput, stage: str, seconds: float, hit: bool) -> None:
-        out.timings_s[stage] = round(seconds, 4)
-        out.ran[stage] = "cached" if hit else getattr(self.stages, "mode", "embedded")
+    def _record(self, log: StageLog, stage: str, seconds: float, hit: bool) -> None:
+        log.timings_s[stage] = round(seconds, 4)
+        log.ran[stage] = "cached" if hit else getattr(self.stages, "mode", "embedded")
         if hit:
-            out.cached.append(stage)
+            log.cached.append(stage)
 
     # --- entry points ---------------------------------------------------------------------
     def generate(
@@ -178,18 +193,22 @@ class Orchestrator:
         results = []
         for i, dialogue in enumerate(dialogues):
             report.check_cancelled()
-            out = DialogueOutput(dialogue.dialogue_id, dialogue, None, {})
-            self._record(out, "dialogue", write_s, write_hit)
+            log = StageLog()
+            self._record(log, "dialogue", write_s, write_hit)
             conv = self._cached(
                 "speech",
                 {"dialogue": dialogue.to_dict(), "seed": opts.seed + i},
                 lambda d=dialogue, s=opts.seed + i: self.stages.speak(d, seed=s),  # type: ignore[misc]
                 StoredConversation.to_dict,
                 StoredConversation.from_dict,
-                out,
+                log,
             )
             report.stage("speech", (i + 1) / len(dialogues))
-            results.append(self._animate_and_render(conv, opts, report, out, i, len(dialogues)))
+            results.append(
+                self._animate_and_render(
+                    dialogue.dialogue_id, conv, opts, report, log, i, len(dialogues)
+                )
+            )
         return results
 
     def animate(
@@ -203,29 +222,30 @@ class Orchestrator:
         report = report or NullReporter()
         opts.validate()
         key = {"a": audio_a.sha256, "b": audio_b.sha256 if audio_b else None}
-        out = DialogueOutput("conversation", None, None, {})
+        log = StageLog()
         conv = self._cached(
             "segment",
             key,
             lambda: self.stages.segment(audio_a, audio_b),
             StoredConversation.to_dict,
             StoredConversation.from_dict,
-            out,
+            log,
         )
-        out.dialogue_id = f"audio-{audio_a.sha256[:12]}"
         report.stage("segment", 1.0)
-        return self._animate_and_render(conv, opts, report, out, 0, 1)
+        return self._animate_and_render(
+            f"audio-{audio_a.sha256[:12]}", conv, opts, report, log, 0, 1
+        )
 
     def _animate_and_render(
         self,
+        dialogue_id: str,
         conv: StoredConversation,
         opts: GenerateOptions,
         report: Reporter,
-        out: DialogueOutput,
+        log: StageLog,
         i: int,
         n: int,
     ) -> DialogueOutput:
-        out.timeline = conv.timeline
         seed = opts.seed + i
         tracks = {"a": conv.track_a.sha256, "b": conv.track_b.sha256}
         done = (i + 1) / n
@@ -236,7 +256,7 @@ class Orchestrator:
             lambda: _two(self.stages.encode([conv.track_a, conv.track_b])),
             _features_to_json,
             _features_from_json,
-            out,
+            log,
         )
         report.stage("features", done)
         report.check_cancelled()
@@ -256,7 +276,7 @@ class Orchestrator:
             ),
             _pair_to_json,
             _pair_from_json,
-            out,
+            log,
         )
         report.stage("motion", done)
         if opts.refine:
@@ -276,16 +296,16 @@ class Orchestrator:
                 ),
                 _pair_to_json,
                 _pair_from_json,
-                out,
+                log,
             )
         report.stage("refine", done, "" if opts.refine else "skipped")
         report.check_cancelled()
-        videos = self._render(conv, motion, opts, report, out, i, n)
+        videos = self._render(conv, motion, opts, report, log, i, n)
         report.stage("render", done)
-        out.artifacts = self._artifacts(conv, motion, videos)
-        out.artifacts["features_a.npy"] = features[0].artifact
-        out.artifacts["features_b.npy"] = features[1].artifact
-        return out
+        artifacts = self._artifacts(conv, motion, videos)
+        artifacts["features_a.npy"] = features[0].artifact
+        artifacts["features_b.npy"] = features[1].artifact
+        return DialogueOutput(dialogue_id, conv.dialogue, conv.timeline, artifacts, log)
 
     def _render(
         self,
@@ -293,7 +313,7 @@ class Orchestrator:
         motion: MotionPair,
         opts: GenerateOptions,
         report: Reporter,
-        out: DialogueOutput,
+        log: StageLog,
         i: int,
         n: int,
     ) -> RenderedVideos:
@@ -319,7 +339,7 @@ class Orchestrator:
             ),
             RenderedVideos.to_dict,
             RenderedVideos.from_dict,
-            out,
+            log,
         )
 
     def _artifacts(
@@ -356,9 +376,9 @@ class Orchestrator:
             "artifacts": {k: v.to_dict() for k, v in sorted(out.artifacts.items())},
             "settings": opts.to_dict(),
             "versions": self.versions,
-            "timings_s": out.timings_s,
-            "stages": out.ran,
-            "cached_stages": out.cached,
+            "timings_s": out.log.timings_s,
+            "stages": out.log.ran,
+            "cached_stages": out.log.cached,
             **extra,
         }
 

@@ -20,7 +20,6 @@ from typing import Any, Protocol
 from dyad.domain import Dialogue, Identity, Relation, StoredConversation, StoredFeatures
 from dyad.storage import ArtifactRef, ArtifactStore
 
-
 MotionPair = tuple[ArtifactRef, ArtifactRef]
 FeaturePair = tuple[StoredFeatures, StoredFeatures]
 

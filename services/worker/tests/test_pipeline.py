@@ -37,9 +37,11 @@ def test_generate_writes_every_output(generated) -> None:
 
     duration = manifest["duration_s"]
     frames = int(np.ceil(round(duration * 25, 9)))
-    for video, size, channels in (("conversation.mp4", (2 * PX, PX), 2),
-                                  ("speaker_a.mp4", (PX, PX), 1),
-                                  ("speaker_b.mp4", (PX, PX), 1)):  # fmt: skip
+    for video, size, channels in (
+        ("conversation.mp4", (2 * PX, PX), 2),
+        ("speaker_a.mp4", (PX, PX), 1),
+        ("speaker_b.mp4", (PX, PX), 1),
+    ):
         info = probe(d / video)
         v, a = info["video"], info["audio"]
         assert v is not None and a is not None
@@ -80,11 +82,27 @@ def test_animate_from_recorded_audio(tmp_path: Path, generated) -> None:
 
 
 def test_cli_errors_are_one_line() -> None:
-    for args, field in ((["--turns", "3-4"], "turns"), (["--n", "0"], "n"),
-                        (["--relation", "2,1"], "--relation")):  # fmt: skip
-        r = subprocess.run([sys.executable, "-m", "dyad.cli", "generate", "--prompt", "hi",
-                            "--out", "/tmp/never", *args], capture_output=True, text=True,
-                           timeout=300)  # fmt: skip
+    for args, field in (
+        (["--turns", "3-4"], "turns"),
+        (["--n", "0"], "n"),
+        (["--relation", "2,1"], "--relation"),
+    ):
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "dyad.cli",
+                "generate",
+                "--prompt",
+                "hi",
+                "--out",
+                "/tmp/never",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert r.returncode == 2, r.stderr
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"dyad: {field}"), lines

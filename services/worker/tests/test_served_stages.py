@@ -30,8 +30,10 @@ from dyad.testing import ServerThread
 from .conftest import OPTS, PROMPT
 
 #: What must come out identical: the conversation, its features and both speakers' motion.
-SAME = ("dialogue.json", "timeline.json", "features_a.npy", "features_b.npy")
-SAME += ("motion_a.npz", "motion_b.npz")
+SAME = (
+    *("dialogue.json", "timeline.json", "features_a.npy", "features_b.npy"),
+    *("motion_a.npz", "motion_b.npz"),
+)
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +79,8 @@ def test_features_reach_the_neural_model_and_the_refiner(
     features = tuple(served.encode([conv.track_a, conv.track_b]))
     embedded = EmbeddedStages(served.store)
     kw: dict[str, Any] = {"backend": "neural", "rig": "arkit55", "seed": 3}
-    motion = served.animate(conv, features, **kw)  # type: ignore[arg-type]
-    assert motion == embedded.animate(conv, features, **kw)  # type: ignore[arg-type]
-    refined = served.refine(motion, conv, features, steps=2, seed=3)  # type: ignore[arg-type]
-    assert refined == embedded.refine(motion, conv, features, steps=2, seed=3)  # type: ignore[arg-type]
+    motion = served.animate(conv, features, **kw)
+    assert motion == embedded.animate(conv, features, **kw)
+    refined = served.refine(motion, conv, features, steps=2, seed=3)
+    assert refined == embedded.refine(motion, conv, features, steps=2, seed=3)
     assert refined != motion and orch.store.exists(refined[0].uri)

@@ -77,12 +77,17 @@ def run_batched(
         group = [items[i] for i in idx]
         out: list[R | Exception]
         try:
-            out = list(run(k, group))
-            if len(out) != len(group):
-                raise RuntimeError(f"a batch of {len(group)} gave {len(out)} results")
+            done = run(k, group)
+            if len(done) != len(group):
+                raise RuntimeError(f"a batch of {len(group)} gave {len(done)} results")
+            out = list(done)
         except Exception as exc:
-            # One caller's bad item must not fail the others: each runs alone.
-            out = [exc] if len(group) == 1 else [_run_one(run, k, item) for item in group]
+            out = [exc]
+            if len(group) > 1:  # one caller's bad item must not fail the others: each runs alone
+                out = []
+                for item in group:
+                    one: R | Exception = _run_one(run, k, item)
+                    out.append(one)
         for i, r in zip(idx, out, strict=True):
             results[i] = r
     return cast(list[R | Exception], results)
