@@ -155,12 +155,7 @@ def test_cli_submit_wait_status_jobs_cancel(
     stack, _ = cluster
     monkeypatch.setenv("DYAD_ENDPOINT", stack.endpoint)
     monkeypatch.setenv("DYAD_TOKEN", RED)
-    # The real `dyad` entry point, with only this service's commands loaded (the others import
-    # torch at parser-building time, which costs seconds and is not under test here).
-    every = dyad.cli.entry_points
-    monkeypatch.setattr(
-        dyad.cli, "entry_points", lambda group: [e for e in every(group=group) if e.name == "jobs"]
-    )
+    # The real `dyad` entry point, in this process (its parser loads nothing heavy).
 
     def run(*argv: str) -> tuple[int, str, str]:
         code = dyad.cli.main(list(argv))

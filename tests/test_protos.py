@@ -58,6 +58,12 @@ def test_common_messages_have_the_contract_fields() -> None:
     assert fields(c.ArtifactRef) == {"uri", "sha256", "size_bytes", "content_type"}
     assert {"rig", "channel_names", "fps", "artifact"} <= fields(c.MotionClip)
     assert fields(c.Emotion) == {"category", "intensity", "rate", "pitch", "energy", "pause_s"}
-    assert fields(c.SocialRelation) == {"blood", "equal"}
+    assert fields(c.SocialRelation) == {"blood", "equal", "label"}
+    # The timeline carries who speaks and how they relate (what later stages read from it),
+    # and emotions are doubles: a conversation sent over the wire is the same conversation.
+    assert {"speaker_a", "speaker_b", "relation", "sound_environment"} <= fields(c.Timeline)
+    double = c.Emotion.DESCRIPTOR.fields_by_name["rate"].type
+    assert double == c.Emotion.DESCRIPTOR.fields_by_name["rate"].TYPE_DOUBLE
+    assert "seed" in fields(c.Dialogue)
     rel = c.SocialRelation()
     assert not rel.HasField("blood"), "unset must be distinguishable from false"

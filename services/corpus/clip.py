@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from dyad.dataset.layout import timeline_metadata
 from dyad.domain import Dialogue, Timeline
 from dyad.errors import FailedPrecondition
 from dyad.rigs import get_rig
@@ -173,27 +174,15 @@ def synthesize_clip(
         "fps": FPS,
         "sample_rate": SAMPLE_RATE,
         "frames": frames,
-        "duration_s": round(tl.duration_s, 6),
+        **timeline_metadata(tl),
         "prompt": prompt,
         "scenario": dialogue.scenario,
         "environment": dialogue.environment,
         "room_seed": room_seed,
         "relation": dialogue.relation.to_dict(),
         "identities": {"a": dialogue.speaker_a.to_dict(), "b": dialogue.speaker_b.to_dict()},
-        "emotions": [
-            {
-                "speaker": s.speaker,
-                "category": s.emotion.category,
-                "intensity": s.emotion.intensity,
-                "start_s": round(s.start_s, 6),
-                "end_s": round(s.end_s, 6),
-            }
-            for s in tl.segments
-            if s.kind == "sentence"
-        ],
         "turns_spoken": len(dialogue.turns),
         "turns_written": turns_written,
-        "timeline": tl.to_dict(),
     }
     return ClipResult(
         clip_id(index), index, split, rig, audio_a, audio_b, motion_a, motion_b, tl, dialogue, meta

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.io import wavfile
 
+from dyad.domain import Timeline
 from dyad.rigs import get_rig
 from dyad.timebase import FPS, SAMPLE_RATE
 
@@ -66,3 +67,23 @@ def wav_bytes(audio: np.ndarray) -> bytes:
 def metadata_line(meta: dict[str, Any]) -> str:
     """One clip's ``metadata.jsonl`` line (sorted keys, compact, UTF-8 kept)."""
     return json.dumps(meta, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def timeline_metadata(timeline: Timeline) -> dict[str, Any]:
+    """What every clip's metadata says of its conversation: the duration, each sentence's
+    emotion with its time span, and the whole timeline."""
+    return {
+        "duration_s": round(timeline.duration_s, 6),
+        "emotions": [
+            {
+                "speaker": s.speaker,
+                "category": s.emotion.category,
+                "intensity": s.emotion.intensity,
+                "start_s": round(s.start_s, 6),
+                "end_s": round(s.end_s, 6),
+            }
+            for s in timeline.segments
+            if s.kind == "sentence"
+        ],
+        "timeline": timeline.to_dict(),
+    }

@@ -20,7 +20,7 @@ health, ``INVALID_ARGUMENT`` naming the field, for unary and streaming methods.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,6 +28,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from dyad.config import PlatformSettings
 from dyad.rpc import DyadServer
 from dyad.rpc.interceptor import ERROR_FIELD_KEY, ERROR_ID_KEY, REQUEST_ID_KEY
 from dyad.testing.grpc import with_server
@@ -61,10 +62,17 @@ class ServiceContract:
     service_name: ClassVar[str]
     #: Metadata every call of the suite carries (e.g. the gateway's bearer token).
     call_metadata: ClassVar[tuple[tuple[str, str], ...]] = ()
+    #: The service's ``__main__.build_server(platform, settings)`` and its settings.
+    build_server: ClassVar[Callable[[PlatformSettings, Any], DyadServer]]
+    settings: ClassVar[Any]
+
+    def platform(self, tmp_path: Path) -> PlatformSettings:
+        """A store under ``tmp_path`` and a free port."""
+        return PlatformSettings(store_uri=f"file://{tmp_path / 'store'}", grpc_port=0)
 
     def build(self, tmp_path: Path) -> DyadServer:
-        """The service's real server (not started), with a store under ``tmp_path``."""
-        raise NotImplementedError
+        """The service's real server (not started)."""
+        return type(self).build_server(self.platform(tmp_path), self.settings)
 
     def bad_unary(self, tmp_path: Path) -> BadCall:
         raise NotImplementedError

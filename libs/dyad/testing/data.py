@@ -3,6 +3,7 @@ in-range motion clips (no service is needed to make them)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,3 +73,27 @@ def tiny_wav2vec2_config(
         do_stable_layer_norm=norm == "layer",
         **extra,
     )
+
+
+def dualtalk_demo_clip(root: Path, split: str = "test", clip: str = "clip") -> None:
+    """One clip laid out like DualTalk's public demo files under ``root/split``: 29.95 s of
+    float audio per speaker with 750 motion frames (one more than ``ceil(samples / 640)``) and
+    the DECA/EMOCA keys (``shape``, ``tex``, ``exp``, ``pose``, ``cam``, ``light``)."""
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    (root / split).mkdir(parents=True, exist_ok=True)
+    n = int(29.95 * SAMPLE_RATE)
+    shapes = {
+        "shape": (750, 100),
+        "tex": (750, 50),
+        "exp": (750, 50),
+        "pose": (750, 6),
+        "cam": (750, 3),
+        "light": (750, 9, 3),
+    }
+    for s in ("1", "2"):
+        audio = (rng.standard_normal(n) * 0.1).astype(np.float32)
+        sf.write(root / split / f"{clip}_speaker{s}.wav", audio, SAMPLE_RATE, subtype="FLOAT")
+        arrays = {k: (rng.standard_normal(v) * 0.1).astype(np.float32) for k, v in shapes.items()}
+        np.savez(root / split / f"{clip}_speaker{s}.npz", **arrays)

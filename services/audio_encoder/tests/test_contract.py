@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 
-from dyad.config import PlatformSettings
-from dyad.rpc import DyadServer
 from dyad.services.audio_encoder.__main__ import build_server
 from dyad.services.audio_encoder.settings import AudioEncoderSettings
 from dyad.testing.contract import BadCall, ServiceContract, break_with
@@ -21,9 +19,8 @@ class TestServiceContract(ServiceContract):
     stub = pb_grpc.AudioEncoderServiceStub
     service_name = "dyad.v1.AudioEncoderService"
 
-    def build(self, tmp_path: Path) -> DyadServer:
-        platform = PlatformSettings(store_uri=f"file://{tmp_path / 'store'}", grpc_port=0)
-        return build_server(platform, AudioEncoderSettings())
+    build_server = staticmethod(build_server)
+    settings = AudioEncoderSettings()
 
     def bad_unary(self, tmp_path: Path) -> BadCall:
         return "EncodeAudio", pb.EncodeAudioRequest(), "tracks"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from dyad.rpc import insecure_channel
 from dyad.services.audio_encoder.__main__ import build_server
 from dyad.services.audio_encoder.settings import AudioEncoderSettings
 from dyad.storage import LocalStore
+from dyad.testing import run_cli
 from dyad.timebase import SAMPLE_RATE as SR
 from dyad.v1 import audio_encoder_service_pb2 as pb
 from dyad.v1 import audio_encoder_service_pb2_grpc as pb_grpc
@@ -138,41 +137,24 @@ def test_cli_encode(tmp_path: Path) -> None:
     wav = tmp_path / "in.wav"
     wav.write_bytes(wav_bytes(tone(1.0, 44_100), 44_100))
     out = tmp_path / "f.npy"
-    dyad = [sys.executable, "-m", "dyad.cli"]
-    r = subprocess.run(
-        [*dyad, "audio", "encode", "--audio", str(wav), "--backend", "mfcc", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    r = run_cli("audio", "encode", "--audio", str(wav), "--backend", "mfcc", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == {"frames": 25, "dim": 39, "fps": 25}
     assert np.load(out).shape == (25, 39)
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"nope" * 100)
-    r = subprocess.run(
-        [*dyad, "audio", "encode", "--audio", str(bad), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    r = run_cli("audio", "encode", "--audio", str(bad), "--out", str(out))
     assert r.returncode == 2 and r.stderr.startswith("dyad: --audio") and r.stderr.count("\n") == 1
-    r = subprocess.run(
-        [
-            *dyad,
-            "audio",
-            "encode",
-            "--audio",
-            str(wav),
-            "--backend",
-            "wav2vec2",
-            "--model-dir",
-            str(tmp_path / "none"),
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    r = run_cli(
+        "audio",
+        "encode",
+        "--audio",
+        str(wav),
+        "--backend",
+        "wav2vec2",
+        "--model-dir",
+        str(tmp_path / "none"),
+        "--out",
+        str(out),
     )
     assert r.returncode == 2 and "DYAD_AUDIO_MODEL_DIR" in r.stderr and "Traceback" not in r.stderr

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -261,38 +260,3 @@ def test_build_refuses_other_settings_and_concurrent_builds(arkit: Path, tmp_pat
             corpus.build_corpus(tmp_path / "x", 1, progress=False)
     with pytest.raises(InvalidInput, match="splits"):
         corpus.build_corpus(tmp_path / "y", 1, splits=(0.5, 0.5, 0.5))
-
-
-def test_public_dualtalk_layout(tmp_path: Path) -> None:
-    """A clip laid out like DualTalk's demo files: 29.95 s of float audio with 750 frames
-    (one more than ceil(samples / 640)) and the DECA/EMOCA keys."""
-    rng = np.random.default_rng(0)
-    (tmp_path / "test").mkdir()
-    n = int(29.95 * 16000)
-    for s in ("1", "2"):
-        audio = (rng.standard_normal(n) * 0.1).astype(np.float32)
-        sf.write(tmp_path / "test" / f"clip_speaker{s}.wav", audio, 16000, subtype="FLOAT")
-        shapes = {
-            "shape": (750, 100),
-            "tex": (750, 50),
-            "exp": (750, 50),
-            "pose": (750, 6),
-            "cam": (750, 3),
-            "light": (750, 9, 3),
-        }
-        arrays: dict[str, Any] = {
-            k: (rng.standard_normal(v) * 0.1).astype(np.float32) for k, v in shapes.items()
-        }
-        np.savez(tmp_path / "test" / f"clip_speaker{s}.npz", **arrays)
-    (pair,) = scan(tmp_path, "test")
-    assert pair.relation is None
-    data = load_pair(pair, "flame56")
-    assert data.frames == 749 and data.audio_a.size == 749 * 640
-    with np.load(pair.npz_a) as z:
-        want = np.concatenate([z["exp"], z["pose"][:, 3:6], z["pose"][:, 0:3]], axis=1)[:749]
-    assert np.array_equal(data.motion_a, want)
-    with pytest.raises(InvalidInput, match="arkit55"):
-        load_pair(pair, "arkit55")
-    np.savez(pair.npz_b, exp=np.zeros((700, 50), np.float32), pose=np.zeros((700, 6), np.float32))
-    with pytest.raises(InvalidInput, match="700 motion frames"):
-        load_pair(pair, "flame56")

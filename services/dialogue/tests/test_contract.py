@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 
-from dyad.config import PlatformSettings
-from dyad.rpc import DyadServer
 from dyad.services.dialogue.__main__ import build_server
 from dyad.services.dialogue.settings import DialogueSettings
 from dyad.testing.contract import BadCall, ServiceContract, break_with
@@ -20,9 +18,8 @@ class TestServiceContract(ServiceContract):
     stub = pb_grpc.DialogueServiceStub
     service_name = "dyad.v1.DialogueService"
 
-    def build(self, tmp_path: Path) -> DyadServer:
-        platform = PlatformSettings(store_uri=f"file://{tmp_path / 'store'}", grpc_port=0)
-        return build_server(platform, DialogueSettings())
+    build_server = staticmethod(build_server)
+    settings = DialogueSettings()
 
     def bad_unary(self, tmp_path: Path) -> BadCall:
         return "WriteDialogues", pb.WriteDialoguesRequest(prompt=""), "prompt"

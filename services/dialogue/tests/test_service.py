@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ from dyad.config import PlatformSettings
 from dyad.services.dialogue.__main__ import build_server
 from dyad.services.dialogue.settings import DialogueSettings
 from dyad.storage import LocalStore
-from dyad.testing import free_port, with_server
+from dyad.testing import CliResult, free_port, run_cli, with_server
 from dyad.v1 import common_pb2 as c
 from dyad.v1 import dialogue_service_pb2 as pb
 from dyad.v1 import dialogue_service_pb2_grpc as pb_grpc
@@ -114,19 +112,8 @@ def test_bad_requests(tmp_path: Path) -> None:
     serve(tmp_path, t)
 
 
-DYAD = [sys.executable, "-m", "dyad.cli"]
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run(
-        [*DYAD, *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-    )
+def run(*args: str, env: dict[str, str] | None = None) -> CliResult:
+    return run_cli(*args, env=env)
 
 
 def test_cli_write_speak_from_audio(tmp_path: Path) -> None:

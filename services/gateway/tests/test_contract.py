@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dyad.config import PlatformSettings
-from dyad.rpc import DyadServer
 from dyad.services.gateway.__main__ import build_server
 from dyad.services.gateway.settings import GatewaySettings
 from dyad.testing import RedisServer
@@ -28,11 +28,11 @@ class TestServiceContract(ServiceContract):
     def _redis(self, redis_server: RedisServer) -> None:
         self.redis_url = redis_server.url
 
-    def build(self, tmp_path: Path) -> DyadServer:
-        platform = PlatformSettings(
-            store_uri=f"file://{tmp_path / 'store'}", redis_url=self.redis_url, grpc_port=0
-        )
-        return build_server(platform, GatewaySettings(tokens=TOKENS))
+    build_server = staticmethod(build_server)
+    settings = GatewaySettings(tokens=TOKENS)
+
+    def platform(self, tmp_path: Path) -> PlatformSettings:
+        return dataclasses.replace(super().platform(tmp_path), redis_url=self.redis_url)
 
     def bad_unary(self, tmp_path: Path) -> BadCall:
         return "SubmitJob", pb.SubmitJobRequest(prompt="x" * 10_000), "prompt"

@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 
-from dyad.config import PlatformSettings
-from dyad.rpc import DyadServer
 from dyad.services.motion.__main__ import build_server
 from dyad.services.motion.settings import MotionSettings
 from dyad.testing.contract import BadCall, ServiceContract, break_with
@@ -23,9 +21,8 @@ class TestServiceContract(ServiceContract):
     stub = pb_grpc.MotionServiceStub
     service_name = "dyad.v1.MotionService"
 
-    def build(self, tmp_path: Path) -> DyadServer:
-        platform = PlatformSettings(store_uri=f"file://{tmp_path / 'store'}", grpc_port=0)
-        return build_server(platform, MotionSettings())
+    build_server = staticmethod(build_server)
+    settings = MotionSettings()
 
     def bad_unary(self, tmp_path: Path) -> BadCall:
         return "GenerateMotion", EMPTY, "track_a.artifact.uri"

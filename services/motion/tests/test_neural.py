@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,6 @@ import grpc
 import numpy as np
 import pytest
 
-from dyad.cli import main
 from dyad.config import PlatformSettings
 from dyad.errors import ConfigError, InvalidInput
 from dyad.features_io import features_bytes
@@ -27,6 +24,7 @@ from dyad.services.motion.neural.model import DualTalkModel, save_pretrained
 from dyad.services.motion.neural.released import released_config
 from dyad.services.motion.settings import MotionSettings
 from dyad.storage import LocalStore
+from dyad.testing import CliResult, run_cli
 from dyad.testing.data import tiny_wav2vec2_config as tiny_config
 from dyad.v1 import common_pb2 as c
 from dyad.v1 import motion_service_pb2_grpc as pb_grpc
@@ -126,26 +124,11 @@ def test_model_resolution(tmp_path: Path) -> None:
     assert e.value.setting == "DYAD_MOTION_MODELS_ROOT"
 
 
-@dataclass
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
+def cli(*args: str) -> CliResult:
+    return run_cli(*args)
 
 
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
-    """``dyad …`` in this process (what a subprocess would print and return)."""
-
-    def run(*args: str) -> Run:
-        code = main(list(args))
-        out = capsys.readouterr()
-        return Run(code, out.out, out.err)
-
-    return run
-
-
-def test_cli_inspect_released(cli: Callable[..., Run]) -> None:
+def test_cli_inspect_released() -> None:
     r = cli("motion", "inspect", "--variant", "released", "--json")
     assert r.returncode == 0, r.stderr
     table: dict[str, Any] = json.loads(r.stdout)
@@ -161,7 +144,7 @@ def test_cli_inspect_released(cli: Callable[..., Run]) -> None:
     assert table["synthesis_module.blendshape_predictor.weight"][0] == 56
 
 
-def test_cli_generate(ckpt: Path, tmp_path: Path, cli: Callable[..., Run]) -> None:
+def test_cli_generate(ckpt: Path, tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     fa, fb = tmp_path / "a.npy", tmp_path / "b.npy"
     np.save(fa, rng.standard_normal((260, 160)).astype(np.float32))
@@ -231,9 +214,7 @@ def test_cli_generate(ckpt: Path, tmp_path: Path, cli: Callable[..., Run]) -> No
     assert r.returncode == 2 and "--model-dir" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_cli_convert_released_rejects_a_bad_checkpoint(
-    tmp_path: Path, cli: Callable[..., Run]
-) -> None:
+def test_cli_convert_released_rejects_a_bad_checkpoint(tmp_path: Path) -> None:
     junk = tmp_path / "DualTalk.pth"
     junk.write_bytes(b"not a checkpoint")
     r = cli("motion", "convert-released", "--checkpoint", str(junk), "--out", str(tmp_path / "m"))

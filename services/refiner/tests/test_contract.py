@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 
-from dyad.config import PlatformSettings
-from dyad.rpc import DyadServer
 from dyad.services.refiner.__main__ import build_server
 from dyad.services.refiner.settings import RefinerSettings
 from dyad.testing.contract import BadCall, ServiceContract, break_with
@@ -21,9 +19,8 @@ class TestServiceContract(ServiceContract):
     stub = pb_grpc.RefinerServiceStub
     service_name = "dyad.v1.RefinerService"
 
-    def build(self, tmp_path: Path) -> DyadServer:
-        platform = PlatformSettings(store_uri=f"file://{tmp_path / 'store'}", grpc_port=0)
-        return build_server(platform, RefinerSettings())
+    build_server = staticmethod(build_server)
+    settings = RefinerSettings()
 
     def bad_unary(self, tmp_path: Path) -> BadCall:
         return "RefineMotion", pb.RefineMotionRequest(), "motion_a.artifact.uri"

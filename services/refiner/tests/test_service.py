@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from dyad.protoconv import timeline_to_pb
 from dyad.services.refiner.__main__ import build_server
 from dyad.services.refiner.settings import RefinerSettings
 from dyad.storage import LocalStore
-from dyad.testing import with_server
+from dyad.testing import run_cli, with_server
 from dyad.testing.data import make_timeline, smooth_motion
 from dyad.v1 import common_pb2 as c
 from dyad.v1 import refiner_service_pb2 as pb
@@ -134,20 +132,9 @@ def test_cli_refine(tmp_path: Path) -> None:
     (tmp_path / "timeline.json").write_text(json.dumps(make_timeline().to_dict()))
     save_motion(tmp_path / "a.npz", smooth_motion(200, 1), "arkit55")
     save_motion(tmp_path / "b.npz", smooth_motion(200, 2), "arkit55")
-    base = [
-        sys.executable,
-        "-m",
-        "dyad.cli",
-        "refine",
-        "--motion-a",
-        str(tmp_path / "a.npz"),
-        "--motion-b",
-        str(tmp_path / "b.npz"),
-        "--timeline",
-        str(tmp_path / "timeline.json"),
-    ]
-    cmd = [*base, "--fast", "--blocks", "sfbg,rfbg,tcr", "--out", str(tmp_path / "out")]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    base = ["refine", "--motion-a", str(tmp_path / "a.npz"), "--motion-b", str(tmp_path / "b.npz")]
+    base += ["--timeline", str(tmp_path / "timeline.json")]
+    r = run_cli(*base, "--fast", "--blocks", "sfbg,rfbg,tcr", "--out", str(tmp_path / "out"))
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout)
     assert (info["frames"], info["steps"], info["blocks"]) == (200, 10, ["sfbg", "rfbg", "tcr"])

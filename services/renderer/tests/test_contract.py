@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 
-from dyad.config import PlatformSettings
-from dyad.rpc import DyadServer
 from dyad.services.renderer.__main__ import build_server
 from dyad.services.renderer.settings import RendererSettings
 from dyad.testing.contract import BadCall, ServiceContract, break_with
@@ -21,9 +19,8 @@ class TestServiceContract(ServiceContract):
     stub = pb_grpc.RendererServiceStub
     service_name = "dyad.v1.RendererService"
 
-    def build(self, tmp_path: Path) -> DyadServer:
-        platform = PlatformSettings(store_uri=f"file://{tmp_path / 'store'}", grpc_port=0)
-        return build_server(platform, RendererSettings())
+    build_server = staticmethod(build_server)
+    settings = RendererSettings()
 
     def bad_unary(self, tmp_path: Path) -> BadCall:
         return "RenderVideo", pb.RenderVideoRequest(head_size_px=-1), "head_size_px"

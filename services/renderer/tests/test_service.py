@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ from dyad.services.renderer.__main__ import build_server
 from dyad.services.renderer.layout import active_speaker, compose
 from dyad.services.renderer.settings import RendererSettings
 from dyad.storage import LocalStore
-from dyad.testing import with_server
+from dyad.testing import CliResult, run_cli, with_server
 from dyad.timebase import SAMPLE_RATE as RATE
 from dyad.v1 import common_pb2 as c
 from dyad.v1 import renderer_service_pb2 as pb
@@ -206,15 +204,8 @@ def test_active_speaker_holds_through_short_interjections() -> None:
     assert compose("side", big, small).shape == (64, 128, 3)
 
 
-def _dyad(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {"DYAD_RENDER_BACKEND": "cpu", "PATH": "/usr/bin:/bin"}
-    return subprocess.run(
-        [sys.executable, "-m", "dyad.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
+def _dyad(*args: str) -> CliResult:
+    return run_cli(*args, env={"DYAD_RENDER_BACKEND": "cpu"})
 
 
 def test_cli_render_and_avatar(tmp_path: Path) -> None:

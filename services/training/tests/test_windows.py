@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
-import soundfile as sf
 import torch
 
 from dyad.dataset.reader import load_pair
 from dyad.services.corpus.synth import build_corpus
 from dyad.services.training.windows import WindowDataset
+from dyad.testing.data import dualtalk_demo_clip
 
 
 @pytest.fixture(scope="module")
@@ -48,25 +46,7 @@ def test_window_dataset(arkit: Path) -> None:
 
 
 def test_public_dualtalk_layout(tmp_path: Path) -> None:
-    """A clip laid out like DualTalk's demo files: 29.95 s of float audio with 750 frames
-    (one more than ceil(samples / 640)) and the DECA/EMOCA keys; the reader's own checks of
-    it are in ``services/corpus/tests/test_synth.py``."""
-    rng = np.random.default_rng(0)
-    (tmp_path / "test").mkdir()
-    n = int(29.95 * 16000)
-    for s in ("1", "2"):
-        audio = (rng.standard_normal(n) * 0.1).astype(np.float32)
-        sf.write(tmp_path / "test" / f"clip_speaker{s}.wav", audio, 16000, subtype="FLOAT")
-        shapes = {
-            "shape": (750, 100),
-            "tex": (750, 50),
-            "exp": (750, 50),
-            "pose": (750, 6),
-            "cam": (750, 3),
-            "light": (750, 9, 3),
-        }
-        arrays: dict[str, Any] = {
-            k: (rng.standard_normal(v) * 0.1).astype(np.float32) for k, v in shapes.items()
-        }
-        np.savez(tmp_path / "test" / f"clip_speaker{s}.npz", **arrays)
-    assert len(WindowDataset(tmp_path, "test", "flame56")) == 4  # 0, 200, 400 + tail at 549
+    """DualTalk's demo layout (``dyad.testing.data.dualtalk_demo_clip``): 749 aligned frames
+    give windows at 0, 200, 400 and a tail window ending at the last frame."""
+    dualtalk_demo_clip(tmp_path)
+    assert len(WindowDataset(tmp_path, "test", "flame56")) == 4

@@ -14,16 +14,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dyad.dataset.layout import (
+    SPLITS,
+    metadata_line,
+    motion_arrays,
+    npz_bytes,
+    timeline_metadata,
+    wav_bytes,
+)
 from dyad.errors import InvalidInput
 from dyad.media import read_wav
 from dyad.motion_io import load_motion
-from dyad.dataset.layout import SPLITS, motion_arrays, npz_bytes, wav_bytes
 from dyad.services.worker.pipeline.orchestrator import DialogueOutput
 from dyad.storage import ArtifactStore
-
-
-def _line(meta: dict[str, Any]) -> str:
-    return json.dumps(meta, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def export_dataset(
@@ -51,27 +54,15 @@ def export_dataset(
             "fps": m.fps,
             "sample_rate": tl.sample_rate,
             "frames": m.num_frames,
-            "duration_s": round(tl.duration_s, 6),
+            **timeline_metadata(tl),
             "prompt": d.prompt if d else None,
             "scenario": d.scenario if d else None,
             "environment": tl.sound_environment,
             "relation": tl.relation.to_dict(),
             "identities": {s: tl.speakers[s].to_dict() for s in ("a", "b")},
-            "emotions": [
-                {
-                    "speaker": s.speaker,
-                    "category": s.emotion.category,
-                    "intensity": s.emotion.intensity,
-                    "start_s": round(s.start_s, 6),
-                    "end_s": round(s.end_s, 6),
-                }
-                for s in tl.segments
-                if s.kind == "sentence"
-            ],
-            "timeline": tl.to_dict(),
         }
-        store.put_named(f"{base}.json", (_line(meta) + "\n").encode(), "application/json")
-        lines.append(_line(meta))
+        store.put_named(f"{base}.json", (metadata_line(meta) + "\n").encode(), "application/json")
+        lines.append(metadata_line(meta))
     per_job = f"{prefix}/metadata/{job_id}.jsonl"
     store.put_named(per_job, "".join(f"{x}\n" for x in lines).encode(), "application/jsonl")
     merged = merge_metadata(store, prefix)
