@@ -95,5 +95,7 @@ def dualtalk_demo_clip(root: Path, split: str = "test", clip: str = "clip") -> N
     for s in ("1", "2"):
         audio = (rng.standard_normal(n) * 0.1).astype(np.float32)
         sf.write(root / split / f"{clip}_speaker{s}.wav", audio, SAMPLE_RATE, subtype="FLOAT")
-        arrays = {k: (rng.standard_normal(v) * 0.1).astype(np.float32) for k, v in shapes.items()}
+        arrays: dict[str, Any] = {
+            k: (rng.standard_normal(v) * 0.1).astype(np.float32) for k, v in shapes.items()
+        }
         np.savez(root / split / f"{clip}_speaker{s}.npz", **arrays)
