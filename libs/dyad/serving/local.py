@@ -34,11 +34,14 @@ class LocalServe:
         num_gpus: int = 0,
         env: dict[str, str] | None = None,
         temp_dir: str | Path | None = None,
+        metrics_port: int = 0,
     ) -> None:
         self.config = config
         self.num_cpus = num_cpus
         self.num_gpus = num_gpus
         self.env = dict(env or {})
+        #: Where Ray exports its own metrics (Serve's request counts and latencies); 0: off.
+        self.metrics_port = metrics_port
         # Ray's socket paths are length-limited: keep its temp dir short.
         self._own_root = temp_dir is None
         self.root = Path(temp_dir or tempfile.mkdtemp(prefix="dyad-ray-"))
@@ -75,6 +78,7 @@ class LocalServe:
             _temp_dir=str(self.root / "ray"),
             runtime_env={"env_vars": self.env},
             log_to_driver=False,
+            **({"_metrics_export_port": self.metrics_port} if self.metrics_port else {}),
         )
         self._started = True
         try:

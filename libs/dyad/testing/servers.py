@@ -191,6 +191,7 @@ class RayServe(LocalServe):
         *,
         num_cpus: int = 2,
         user_config: dict[str, dict[str, Any]] | None = None,
+        metrics_port: int = 0,
     ) -> None:
         config = fit_to_machine(
             load_config(),
@@ -203,7 +204,12 @@ class RayServe(LocalServe):
         for app in config["applications"]:
             for dep in app["deployments"]:
                 dep.setdefault("user_config", {}).update((user_config or {}).get(app["name"], {}))
-        super().__init__(config, num_cpus=num_cpus, env={"DYAD_LOG_LEVEL": "WARNING", **env})
+        super().__init__(
+            config,
+            num_cpus=num_cpus,
+            env={"DYAD_LOG_LEVEL": "WARNING", **env},
+            metrics_port=metrics_port,
+        )
 
 
 class ServedStack:
@@ -230,6 +236,8 @@ class ServedStack:
         self.tokens = tokens
         self.num_cpus = num_cpus
         self.user_config = user_config
+        #: Ray's own metrics (Serve's requests per deployment) on this port.
+        self.ray_metrics_port = free_port()
         self.ray: RayServe | None = None
 
     @property
@@ -255,7 +263,11 @@ class ServedStack:
         self.redis.start()
         try:
             self.ray = RayServe(
-                None, self.env, num_cpus=self.num_cpus, user_config=self.user_config
+                None,
+                self.env,
+                num_cpus=self.num_cpus,
+                user_config=self.user_config,
+                metrics_port=self.ray_metrics_port,
             ).__enter__()
         except BaseException:
             self.redis.stop()
