@@ -11,11 +11,16 @@ APT_redis-server := redis-server
 APT_ffprobe := ffmpeg
 APT_espeak-ng := espeak-ng
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# promtool and prometheus (alert-rule tests, the Prometheus test): Debian's package unpacked
+# into the venv — no system service, nothing installed system-wide.
+PROM_DIR := $(VENV)/opt/prometheus
+PROMTOOL := $(PROM_DIR)/usr/bin/promtool
 PYTEST_ARGS ?=
+SERVE_ARGS ?=
 
-.PHONY: setup apt demo test test-slow lint protos bench serve clean
+.PHONY: setup apt prometheus demo test test-slow lint protos bench serve clean
 
-setup: apt $(STAMP)
+setup: apt $(STAMP) prometheus
 
 apt:
 	@missing=""; \
@@ -26,6 +31,17 @@ apt:
 	  echo "setup: installing system packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+prometheus: $(PROMTOOL)
+
+$(PROMTOOL):
+	@echo "setup: unpacking Debian's prometheus package (promtool, prometheus) into $(PROM_DIR)"
+	@tmp=$$(mktemp -d) && chmod 755 $$tmp && dest=$(abspath $(PROM_DIR)) && \
+	  { (cd $$tmp && apt-get download -qq prometheus) >/dev/null 2>&1 || \
+	    { $(SUDO) apt-get update -qq && (cd $$tmp && apt-get download -qq prometheus) >/dev/null; }; } && \
+	  mkdir -p $$dest && dpkg-deb -x $$tmp/prometheus_*.deb $$dest && rm -rf $$tmp && \
+	  [ -x $(PROMTOOL) ] && [ -x $(PROM_DIR)/usr/bin/prometheus ] || \
+	  { rm -rf $$tmp; echo "setup: could not fetch Debian's prometheus package (apt-get download prometheus)"; exit 1; }
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml setup.py
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -62,8 +78,38 @@ bench: setup
 	$(BIN)/python -m bench.run
 
 serve: setup
-	@$(BIN)/python -m dyad.demo --serve
+	@$(BIN)/dyad serve $(SERVE_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info .dyad
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# The container image (deploy/docker/README.md): `make image [FLAVOUR=cuda] [IMAGE=…] [TAG=…]`
+# tags $(IMAGE):$(TAG)-$(FLAVOUR), built with docker, else podman (CONTAINER_ENGINE=… picks
+# one). It needs no venv and does not run setup.
+IMAGE_VERSION := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' pyproject.toml | head -n 1)
+IMAGE ?= dyad
+TAG ?= $(IMAGE_VERSION)
+FLAVOUR ?= cpu
+CONTAINER_ENGINE ?=
+
+.PHONY: image
+image:
+	@case "$(FLAVOUR)" in cpu|cuda) ;; *) echo "image: FLAVOUR must be cpu or cuda, not '$(FLAVOUR)'" >&2; exit 2;; esac; \
+	engine="$(CONTAINER_ENGINE)"; \
+	if [ -z "$$engine" ]; then \
+	  for e in docker podman; do \
+	    if command -v $$e >/dev/null 2>&1 && timeout 30 $$e info >/dev/null 2>&1; then engine=$$e; break; fi; \
+	  done; \
+	fi; \
+	if [ -z "$$engine" ]; then \
+	  echo "image: no usable container engine (docker with a running daemon, or podman): start one, or run 'docker build -f deploy/docker/Dockerfile --build-arg FLAVOUR=$(FLAVOUR) -t $(IMAGE):$(TAG)-$(FLAVOUR) .' where one runs" >&2; \
+	  exit 2; \
+	fi; \
+	echo "image: building $(IMAGE):$(TAG)-$(FLAVOUR) with $$engine"; \
+	$$engine build -f deploy/docker/Dockerfile \
+	  --build-arg FLAVOUR=$(FLAVOUR) \
+	  --build-arg VERSION=$(IMAGE_VERSION) \
+	  --build-arg REVISION="$$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
+	  --build-arg SOURCE_URL="$$(git remote get-url origin 2>/dev/null || echo unknown)" \
+	  -t $(IMAGE):$(TAG)-$(FLAVOUR) .

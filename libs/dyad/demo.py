@@ -1,13 +1,9 @@
-"""``make demo``: ``dyad generate`` on a built-in prompt; prints where the video is.
-
-``make serve``: ``dyad serve`` with ``deploy/ray/serve_config.yaml`` (every service on a local
-Ray Serve). Both go through the ``dyad`` command line, so the library imports no service.
-"""
+"""``make demo``: ``dyad generate`` on a built-in prompt; prints where the video is. It goes
+through the ``dyad`` command line, so the library imports no service."""
 
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -18,9 +14,6 @@ OUT = Path(os.environ.get("DYAD_DEMO_OUT", "demo-output"))
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if "--serve" in args:
-        return dyad(["serve", "--config", "deploy/ray/serve_config.yaml"])
     print(f"dyad demo: {PROMPT!r} → {OUT}/ (every stage on this machine; a few minutes)")
     t0 = time.perf_counter()
     rc = dyad(["generate", "--prompt", PROMPT, "--turns", "5-6", "--seed", "7", "--out", str(OUT)])

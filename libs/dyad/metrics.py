@@ -8,12 +8,17 @@ refuse names that break the rule, so a dashboard never mixes milliseconds with s
 from __future__ import annotations
 
 import re
+import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client import start_http_server as _start_http_server
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 NAMESPACE = "dyad"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -145,7 +150,69 @@ def rpc_metrics(registry: CollectorRegistry = REGISTRY) -> RpcMetrics:
     return _rpc_metrics[key]
 
 
+#: GPU memory gauges: name → (help, what ``torch.cuda`` reports for one device).
+GPU_MEMORY_GAUGES = {
+    "dyad_gpu_memory_allocated_bytes": "GPU memory held by this process's tensors",
+    "dyad_gpu_memory_reserved_bytes": "GPU memory held by this process's caching allocator",
+    "dyad_gpu_memory_total_bytes": "GPU memory of the device",
+}
+
+
+def gpu_memory_families(torch: Any = None) -> list[GaugeMetricFamily]:
+    """The GPU memory gauges, one sample per device of ``torch`` (none without it)."""
+    families = {
+        name: GaugeMetricFamily(name, doc, labels=["device"])
+        for name, doc in GPU_MEMORY_GAUGES.items()
+    }
+    for i in range(torch.cuda.device_count() if torch is not None else 0):
+        device = str(i)
+        families["dyad_gpu_memory_allocated_bytes"].add_metric(
+            [device], float(torch.cuda.memory_allocated(i))
+        )
+        families["dyad_gpu_memory_reserved_bytes"].add_metric(
+            [device], float(torch.cuda.memory_reserved(i))
+        )
+        families["dyad_gpu_memory_total_bytes"].add_metric(
+            [device], float(torch.cuda.get_device_properties(i).total_memory)
+        )
+    return list(families.values())
+
+
+class GpuMemoryCollector(Collector):
+    """GPU memory per device, read at scrape time — only in a process that imported torch and
+    initialised CUDA (a scrape never imports torch nor creates a CUDA context); without CUDA
+    it exports nothing and raises nothing."""
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield from gpu_memory_families()
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        torch = sys.modules.get("torch")
+        try:
+            if torch is None or not torch.cuda.is_available() or not torch.cuda.is_initialized():
+                return
+            yield from gpu_memory_families(torch)
+        except Exception:  # a driver hiccup must not break the scrape of everything else
+            return
+
+
+_process_collectors: set[int] = set()
+_process_lock = threading.Lock()
+
+
+def register_process_collectors(registry: CollectorRegistry = REGISTRY) -> None:
+    """Add what every process exporting ``/metrics`` reports about itself (GPU memory) to
+    ``registry``, once."""
+    with _process_lock:
+        if id(registry) not in _process_collectors:
+            registry.register(GpuMemoryCollector())
+            _process_collectors.add(id(registry))
+
+
 def start_metrics_server(port: int, host: str = "127.0.0.1") -> int:
-    """Serve ``/metrics`` on ``host:port`` (0 picks a free port); returns the bound port."""
+    """Serve ``/metrics`` on ``host:port`` (0 picks a free port); returns the bound port.
+
+    The process collectors (``register_process_collectors``) are registered first."""
+    register_process_collectors()
     server, _thread = _start_http_server(port, addr=host)
     return int(server.server_port)

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dyad.domain import parse_turn_range
 from dyad.errors import InvalidInput
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
@@ -24,7 +25,10 @@ STATUSES = ("queued", "running", "retrying", "succeeded", "failed", "cancelled")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--endpoint", help="gateway host:port or grpcs://host:port ($DYAD_ENDPOINT)")
+    p.add_argument(
+        "--endpoint",
+        help="gateway host:port or grpcs://host:port ($DYAD_ENDPOINT; default: `dyad serve`'s)",
+    )
     p.add_argument("--token", help="the team's bearer token ($DYAD_TOKEN)")
     p.add_argument("--timeout", type=float, default=30.0, help="deadline per call, seconds")
 
@@ -50,6 +54,9 @@ def register_submit(sub: argparse._SubParsersAction) -> None:
     )
     s.add_argument("--layout", choices=("side", "pip", "single"), default="")
     s.add_argument("--seed", type=int)
+    s.add_argument("--turns", default="", help="MIN-MAX turns per dialogue within 5-10")
+    s.add_argument("--head-px", type=int, help="pixels per head in the video (default 512)")
+    s.add_argument("--refine-steps", type=int, help="denoising steps of the refinement")
     _waiting(s)
     s.set_defaults(func=submit)
 
@@ -150,6 +157,9 @@ def submit(args: argparse.Namespace) -> int:
             refine=args.refine,
             layout=args.layout,
             seed=args.seed,
+            turns=parse_turn_range(args.turns, "--turns"),
+            head_px=args.head_px,
+            refine_steps=args.refine_steps,
         )
         if not args.wait:
             _print_json(job.to_dict())

@@ -12,18 +12,20 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from dyad.checkpoint import ModelCache
-from dyad.errors import FailedPrecondition, InvalidInput
+from dyad.errors import DyadError, FailedPrecondition, InvalidInput
 from dyad.media.audio import read_wav, resample, to_mono
 from dyad.media.image import png_bytes
 from dyad.motion_io import load_motion
+from dyad.observability import render_metrics
 from dyad.rigs import get_rig, num_frames
 from dyad.services.renderer.avatars.avatar import GaussianAvatar, create_avatar, load_avatar
 from dyad.services.renderer.layout import active_speaker, check_layout, compose
+from dyad.services.renderer.raster import resolve_backend
 from dyad.services.renderer.settings import RendererSettings
 from dyad.services.renderer.video import (
     HeadTrack,
@@ -70,10 +72,31 @@ class RenderArgs:
     relation: tuple[bool, bool]
 
 
+class FrameCounter(Protocol):
+    """Counts rendered frames (``dyad_render_frames_total``; Ray's counter in a replica)."""
+
+    def inc(self, amount: float = 1) -> None: ...
+
+
+def backend_label(backend: str) -> str:
+    """The rasteriser ``backend`` resolves to (``auto`` → gsplat or cpu), for metric labels."""
+    try:
+        return resolve_backend(backend)
+    except DyadError:  # reported when a render asks for it, not here
+        return backend
+
+
 class RendererCore:
-    def __init__(self, store: ArtifactStore | None, settings: RendererSettings) -> None:
+    def __init__(
+        self,
+        store: ArtifactStore | None,
+        settings: RendererSettings,
+        frames: FrameCounter | None = None,
+    ) -> None:
         self.store = store
         self.settings = settings
+        #: Conversation frames rendered (one per 40 ms of conversation, whatever the videos).
+        self.frames = frames or render_metrics().frames.labels(backend_label(settings.backend))
         self.background = parse_colour(settings.background, "DYAD_RENDER_BACKGROUND")
         self._avatars: ModelCache[GaussianAvatar] = ModelCache(settings.avatar_cache)
 
@@ -238,6 +261,7 @@ class RendererCore:
             relation=relation,
             progress=progress,
         )
+        self.frames.inc(t)
         return {o.path.stem: o.path for o in outputs}
 
     def _wav(self, ref: ArtifactRef, field: str) -> np.ndarray:
@@ -352,9 +376,11 @@ class RendererCore:
             act = int(active[index]) if active is not None else 0
             chunk.append(png_bytes(compose(layout, frames["a"], frames.get("b"), active=act)))
             if len(chunk) == self.settings.stream_chunk_frames:
+                self.frames.inc(len(chunk))
                 yield start, chunk
                 start, chunk = index + 1, []
         if chunk:
+            self.frames.inc(len(chunk))
             yield start, chunk
 
     def warm_up(self) -> None:

@@ -12,9 +12,12 @@ import asyncio
 from typing import Any
 
 from ray import serve
+from ray.serve import metrics as serve_metrics
 
+from dyad.metrics import check_name
+from dyad.observability.catalogue import RenderMetrics
 from dyad.rpc.serve import ServedService, app_builder, grpc_methods
-from dyad.services.renderer.core import RendererCore
+from dyad.services.renderer.core import RendererCore, backend_label
 from dyad.services.renderer.servicer import RendererServicer
 from dyad.services.renderer.settings import RendererSettings
 
@@ -23,7 +26,8 @@ from dyad.services.renderer.settings import RendererSettings
 @grpc_methods(unary=("RenderVideo", "CreateAvatar"), streaming=("StreamFrames",))
 class RendererDeployment(ServedService):
     def build(self, store: Any) -> RendererServicer:
-        self.core = RendererCore(store, RendererSettings.from_env())
+        settings = RendererSettings.from_env()
+        self.core = RendererCore(store, settings, frames_counter(settings.backend))
         self.core.warm_up()
         return RendererServicer(self.core)
 
@@ -37,6 +41,18 @@ class RendererDeployment(ServedService):
         for uri in (request.avatar_a_uri, request.avatar_b_uri):
             if uri:
                 await self.load_avatar(uri)
+
+
+def frames_counter(backend: str) -> Any:
+    """Frames counted in a replica reach Prometheus through Ray's metrics agent, as
+    ``ray_dyad_render_frames_total`` with the replica's ``application``/``deployment`` labels
+    (a replica serves no ``/metrics`` of its own)."""
+    check_name(RenderMetrics.FRAMES, counter=True)
+    frames = serve_metrics.Counter(
+        RenderMetrics.FRAMES, description=RenderMetrics.FRAMES_DOC, tag_keys=("backend",)
+    )
+    frames.set_default_tags({"backend": backend_label(backend)})
+    return frames
 
 
 build_app = app_builder(RendererDeployment)

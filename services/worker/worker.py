@@ -35,8 +35,8 @@ from typing import Any
 
 from dyad.errors import Cancelled, Internal
 from dyad.logs import log_context
-from dyad.metrics import counter, histogram
-from dyad.queue import Delivery, JobQueue
+from dyad.observability import worker_metrics
+from dyad.queue import PRIORITY_ORDER, Delivery, JobQueue
 from dyad.services.worker.runner import JobRunner, stage_plan
 from dyad.services.worker.settings import WorkerSettings
 from dyad.storage import ArtifactStore
@@ -59,20 +59,8 @@ class Outcome(StrEnum):
     LOST = "lost"
 
 
-_metrics_lock = threading.Lock()
-_metrics: dict[str, Any] = {}
-
-
-def _worker_metrics() -> dict[str, Any]:
-    with _metrics_lock:
-        if not _metrics:
-            _metrics["jobs"] = counter(
-                "dyad_worker_jobs_total", "job deliveries by how they ended", ("outcome",)
-            )
-            _metrics["duration"] = histogram(
-                "dyad_worker_job_duration_seconds", "time a worker spent on one delivery"
-            )
-        return _metrics
+#: Outcomes that end a job (not only this delivery): they observe its end-to-end time.
+FINAL = (Outcome.SUCCEEDED, Outcome.FAILED, Outcome.CANCELLED)
 
 
 class _Lease(threading.Thread):
@@ -150,7 +138,13 @@ class Worker:
         self.jobs_started = 0
         #: The latest deliveries' outcomes, for tests and logs.
         self.outcomes: deque[tuple[str, Outcome]] = deque(maxlen=1000)
-        self._metrics = _worker_metrics()
+        self.metrics = worker_metrics()
+        for o in Outcome:  # every series exported from the start, at 0
+            self.metrics.jobs.labels(o.value)
+            if o in FINAL:
+                self.metrics.end_to_end.labels(o.value)
+        for p in PRIORITY_ORDER:
+            self.metrics.age_at_claim.labels(p.value)
         vt = queue.cfg.visibility_timeout_s
         if self.settings.heartbeat_interval_s >= vt / 2:
             log.warning(
@@ -170,11 +164,15 @@ class Worker:
             for name in names
         ]
         log.info("worker %s started: %d slot(s)", self.consumer, n)
-        for t in slots:
-            t.start()
-        for t in slots:
-            while t.is_alive():  # short joins keep the main thread responsive to signals
-                t.join(0.2)
+        self.metrics.slots.inc(n)
+        try:
+            for t in slots:
+                t.start()
+            for t in slots:
+                while t.is_alive():  # short joins keep the main thread responsive to signals
+                    t.join(0.2)
+        finally:
+            self.metrics.slots.dec(n)
         log.info("worker %s stopped after %d job(s)", self.consumer, self.jobs_started)
         return self.jobs_started
 
@@ -215,6 +213,7 @@ class Worker:
             if delivery is None:
                 self._unreserve()
                 continue
+            self._observe_claim(delivery)
             if self.stopping.is_set():  # SIGTERM arrived while the claim was in flight
                 self._unreserve()
                 delivery.release("released unstarted: the worker is shutting down")
@@ -226,19 +225,34 @@ class Worker:
                 time.sleep(1.0)
 
     # --- one job ----------------------------------------------------------------------
+    def _observe_claim(self, delivery: Delivery) -> None:
+        """The job's age when claimed: how long it waited (retries: since it was created)."""
+        rec = delivery.record
+        if rec.created_at > 0:
+            age = max(0.0, time.time() - rec.created_at)
+            self.metrics.age_at_claim.labels(rec.priority.value).observe(age)
+
     def process(self, delivery: Delivery) -> Outcome:
         """Run one delivery to its end and record how it ended."""
         t0 = time.perf_counter()
-        with log_context(job_id=delivery.job_id):
-            lease = _Lease(delivery, self.settings.heartbeat_interval_s)
-            lease.start()
-            try:
-                outcome = self._run(delivery, lease)
-            finally:
-                lease.stop()
-            log.info("job %s: %s", delivery.job_id, outcome.value)
-        self._metrics["jobs"].labels(outcome.value).inc()
-        self._metrics["duration"].observe(time.perf_counter() - t0)
+        self.metrics.busy_slots.inc()
+        try:
+            with log_context(job_id=delivery.job_id):
+                lease = _Lease(delivery, self.settings.heartbeat_interval_s)
+                lease.start()
+                try:
+                    outcome = self._run(delivery, lease)
+                finally:
+                    lease.stop()
+                log.info("job %s: %s", delivery.job_id, outcome.value)
+        finally:
+            self.metrics.busy_slots.dec()
+        self.metrics.jobs.labels(outcome.value).inc()
+        self.metrics.duration.observe(time.perf_counter() - t0)
+        created = delivery.record.created_at
+        if outcome in FINAL and created > 0:
+            age = max(0.0, time.time() - created)
+            self.metrics.end_to_end.labels(outcome.value).observe(age)
         self.outcomes.append((delivery.job_id, outcome))
         return outcome
 

@@ -58,13 +58,32 @@ def _ref(value: Any, fld: str) -> Any:
     raise errors.InvalidInput(fld, "expected a URI, an ArtifactRef or its dict")
 
 
+def local_stack() -> tuple[str, str, str]:
+    """(endpoint, token, application) of the stack ``dyad serve`` runs here, or empty strings."""
+    from dyad.serving.stack import read_stack
+
+    stack = read_stack()
+    if not stack:
+        return "", "", ""
+    token = ""
+    try:
+        team_token = Path(stack["token_file"]).read_text().strip().splitlines()[0]
+        token = team_token.partition(":")[2]
+    except (OSError, KeyError, IndexError):
+        pass
+    return str(stack.get("endpoint", "")), token, str(stack.get("application", ""))
+
+
 class DyadClient:
     """A connection to the gateway. ``endpoint``: ``host:port`` (plaintext) or
     ``grpcs://host:port`` (TLS); default ``$DYAD_ENDPOINT``. ``token``: the team's bearer token;
     default ``$DYAD_TOKEN``. ``timeout``: deadline of each unary call, seconds.
     ``application``: the Ray Serve application to route to (``gateway`` in
     ``deploy/ray/serve_config.yaml``; needed when Serve hosts several); default
-    ``$DYAD_APPLICATION``, none for a standalone gateway.
+    ``$DYAD_APPLICATION``, none for a standalone gateway. Without an endpoint from the
+    argument or the environment, the local stack ``dyad serve`` runs is used
+    (``.dyad/serve/stack.json``, or ``$DYAD_SERVE_DIR``): its endpoint, application and dev
+    token.
 
     Errors are ``dyad.errors`` exceptions (``Unauthenticated``, ``PermissionDenied``,
     ``NotFound``, ``InvalidInput`` naming the field, ``Unavailable``, …).
@@ -81,12 +100,17 @@ class DyadClient:
     ) -> None:
         endpoint = endpoint or os.environ.get(ENDPOINT_ENV, "")
         token = token or os.environ.get(TOKEN_ENV, "")
+        application = application or os.environ.get(APPLICATION_ENV, "")
         if not endpoint:
-            raise errors.ConfigError(ENDPOINT_ENV, "no gateway endpoint (give --endpoint)")
+            endpoint, local_token, local_app = local_stack()
+            token, application = token or local_token, application or local_app
+        if not endpoint:
+            raise errors.ConfigError(
+                ENDPOINT_ENV, "no gateway endpoint: give --endpoint, or start one with `dyad serve`"
+            )
         if not token:
             raise errors.ConfigError(TOKEN_ENV, "no bearer token (give --token)")
         self.timeout = timeout
-        application = application or os.environ.get(APPLICATION_ENV, "")
         self._metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {token}"),)
         if application:
             self._metadata += (("application", application),)

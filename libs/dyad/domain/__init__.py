@@ -27,6 +27,7 @@ from dyad.domain.conversation import (
     SpeakerId,
     Timeline,
     Turn,
+    parse_turn_range,
 )
 from dyad.domain.stored import StoredConversation, StoredFeatures
 
@@ -51,4 +52,5 @@ __all__ = [
     "StoredFeatures",
     "Timeline",
     "Turn",
+    "parse_turn_range",
 ]

@@ -358,3 +358,14 @@ class Timeline:
         return [
             s for s in self.segments if s.speaker == speaker and (kind is None or s.kind == kind)
         ]
+
+
+def parse_turn_range(text: str, field: str = "turns") -> tuple[int, int] | None:
+    """``"5-7"`` → ``(5, 7)``, ``"6"`` → ``(6, 6)``, ``""`` → None (the writer chooses); the
+    bounds themselves are checked where they are used (CHAT: 5–10 turns)."""
+    if not text:
+        return None
+    lo, sep, hi = text.partition("-")
+    if not lo.isdigit() or (sep and not hi.isdigit()):
+        raise InvalidInput(field, f"expected MIN-MAX, e.g. 5-7; got {text!r}")
+    return int(lo), int(hi or lo)

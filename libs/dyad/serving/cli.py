@@ -1,68 +1,114 @@
-"""``dyad serve [--config FILE]``: every service on a local Ray Serve, from the deploy config.
+"""``dyad serve``: the whole served system on this machine, until Ctrl-C or SIGTERM.
 
-The config (``deploy/ray/serve_config.yaml``) is written for a GPU cluster; it is fitted to
-this machine (``dyad.serving.config.fit_to_machine``: GPU shares dropped without a GPU, CPU
-shares scaled so every replica fits, one replica each) and handed to Ray's own ``serve run``,
-which starts a local Ray, deploys every application behind the gRPC proxy and blocks until
-Ctrl-C.
+Redis (the job queue), the artefact store, Ray Serve with every application of the Serve
+config fitted to this machine (the gateway among them, the gRPC proxy on ``--grpc-port``) and
+``--workers`` batch workers whose stages are the served services (``stack.LocalStack``). It
+prints where everything is, writes a dev token and ``<dir>/stack.json`` so that ``dyad submit``
+in another terminal finds the endpoint, the application and the token by itself, and stops
+everything it started on the way out.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import subprocess
+import signal
 import sys
-import tempfile
+import threading
 from pathlib import Path
+from types import FrameType
 
 from dyad.errors import InvalidInput
 
-DEFAULT_CONFIG = Path("deploy/ray/serve_config.yaml")
-
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="run every service on a local Ray Serve (gRPC on :9000)")
-    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
-    p.add_argument("--grpc-port", type=int, default=0, help="override grpc_options.port")
-    p.add_argument("--dry-run", action="store_true", help="print the effective config and exit")
+    p = sub.add_parser(
+        "serve", help="run the whole served system here: Redis, Ray Serve, gateway, workers"
+    )
+    p.add_argument("--grpc-port", type=int, default=9000, help="Serve's gRPC proxy (default 9000)")
+    p.add_argument("--workers", type=int, default=2, help="batch workers (default 2)")
+    p.add_argument(
+        "--dir", type=Path, help="state directory (default: DYAD_SERVE_DIR or .dyad/serve)"
+    )
+    p.add_argument(
+        "--config", type=Path, help="Serve config (default: deploy/ray/serve_config.yaml)"
+    )
+    p.add_argument("--cpus", type=int, default=0, help="CPUs to fit the replicas in (default: all)")
+    p.add_argument(
+        "--timeout", type=float, default=180.0, help="seconds to wait for every application"
+    )
+    p.add_argument("--dry-run", action="store_true", help="print the fitted Serve config and exit")
     p.set_defaults(func=serve)
 
 
-def has_gpu() -> bool:
-    return shutil.which("nvidia-smi") is not None or bool(os.environ.get("CUDA_VISIBLE_DEVICES"))
+def _options(args: argparse.Namespace) -> object:
+    from dyad.serving.stack import StackOptions, stack_dir
+
+    if not 1 <= args.grpc_port <= 65535:
+        raise InvalidInput("--grpc-port", "between 1 and 65535")
+    if not 0 <= args.workers <= 64:
+        raise InvalidInput("--workers", "between 0 and 64")
+    if args.cpus < 0:
+        raise InvalidInput("--cpus", "must not be negative")
+    if args.config is not None and not args.config.is_file():
+        raise InvalidInput("--config", f"{args.config} is not a file")
+    return StackOptions(
+        directory=stack_dir(args.dir),
+        grpc_port=args.grpc_port,
+        workers=args.workers,
+        config=args.config,
+        cpus=args.cpus,
+        ready_timeout_s=args.timeout,
+    )
 
 
 def serve(args: argparse.Namespace) -> int:
     import yaml
 
-    from dyad.serving.config import fit_to_machine, load_config
+    from dyad.config import PlatformSettings, load
+    from dyad.logs import configure
+    from dyad.serving.stack import LocalStack, dev_token
 
-    if not args.config.is_file():
-        raise InvalidInput("--config", f"{args.config} is not a file")
-    config = load_config(args.config)
-    gpu = has_gpu()
-    cpus = float(os.cpu_count() or 1)
-    effective = fit_to_machine(
-        config, cpus=cpus, gpus=1.0 if gpu else 0.0, grpc_port=args.grpc_port
-    )
-    if not gpu:
-        print("dyad serve: no GPU here — GPU stages run on CPU (num_gpus dropped)", file=sys.stderr)
-    text = yaml.safe_dump(effective, sort_keys=False)
+    options = _options(args)
+    platform = load(PlatformSettings)
+    configure(platform.log_level, json_format=platform.log_json)
+    stack = LocalStack(options, platform)  # type: ignore[arg-type]
     if args.dry_run:
-        print(text)
+        print(yaml.safe_dump(stack.fitted_config(), sort_keys=False), end="")
         return 0
-    exe = Path(sys.executable).with_name("serve")
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="dyad-serve-") as f:
-        f.write(text)
-        f.flush()
-        port = effective.get("grpc_options", {}).get("port", 9000)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if stopping.is_set():
+            return
+        stopping.set()
+        raise KeyboardInterrupt  # unwinds start() or the wait below into the clean-up
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def say(line: str) -> None:
+        print(f"dyad serve: {line}", file=sys.stderr, flush=True)
+
+    try:
+        stack.start(progress=say)
+        token = dev_token(stack.dir)
+        say(f"workers    {len(stack.workers)} (logs in {stack.dir / 'logs'})")
+        say(f"metrics    Ray {stack.ray_metrics_port}, workers {stack.worker_metrics_ports}")
         print(
-            f"dyad serve: gRPC on :{port} (metadata `application: <name>`); Ctrl-C stops",
-            file=sys.stderr,
+            f"\nDyad is serving on {stack.endpoint} (gRPC; application metadata `gateway`).\n"
+            f"Dev token (team `local`): {token}  — in {stack.dir / 'tokens'} (mode 0600)\n"
+            f'In another terminal: dyad submit --prompt "…" --wait --download out/\n'
+            "Ctrl-C stops everything.",
+            flush=True,
         )
-        try:
-            return subprocess.call([str(exe) if exe.exists() else "serve", "run", f.name])
-        except KeyboardInterrupt:
-            return 130
+        stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        say("stopping…")
+        for s, handler in previous.items():
+            signal.signal(s, signal.SIG_IGN if s == signal.SIGINT else handler)
+        stack.stop()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        say("stopped")
+    return 0

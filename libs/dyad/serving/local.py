@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -70,6 +72,9 @@ class LocalServe:
 
         os.environ.update(self.env)
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # one process: nothing to authenticate
+        # ray.init installs its own SIGTERM handler (log and abort); the caller's own handlers
+        # must keep deciding how this process stops, so they are put back right after.
+        saved = _signal_handlers()
         ray.init(
             address="local",
             num_cpus=self.num_cpus,
@@ -80,6 +85,7 @@ class LocalServe:
             log_to_driver=False,
             **({"_metrics_export_port": self.metrics_port} if self.metrics_port else {}),
         )
+        _restore(saved)
         self._started = True
         try:
             schema = ServeDeploySchema.model_validate(self.config)
@@ -128,6 +134,18 @@ class LocalServe:
             os.environ.pop(key, None)
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _signal_handlers() -> dict[int, Any]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore(handlers: dict[int, Any]) -> None:
+    for sig, handler in handlers.items():
+        if handler is not None:
+            signal.signal(sig, handler)
 
 
 def _client() -> Any:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dyad.domain import parse_turn_range
 from dyad.errors import InvalidInput
 
 
@@ -52,15 +53,6 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--head-px", type=int, default=512)
     p.add_argument("--store", default="", help="artefact store (default: DYAD_STORE_URI)")
     p.add_argument("--out", required=True, type=Path, help="output directory")
-
-
-def _turns(text: str) -> tuple[int, int] | None:
-    if not text:
-        return None
-    lo, sep, hi = text.partition("-")
-    if not lo.isdigit() or (sep and not hi.isdigit()):
-        raise InvalidInput("--turns", f"expected MIN-MAX, e.g. 5-7; got {text!r}")
-    return int(lo), int(hi or lo)
 
 
 def _relation(text: str) -> Any:
@@ -107,7 +99,12 @@ def generate(args: argparse.Namespace) -> int:
     from dyad.services.dialogue.writing.writer import check_prompt
 
     prompt = check_prompt(args.prompt, 4000)
-    opts = _options(args, n=args.n, turns=_turns(args.turns), relation=_relation(args.relation))
+    opts = _options(
+        args,
+        n=args.n,
+        turns=parse_turn_range(args.turns, "--turns"),
+        relation=_relation(args.relation),
+    )
     orch = _orchestrator(args)
     with ProgressReporter(("dialogue", "speech", "features", "motion", "refine", "render")) as rep:
         outputs = orch.generate(prompt, opts, rep)

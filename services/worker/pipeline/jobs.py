@@ -131,7 +131,7 @@ def write_job_manifest(
 def build_runner() -> PipelineRunner:
     """The default ``DYAD_WORKER_RUNNER``: the stages ``DYAD_PIPELINE_*`` configure."""
     settings = PipelineSettings.from_env()
-    if settings.stages == "served":
+    if settings.served:
         from dyad.services.worker.pipeline.served import ServedStages
 
         return PipelineRunner(lambda store: ServedStages.from_settings(store, settings))

@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 
 from dyad.domain import Dialogue, Relation, StoredConversation, StoredFeatures, Timeline
 from dyad.errors import InvalidInput
+from dyad.observability import observe_stage, prepare_stages
 from dyad.services.worker.pipeline.stages import FeaturePair, MotionPair, RenderedVideos, Stages
 from dyad.storage import ArtifactRef, ArtifactStore
 
@@ -133,6 +134,7 @@ class Orchestrator:
         self.store = stages.store
         self.versions = stages.versions()
         self.last_hit = False  # whether the last stage came from the cache
+        prepare_stages(PROMPT_STAGES + AUDIO_STAGES, getattr(stages, "mode", "embedded"))
 
     # --- the stage cache ------------------------------------------------------------------
     def _cached(
@@ -153,8 +155,10 @@ class Orchestrator:
         else:
             value = compute()
             self.store.put_named(key, json.dumps(encode(value)).encode(), "application/json")
+        seconds, mode = time.perf_counter() - t0, getattr(self.stages, "mode", "embedded")
+        observe_stage(stage, "cached" if self.last_hit else mode, seconds)
         if log is not None:
-            self._record(log, stage, time.perf_counter() - t0, self.last_hit)
+            self._record(log, stage, seconds, self.last_hit)
         return value
 
     def _record(self, log: StageLog, stage: str, seconds: float, hit: bool) -> None:

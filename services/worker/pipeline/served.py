@@ -10,14 +10,18 @@ local call would raise.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
 
 from dyad import __version__
 from dyad.domain import Dialogue, Identity, Relation, StoredConversation, StoredFeatures
-from dyad.errors import ConfigError
+from dyad.errors import ConfigError, ResourceExhausted, Unavailable
+from dyad.metrics import counter
 from dyad.protoconv import (
     conversation_from_pb,
     dialogue_from_pb,
@@ -60,6 +64,12 @@ LAYOUTS = {
 }
 _OPTIONS = [("grpc.max_send_message_length", 8 << 20), ("grpc.max_receive_message_length", 8 << 20)]
 assert set(STUBS) == set(SERVICES)
+log = logging.getLogger("dyad.pipeline")
+RETRIES = counter(
+    "dyad_stage_call_retries_total",
+    "stage calls retried after UNAVAILABLE or RESOURCE_EXHAUSTED",
+    ["service", "code"],
+)
 
 
 def _clip(ref: ArtifactRef, speaker: Any) -> c.MotionClip:
@@ -72,6 +82,43 @@ def _pair(resp: Any) -> MotionPair:
     )
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retries of a call that failed ``UNAVAILABLE`` or ``RESOURCE_EXHAUSTED``: at most
+    ``retries`` more attempts, waiting ``base · 2^(attempt-1)`` seconds (capped at ``max_s``),
+    all within the one deadline the caller gives; any other error is raised at once."""
+
+    retries: int = 4
+    base_s: float = 0.5
+    max_s: float = 15.0
+
+    def delay(self, attempt: int) -> float:
+        return float(min(self.max_s, self.base_s * 2 ** (attempt - 1)))
+
+    def run(
+        self,
+        attempt: Callable[[float], Any],
+        deadline_s: float,
+        *,
+        what: str = "call",
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Any:
+        end = clock() + deadline_s
+        tries = 0
+        while True:
+            try:
+                return attempt(max(0.001, end - clock()))
+            except (Unavailable, ResourceExhausted) as e:
+                tries += 1
+                wait = self.delay(tries)
+                if tries > self.retries or clock() + wait >= end:
+                    raise
+                RETRIES.labels(what.split(".", 1)[0], e.code).inc()
+                log.warning("%s failed %s (%s); retry %d in %.1f s", what, e.code, e, tries, wait)
+                sleep(wait)
+
+
 class ServedStages:
     mode = "served"
 
@@ -82,12 +129,14 @@ class ServedStages:
         *,
         timeout_s: float = 1800.0,
         route_by_application: bool = True,
+        retry: RetryPolicy | None = None,
     ) -> None:
         missing = sorted(set(STUBS) - set(endpoints))
         if missing:
             raise ConfigError("DYAD_PIPELINE_ENDPOINT", f"no endpoint for {', '.join(missing)}")
         self.store = store
         self.timeout_s = timeout_s
+        self.retry = retry or RetryPolicy()
         targets = set(endpoints.values())
         self._channels = {t: grpc.insecure_channel(t, options=_OPTIONS) for t in targets}
         self._stubs = {s: STUBS[s][0](self._channels[endpoints[s]]) for s in STUBS}
@@ -105,6 +154,7 @@ class ServedStages:
             endpoints,
             timeout_s=settings.timeout_s,
             route_by_application=bool(settings.endpoint),
+            retry=RetryPolicy(settings.retries, settings.backoff_base_s, settings.backoff_max_s),
         )
 
     @classmethod
@@ -112,11 +162,17 @@ class ServedStages:
         return cls.from_settings(store, PipelineSettings.from_env())
 
     def _call(self, service: str, method: str, request: Any) -> Any:
+        """One stage call under one deadline (``timeout_s``), retried with backoff while the
+        service is unavailable or overloaded (a replica starting, Serve's queue full)."""
         rpc: Callable[..., Any] = getattr(self._stubs[service], method)
-        try:
-            return rpc(request, timeout=self.timeout_s, metadata=self._metadata[service])
-        except grpc.RpcError as e:
-            raise error_from_rpc(e) from None
+
+        def attempt(timeout_s: float) -> Any:
+            try:
+                return rpc(request, timeout=timeout_s, metadata=self._metadata[service])
+            except grpc.RpcError as e:
+                raise error_from_rpc(e) from None
+
+        return self.retry.run(attempt, self.timeout_s, what=f"{service}.{method}")
 
     def close(self) -> None:
         for ch in self._channels.values():

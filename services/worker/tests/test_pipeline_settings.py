@@ -35,6 +35,15 @@ def test_bad_values_name_their_variable(env: dict[str, str], variable: str) -> N
     assert e.value.setting == variable
 
 
+def test_auto_serves_when_an_endpoint_is_set() -> None:
+    assert not settings().served  # a laptop: every stage in this process
+    assert settings(ENDPOINT="proxy:9100").served  # the served system, by default
+    assert not settings(ENDPOINT="proxy:9100", STAGES="embedded").served
+    with pytest.raises(ConfigError) as e:  # auto with only some services: which ones lack one
+        settings(MOTION_ENDPOINT="m:1")
+    assert e.value.setting == "DYAD_PIPELINE_ENDPOINT" and "dialogue" in str(e.value)
+
+
 def test_endpoints_and_routing(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
     s = settings(STAGES="served", ENDPOINT="proxy:9100", RENDERER_ENDPOINT="gpu:50051")
     assert [s.endpoint_of(n) for n in ("dialogue", "renderer")] == ["proxy:9100", "gpu:50051"]

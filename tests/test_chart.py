@@ -1,0 +1,520 @@
+"""The Helm chart (charts/dyad), rendered offline with the chart's defaults and with
+deploy/values-dev.yaml and deploy/values-prod.yaml: core objects validated against the
+Kubernetes schemas (strict), our own checks of the custom resources we rely on (RayService,
+ScaledObject, PodMonitor, PrometheusRule), hardening, probes, resources, and the values
+documentation. Each render runs once per session; the checks live in tests/chart_render.py and
+are also run on broken copies (tests/test_chart_checks.py) to show they notice."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+import yaml
+
+from tests.chart_render import (
+    CHART,
+    CRD_KINDS,
+    DASHBOARDS,
+    DEPLOY,
+    QUEUE_PRIORITIES,
+    REPO,
+    RULES,
+    SERVE_CONFIG,
+    VALUES_FILES,
+    RenderError,
+    Rendered,
+    check_fit,
+    check_gpu_groups,
+    check_monitors,
+    check_probes,
+    check_resources,
+    check_scaled_object,
+    check_security,
+    check_serve_config,
+    env_of,
+    free_form_paths,
+    lint,
+    load_values,
+    pods,
+    render_with,
+    rendered,
+    schema_paths,
+    selects,
+    undocumented_keys,
+    value_paths,
+)
+
+kubernetes_validate = pytest.importorskip("kubernetes_validate")
+pytest.importorskip("helm_python")
+
+#: The chart's kubeVersion floor and the newest schema kubernetes-validate knows.
+K8S_VERSIONS = ("1.29.0", "1.37.0")
+NAMES = list(VALUES_FILES)
+
+
+@pytest.fixture(params=NAMES)
+def r(request: pytest.FixtureRequest) -> Rendered:
+    return rendered(request.param)
+
+
+# ------------------------------------------------------------------------- chart as a whole
+
+
+def test_files_link_to_deploy() -> None:
+    """One source: the chart reads deploy/ through a symlink, no copies."""
+    link = CHART / "files" / "deploy"
+    assert link.is_symlink() and os.readlink(link) == "../../../deploy"
+    assert link.resolve() == DEPLOY.resolve()
+    assert not list(CHART.rglob("serve_config.yaml*")) or all(
+        p.resolve() == SERVE_CONFIG.resolve() for p in CHART.rglob("serve_config.yaml")
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_lint_clean(name: str) -> None:
+    report = lint(load_values(name))
+    assert not report["errors"], report["errors"]
+    serious = [m for m in report["messages"] if m["severity"] >= 2]
+    assert not serious, serious
+
+
+def test_core_objects_validate_strict(r: Rendered) -> None:
+    """Every core object against the Kubernetes OpenAPI schemas (unknown fields rejected), and
+    the RayService's pod templates as PodTemplates."""
+    problems = []
+    for version in K8S_VERSIONS:
+        for o in r.objects:
+            if o["kind"] in CRD_KINDS:
+                continue
+            problems += _validate(o, version)
+        for pod in pods(r):
+            if pod.owner_kind == "RayService":
+                problems += _validate(_pod_template(pod.where, pod.labels, pod.spec), version)
+    assert not problems, "\n".join(problems)
+
+
+def _validate(obj: dict, version: str) -> list[str]:
+    obj = json.loads(json.dumps(obj))
+    obj["metadata"]["annotations"].pop("dyad.test/template", None)
+    if not obj["metadata"]["annotations"]:
+        del obj["metadata"]["annotations"]
+    try:
+        kubernetes_validate.validate(obj, version, strict=True)
+    except kubernetes_validate.ValidationError as e:
+        return [f"{version} {obj['kind']}/{obj['metadata']['name']}: {e.message} at {list(e.path)}"]
+    return []
+
+
+def _pod_template(where: str, labels: dict, spec: dict) -> dict:
+    name = re.sub(r"[^a-z0-9-]+", "-", where.lower()).strip("-")
+    return {
+        "apiVersion": "v1",
+        "kind": "PodTemplate",
+        "metadata": {"name": name, "annotations": {}},
+        "template": {"metadata": {"labels": labels}, "spec": spec},
+    }
+
+
+def test_every_object_is_labelled(r: Rendered) -> None:
+    for o in r.objects:
+        labels = o["metadata"].get("labels", {})
+        assert labels.get("app.kubernetes.io/instance") == "dyad", o["metadata"]["name"]
+        assert labels.get("app.kubernetes.io/part-of") == "dyad", o["metadata"]["name"]
+
+
+def test_probes(r: Rendered) -> None:
+    assert check_probes(r) == []
+
+
+def test_no_container_may_run_as_root_and_all_are_hardened(r: Rendered) -> None:
+    assert check_security(r) == []
+
+
+def test_requests_and_limits_everywhere(r: Rendered) -> None:
+    assert check_resources(r) == []
+
+
+def test_writable_dirs_are_empty_dirs(r: Rendered) -> None:
+    """Read-only root filesystems: the Dyad containers write only to emptyDirs."""
+    for pod in pods(r):
+        volumes = {v["name"]: v for v in pod.spec.get("volumes", [])}
+        for c in pod.spec["containers"]:
+            if not c["image"].split("/")[-1].startswith("dyad:"):
+                continue
+            mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+            for path in ("/var/lib/dyad", "/tmp"):
+                assert path in mounts, f"{pod.where}: {path} not mounted"
+                assert "emptyDir" in volumes[mounts[path]], f"{pod.where}: {path} not an emptyDir"
+
+
+# ------------------------------------------------------------------------- Ray Serve
+
+
+def test_serve_config_is_the_one_source(r: Rendered) -> None:
+    assert check_serve_config(r) == []
+
+
+def test_serve_deployments_fit_a_worker_group(r: Rendered) -> None:
+    assert check_fit(r) == []
+
+
+def test_gpus_only_in_gpu_groups(r: Rendered) -> None:
+    assert check_gpu_groups(r) == []
+
+
+def test_rayservice(r: Rendered) -> None:
+    rs = r.one("RayService")
+    spec = rs["spec"]
+    assert spec["upgradeStrategy"]["type"] in {"NewCluster", "None", "NewClusterWithIncrementalUpgrade"}
+    assert spec["upgradeStrategy"]["type"] == r.values["ray"]["upgradeStrategy"]
+    cluster = spec["rayClusterConfig"]
+    assert cluster["enableInTreeAutoscaling"] is True
+    head = cluster["headGroupSpec"]
+    assert head["rayStartParams"]["num-cpus"] == "0"
+    assert head["rayStartParams"]["metrics-export-port"] == "8080"
+    for g in cluster["workerGroupSpecs"]:
+        assert g["rayStartParams"]["metrics-export-port"] == "8080"
+        assert all(isinstance(v, str) for v in g["rayStartParams"].values())
+    ray_pin = re.search(r"^ray\[serve\]==(\S+)$", (REPO / "requirements.txt").read_text(), re.M)
+    assert ray_pin and cluster["rayVersion"] == ray_pin.group(1)
+
+
+def test_ray_ports_follow_the_serve_config(r: Rendered) -> None:
+    """Container ports, the gRPC Service and the workers' endpoint use the Serve config's ports."""
+    cfg = yaml.safe_load(SERVE_CONFIG.read_text())
+    grpc_port, http_port = cfg["grpc_options"]["port"], cfg["http_options"]["port"]
+    for pod in pods(r):
+        if pod.owner_kind != "RayService":
+            continue
+        ports = {p["name"]: p["containerPort"] for p in pod.spec["containers"][0]["ports"]}
+        assert ports["serve-grpc"] == grpc_port and ports["serve"] == http_port, pod.where
+        assert ports["metrics"] == 8080, pod.where
+    svc = r.one("Service", "dyad-serve")
+    assert svc["spec"]["ports"] == [
+        {"name": "serve-grpc", "port": grpc_port, "targetPort": "serve-grpc", "appProtocol": "kubernetes.io/h2c"}
+    ]
+    assert svc["spec"]["selector"]["ray.io/serve"] == "true"
+    ray_pods = [p for p in pods(r) if p.owner_kind == "RayService" and p.group is not None]
+    assert all(selects({k: v for k, v in svc["spec"]["selector"].items() if not k.startswith("ray.io/")}, p.labels) for p in ray_pods)
+    worker = r.one("Deployment", "dyad-worker")["spec"]["template"]["spec"]["containers"][0]
+    assert env_of(worker)["DYAD_PIPELINE_ENDPOINT"]["value"] == f"dyad-serve:{grpc_port}"
+    assert env_of(worker)["DYAD_PIPELINE_STAGES"]["value"] == "served"
+
+
+def test_ray_pods_env(r: Rendered) -> None:
+    for pod in pods(r):
+        if pod.owner_kind != "RayService":
+            continue
+        c = pod.spec["containers"][0]
+        env = env_of(c)
+        _assert_platform_env(pod.where, r, env)
+        tokens = env["DYAD_GATEWAY_TOKENS_FILE"]["value"]
+        mount = next(m for m in c["volumeMounts"] if tokens.startswith(m["mountPath"] + "/"))
+        volume = next(v for v in pod.spec["volumes"] if v["name"] == mount["name"])
+        assert "secret" in volume, pod.where
+
+
+def _assert_platform_env(where: str, r: Rendered, env: dict) -> None:
+    s3 = r.values["s3"]
+    assert env["DYAD_STORE_URI"]["value"].startswith(f"s3://{s3['bucket']}"), where
+    assert env["DYAD_S3_ENDPOINT"]["value"], where
+    for key in ("DYAD_S3_ACCESS_KEY", "DYAD_S3_SECRET_KEY"):
+        assert "secretKeyRef" in env[key]["valueFrom"], f"{where}: {key} not from a Secret"
+    assert env["DYAD_REDIS_URL"]["value"].startswith(("redis://", "rediss://")), where
+    if r.values["redis"]["auth"]["enabled"]:
+        assert "$(DYAD_REDIS_PASSWORD)@" in env["DYAD_REDIS_URL"]["value"], where
+        assert "secretKeyRef" in env["DYAD_REDIS_PASSWORD"]["valueFrom"], where
+    assert env["DYAD_QUEUE_PREFIX"]["value"] == r.values["queue"]["prefix"], where
+    assert env["DYAD_LOG_JSON"]["value"] == "true", where
+
+
+# ------------------------------------------------------------------------- gateway, workers
+
+
+def test_gateway(r: Rendered) -> None:
+    dep = r.one("Deployment", "dyad-gateway")
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    port = r.values["gateway"]["grpcPort"]
+    assert c["args"] == ["python", "-m", "dyad.services.gateway"]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert c[probe]["grpc"]["port"] == port, probe
+    env = env_of(c)
+    assert env["DYAD_GRPC_HOST"]["value"] == "0.0.0.0"
+    assert env["DYAD_GRPC_PORT"]["value"] == str(port)
+    assert env["DYAD_METRICS_PORT"]["value"] == str(r.values["gateway"]["metricsPort"])
+    _assert_platform_env("gateway", r, env)
+    grace = float(env["DYAD_GRPC_GRACE_S"]["value"])
+    assert dep["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > grace
+    labels = dep["spec"]["template"]["metadata"]["labels"]
+    headless = r.one("Service", "dyad-gateway-headless")
+    assert headless["spec"]["clusterIP"] == "None"
+    for svc in (r.one("Service", "dyad-gateway"), headless):
+        assert selects(svc["spec"]["selector"], labels)
+        assert svc["spec"]["ports"][0]["port"] == port
+
+
+def test_workers(r: Rendered) -> None:
+    dep = r.one("Deployment", "dyad-worker")
+    spec = dep["spec"]["template"]["spec"]
+    c = spec["containers"][0]
+    assert c["args"] == ["python", "-m", "dyad.services.worker"]
+    env = env_of(c)
+    _assert_platform_env("worker", r, env)
+    metrics = r.values["workers"]["metricsPort"]
+    assert env["DYAD_METRICS_PORT"]["value"] == str(metrics)
+    # The worker binds /metrics on DYAD_GRPC_HOST; the default 127.0.0.1 is unreachable.
+    assert env["DYAD_GRPC_HOST"]["value"] == "0.0.0.0"
+    assert env["DYAD_WORKER_CONCURRENCY"]["value"] == str(r.values["workers"]["concurrency"])
+    port_names = {p["name"]: p["containerPort"] for p in c["ports"]}
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert c[probe]["httpGet"]["path"] == "/metrics"
+        assert port_names[c[probe]["httpGet"]["port"]] == metrics
+    grace = float(env["DYAD_WORKER_SHUTDOWN_GRACE_S"]["value"])
+    assert spec["terminationGracePeriodSeconds"] > grace
+    assert ("replicas" in dep["spec"]) != r.values["workers"]["keda"]["enabled"]
+
+
+def test_pdbs_select_their_pods(r: Rendered) -> None:
+    for component in ("gateway", "worker"):
+        pdb = r.one("PodDisruptionBudget", f"dyad-{component}")
+        dep = r.one("Deployment", f"dyad-{component}")
+        assert selects(pdb["spec"]["selector"]["matchLabels"], dep["spec"]["template"]["metadata"]["labels"])
+        assert pdb["spec"].get("maxUnavailable") or pdb["spec"].get("minAvailable")
+
+
+# ------------------------------------------------------------------------- KEDA
+
+
+def test_scaled_object() -> None:
+    r = rendered("prod")
+    [so] = r.of_kind("ScaledObject")
+    assert check_scaled_object(r) == []
+    assert so["spec"]["minReplicaCount"] == r.values["workers"]["keda"]["minReplicaCount"]
+    for t in so["spec"]["triggers"]:
+        assert t["authenticationRef"]["name"] == r.one("TriggerAuthentication")["metadata"]["name"]
+        assert t["metadata"]["address"] == "dyad-redis.prod.example.internal:6379"
+    auth = r.one("TriggerAuthentication")["spec"]["secretTargetRef"]
+    assert auth == [{"parameter": "password", "name": "dyad-redis", "key": "password"}]
+
+
+def test_scaled_object_scale_to_zero_and_no_password() -> None:
+    r = render_with("dev", **{"workers.keda.enabled": True, "redis.auth.enabled": False})
+    [so] = r.of_kind("ScaledObject")
+    assert check_scaled_object(r) == []
+    assert so["spec"]["minReplicaCount"] == 0
+    assert not r.of_kind("TriggerAuthentication")
+    assert {t["metadata"]["stream"] for t in so["spec"]["triggers"]} == {
+        f"dyad:jobs:{p}" for p in QUEUE_PRIORITIES
+    }
+    assert all(t["metadata"]["address"] == "dyad-redis:6379" for t in so["spec"]["triggers"])
+
+
+# ------------------------------------------------------------------------- monitoring
+
+
+def test_monitors_match_pods() -> None:
+    r = rendered("prod")
+    assert {m["metadata"]["name"] for m in r.of_kind("PodMonitor")} == {"dyad-ray", "dyad-gateway", "dyad-worker"}
+    assert check_monitors(r) == []
+    for m in r.of_kind("PodMonitor"):
+        assert m["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_prometheus_rule_wraps_the_rule_file() -> None:
+    r = rendered("prod")
+    rules = r.of_kind("PrometheusRule")
+    if not RULES.is_file():
+        assert rules == [], "no rule file: no PrometheusRule"
+        return
+    doc = yaml.safe_load(RULES.read_text())
+    groups = doc.get("groups") or doc["spec"]["groups"]
+    [rule] = rules
+    assert rule["spec"]["groups"] == groups
+
+
+def test_one_dashboard_configmap_per_json_file() -> None:
+    r = rendered("prod")
+    files = sorted(DASHBOARDS.rglob("*.json")) if DASHBOARDS.is_dir() else []
+    maps = [
+        o for o in r.of_kind("ConfigMap") if o["metadata"].get("labels", {}).get("grafana_dashboard") == "1"
+    ]
+    assert len(maps) == len(files)
+    by_source = {m["metadata"]["annotations"]["dyad.io/source"]: m for m in maps}
+    for f in files:
+        m = by_source[str(f.relative_to(REPO))]
+        [(key, text)] = m["data"].items()
+        assert key == f.name
+        assert json.loads(text) == json.loads(f.read_text())
+    assert len({m["metadata"]["name"] for m in maps}) == len(maps)
+
+
+def test_monitoring_off_renders_no_crds_of_it() -> None:
+    r = rendered("dev")
+    for kind in ("PodMonitor", "ServiceMonitor", "PrometheusRule", "ScaledObject"):
+        assert not r.of_kind(kind), kind
+
+
+# ------------------------------------------------------------------------- NetworkPolicies
+
+
+def _policies(r: Rendered) -> dict[str, dict]:
+    return {p["metadata"]["name"]: p for p in r.of_kind("NetworkPolicy")}
+
+
+def _peers(policy: dict) -> list[dict]:
+    return [peer for rule in policy["spec"]["ingress"] for peer in rule.get("from", [])]
+
+
+DYAD_PODS = {"app.kubernetes.io/name": "dyad", "app.kubernetes.io/instance": "dyad"}
+
+
+def test_network_policies() -> None:
+    """Only the gateway is open beyond the namespace; Ray pods take traffic from the workers,
+    the gateway, each other, the KubeRay operator and Prometheus; nothing calls the workers."""
+    r = rendered("prod")
+    pols = _policies(r)
+    assert set(pols) == {"dyad-gateway", "dyad-worker", "dyad-ray"}  # prod: Redis, S3 managed
+    open_rules = [(n, rule) for n, p in pols.items() for rule in p["spec"]["ingress"] if not rule.get("from")]
+    assert [n for n, _ in open_rules] == ["dyad-gateway"]
+    assert open_rules[0][1]["ports"] == [{"port": 50051, "protocol": "TCP"}]
+    ray_sources = {
+        peer["podSelector"]["matchLabels"].get("app.kubernetes.io/component")
+        for peer in _peers(pols["dyad-ray"])
+        if "podSelector" in peer and "namespaceSelector" not in peer
+    }
+    assert ray_sources == {"ray", "worker", "gateway"}
+    ns_peers = [p["namespaceSelector"]["matchLabels"] for p in _peers(pols["dyad-ray"]) if "namespaceSelector" in p]
+    assert {"kubernetes.io/metadata.name": "kuberay-system"} in ns_peers
+    assert {"kubernetes.io/metadata.name": "monitoring"} in ns_peers
+    worker_peers = _peers(pols["dyad-worker"])
+    assert worker_peers and all("namespaceSelector" in p for p in worker_peers)  # Prometheus only
+    all_pods = list(pods(r))
+    for name, p in pols.items():
+        assert any(selects(p["spec"]["podSelector"]["matchLabels"], pod.labels) for pod in all_pods), name
+
+
+def test_network_policies_of_in_chart_redis_and_minio() -> None:
+    """Redis and MinIO: only from Dyad pods (Redis also from KEDA when it scales the workers)."""
+    r = render_with("dev", **{"networkPolicy.enabled": True, "workers.keda.enabled": True})
+    pols = _policies(r)
+    for name in ("dyad-redis", "dyad-minio"):
+        peers = _peers(pols[name])
+        assert {"podSelector": {"matchLabels": DYAD_PODS}} in peers, name
+        others = [p for p in peers if p != {"podSelector": {"matchLabels": DYAD_PODS}}]
+        if name == "dyad-redis":
+            assert [p["namespaceSelector"]["matchLabels"] for p in others] == [
+                {"kubernetes.io/metadata.name": "keda"}
+            ]
+        else:
+            assert others == []
+    # Every pod of the release carries the labels those rules admit.
+    assert all(selects(DYAD_PODS, pod.labels) for pod in pods(r))
+
+
+# ------------------------------------------------------------------------- secrets, external
+
+
+def test_secrets_generated_only_when_not_given() -> None:
+    dev = rendered("dev")
+    assert {s["metadata"]["name"] for s in dev.of_kind("Secret")} == {"dyad-tokens", "dyad-redis", "dyad-s3"}
+    tokens = json.loads(__import__("base64").b64decode(dev.one("Secret", "dyad-tokens")["data"]["tokens"]))
+    assert list(tokens) == ["default"] and len(tokens["default"][0]) >= 16
+    prod = rendered("prod")
+    assert prod.of_kind("Secret") == []
+    # Every Secret a pod refers to is rendered here or named in values as an existing one.
+    for r in (dev, prod):
+        own = {s["metadata"]["name"] for s in r.of_kind("Secret")}
+        given = {r.values["tokens"]["existingSecret"], r.values["redis"]["auth"]["existingSecret"], r.values["s3"]["existingSecret"]}
+        for pod in pods(r):
+            for c in pod.containers():
+                for e in c.get("env", []):
+                    ref = (e.get("valueFrom") or {}).get("secretKeyRef")
+                    if ref:
+                        assert ref["name"] in own | given, f"{r.name} {pod.where}: {ref['name']}"
+
+
+def test_values_files_hold_no_credentials() -> None:
+    for name, path in VALUES_FILES.items():
+        text = (path or CHART / "values.yaml").read_text()
+        for m in re.finditer(r"(?im)^\s*(password|secretKey|accessKey|token)\s*:\s*(\S+)", text):
+            pytest.fail(f"{name}: {m.group(0).strip()}")
+
+
+def test_external_redis_and_s3() -> None:
+    r = rendered("prod")
+    assert not r.of_kind("StatefulSet")
+    env = env_of(r.one("Deployment", "dyad-worker")["spec"]["template"]["spec"]["containers"][0])
+    assert env["DYAD_REDIS_URL"]["value"] == "redis://:$(DYAD_REDIS_PASSWORD)@dyad-redis.prod.example.internal:6379/0"
+    assert env["DYAD_STORE_URI"]["value"] == "s3://dyad-prod-artefacts/dyad"
+    assert env["DYAD_S3_SECURE"]["value"] == "true"
+    gcs = r.one("RayService")["spec"]["rayClusterConfig"]["gcsFaultToleranceOptions"]
+    assert gcs["redisAddress"] == "redis://dyad-redis.prod.example.internal:6379"
+    assert gcs["redisPassword"]["valueFrom"]["secretKeyRef"]["name"] == "dyad-redis"
+
+
+def test_in_chart_redis_and_minio() -> None:
+    r = rendered("dev")
+    redis = r.one("StatefulSet", "dyad-redis")
+    c = redis["spec"]["template"]["spec"]["containers"][0]
+    assert re.fullmatch(r"redis:7\.\d+\.\d+(-\w+)?", c["image"]), c["image"]
+    assert "--appendonly yes" in c["command"][-1]
+    assert redis["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
+    minio = r.one("StatefulSet", "dyad-minio")
+    assert re.search(r":RELEASE\.\d{4}-", minio["spec"]["template"]["spec"]["containers"][0]["image"])
+    job = r.one("Job", "dyad-minio-bucket")
+    assert "post-install" in job["metadata"]["annotations"]["helm.sh/hook"]
+    assert re.search(r"minio/mc:RELEASE\.\d{4}-", job["spec"]["template"]["spec"]["containers"][0]["image"])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"redis.enabled": False}, "redis.url is required"),
+        ({"redis.enabled": False, "redis.url": "redis://u:p@h:6379/0"}, "redis.url"),
+        ({"minio.enabled": False}, "s3.endpoint is required"),
+        ({"minio.enabled": False, "s3.endpoint": "s3.example:443"}, "s3.existingSecret is required"),
+        ({"redis.enabled": False, "redis.url": "redis://h:6379/0"}, "needs redis.auth.existingSecret"),
+        ({"ray.serveConfig.applicationOverrides": {"nope": {}}}, "no such application"),
+        (
+            {"ray.serveConfig.applicationOverrides": {"motion": {"deployments": {"Nope": {}}}}},
+            "no such deployment",
+        ),
+        ({"gateway.replcas": 3}, "additional properties"),
+        ({"securityContext.runAsUser": 0}, "minimum"),
+    ],
+)
+def test_bad_values_fail_the_render(overrides: dict, message: str) -> None:
+    with pytest.raises(RenderError, match=re.escape(message)):
+        render_with("defaults", **overrides)
+
+
+def test_application_can_be_dropped() -> None:
+    r = render_with("dev", **{"ray.serveConfig.applicationOverrides": {"gateway": {"enabled": False}}})
+    assert check_serve_config(r) == []
+    apps = yaml.safe_load(r.one("RayService")["spec"]["serveConfigV2"])["applications"]
+    assert [a["name"] for a in apps] == ["dialogue", "audio_encoder", "motion", "refiner", "renderer"]
+
+
+# ------------------------------------------------------------------------- values
+
+
+def test_every_value_is_documented() -> None:
+    assert undocumented_keys((CHART / "values.yaml").read_text()) == []
+
+
+def test_schema_covers_every_value_and_rejects_unknown_keys() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    free = free_form_paths(schema)
+    missing = value_paths(defaults, free=free) - schema_paths(schema)
+    assert not missing, sorted(missing)
+    for name in NAMES:
+        extra = value_paths(load_values(name), free=free) - schema_paths(schema)
+        assert not extra, (name, sorted(extra))
+
+
+def test_notes_render(r: Rendered) -> None:
+    assert "dyad-gateway-headless" in r.notes and "round_robin" in r.notes
