@@ -41,6 +41,8 @@ CRD_KINDS = {
     "PrometheusRule",
 }
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job", "DaemonSet"}
+#: The chart's kubeVersion floor and the newest Kubernetes kubernetes-validate has schemas of.
+K8S_VERSIONS = ("1.29.0", "1.37.0")
 QUEUE_PRIORITIES = ("high", "normal", "low")
 
 
@@ -76,11 +78,16 @@ def render(values: dict[str, Any]) -> dict[str, str]:
 
 def merged_values(values: dict[str, Any]) -> dict[str, Any]:
     """The chart's defaults coalesced with ``values`` (what templates see as .Values)."""
-    return _chart().merge_values(values)  # type: ignore[no-any-return]
+    return _chart().merge_values(values)
+
+
+def package(destination: Path) -> Path:
+    """``helm package`` into ``destination``; the archive's path."""
+    return Path(_helm().package(str(CHART), destination=str(destination)))
 
 
 def lint(values: dict[str, Any]) -> dict[str, Any]:
-    return _helm().lint(str(CHART), values, strict=True, namespace=NAMESPACE)  # type: ignore[no-any-return]
+    return _helm().lint(str(CHART), values, strict=True, namespace=NAMESPACE)
 
 
 @dataclass
@@ -185,6 +192,58 @@ def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
 # ----------------------------------------------------------------------------- checks
 
 
+def check_core_objects(r: Rendered, versions: tuple[str, ...] = K8S_VERSIONS) -> list[str]:
+    """Every core object validates (strict: unknown fields are errors) against the Kubernetes
+    schemas of each version; the RayService's pod templates are validated as PodTemplates.
+    Custom resources (CRD_KINDS) have their own checks."""
+    problems = []
+    for version in versions:
+        for o in r.objects:
+            if o["kind"] not in CRD_KINDS:
+                problems += _validate(o, version)
+        for pod in pods(r):
+            if pod.owner_kind == "RayService":
+                problems += _validate(_pod_template(pod.where, pod.labels, pod.spec), version)
+    return problems
+
+
+@functools.cache
+def _kubernetes_validate() -> Any:
+    """kubernetes_validate, with its schema-file reads cached: it re-reads and re-parses the
+    whole _definitions.json (megabytes) on every call, which made validation the slowest part
+    of the chart tests."""
+    import kubernetes_validate
+    from kubernetes_validate import utils
+
+    utils.schema_contents = functools.cache(utils.schema_contents)
+    return kubernetes_validate
+
+
+def _validate(obj: dict[str, Any], version: str) -> list[str]:
+    kubernetes_validate = _kubernetes_validate()
+    obj = json.loads(json.dumps(obj))
+    annotations = obj["metadata"].get("annotations", {})
+    annotations.pop("dyad.test/template", None)
+    if not annotations:
+        obj["metadata"].pop("annotations", None)
+    try:
+        kubernetes_validate.validate(obj, version, strict=True)
+    except kubernetes_validate.ValidationError as e:
+        where = f"{obj['kind']}/{obj['metadata'].get('name')}"
+        return [f"{version} {where}: {e.message} at {list(e.path)}"]
+    return []
+
+
+def _pod_template(where: str, labels: dict[str, str], spec: dict[str, Any]) -> dict[str, Any]:
+    name = re.sub(r"[^a-z0-9-]+", "-", where.lower()).strip("-")
+    return {
+        "apiVersion": "v1",
+        "kind": "PodTemplate",
+        "metadata": {"name": name},
+        "template": {"metadata": {"labels": labels}, "spec": spec},
+    }
+
+
 def check_probes(r: Rendered) -> list[str]:
     """Every long-running container has readiness and liveness probes; Ray containers (slow
     to start) and the gateway also a startup probe. Job containers run to completion: their
@@ -225,7 +284,9 @@ def check_security(r: Rendered) -> list[str]:
         opts = rs["spec"]["rayClusterConfig"].get("autoscalerOptions")
         if rs["spec"]["rayClusterConfig"].get("enableInTreeAutoscaling"):
             csc = (opts or {}).get("securityContext", {})
-            problems += _security_problems(f"RayService {rs['metadata']['name']} autoscaler", {}, csc)
+            problems += _security_problems(
+                f"RayService {rs['metadata']['name']} autoscaler", {}, csc
+            )
     return problems
 
 
@@ -253,12 +314,16 @@ def check_resources(r: Rendered) -> list[str]:
     problems = []
     entries: list[tuple[str, dict[str, Any]]] = []
     for pod in pods(r):
-        entries += [(f"{pod.where} {c['name']}", c.get("resources") or {}) for c in pod.containers()]
+        entries += [
+            (f"{pod.where} {c['name']}", c.get("resources") or {}) for c in pod.containers()
+        ]
     for rs in r.of_kind("RayService"):
         cfg = rs["spec"]["rayClusterConfig"]
         if cfg.get("enableInTreeAutoscaling"):
             opts = cfg.get("autoscalerOptions") or {}
-            entries.append((f"RayService {rs['metadata']['name']} autoscaler", opts.get("resources") or {}))
+            entries.append(
+                (f"RayService {rs['metadata']['name']} autoscaler", opts.get("resources") or {})
+            )
     for where, res in entries:
         for kind in ("requests", "limits"):
             for resource in ("cpu", "memory"):
@@ -344,7 +409,9 @@ def apply_overrides(config: dict[str, Any], overrides: dict[str, Any]) -> dict[s
             {k: v for k, v in app.items() if k != "deployments"},
             {k: v for k, v in o.items() if k not in ("deployments", "enabled")},
         )
-        merged["deployments"] = [deep_merge(d, deps_o.get(d["name"], {})) for d in app["deployments"]]
+        merged["deployments"] = [
+            deep_merge(d, deps_o.get(d["name"], {})) for d in app["deployments"]
+        ]
         apps.append(merged)
     out["applications"] = apps
     return out
@@ -385,7 +452,11 @@ def check_fit(r: Rendered) -> list[str]:
     """Every Serve deployment's replica fits one pod of some worker group (CPUs and GPUs),
     so the autoscaler can place it: a GPU share needs a GPU group."""
     problems = []
-    groups = [g for rs in r.of_kind("RayService") for g in rs["spec"]["rayClusterConfig"]["workerGroupSpecs"]]
+    groups = [
+        g
+        for rs in r.of_kind("RayService")
+        for g in rs["spec"]["rayClusterConfig"]["workerGroupSpecs"]
+    ]
     for where, d in serve_deployments(r):
         actor = d.get("ray_actor_options", {})
         cpus, gpus = float(actor.get("num_cpus", 1)), float(actor.get("num_gpus", 0))
@@ -403,7 +474,9 @@ def check_scaled_object(r: Rendered) -> list[str]:
     problems = []
     prefix = r.values["queue"]["prefix"]
     want_streams = {f"{prefix}:jobs:{p}" for p in QUEUE_PRIORITIES}
-    workers = [o["metadata"]["name"] for o in r.of_kind("Deployment") if "worker" in o["metadata"]["name"]]
+    workers = [
+        o["metadata"]["name"] for o in r.of_kind("Deployment") if "worker" in o["metadata"]["name"]
+    ]
     for so in r.of_kind("ScaledObject"):
         ref = so["spec"]["scaleTargetRef"]
         if ref.get("kind", "Deployment") != "Deployment" or ref["name"] not in workers:
@@ -417,6 +490,9 @@ def check_scaled_object(r: Rendered) -> list[str]:
                 problems.append(f"trigger type {t['type']}")
             if t["metadata"].get("consumerGroup") != "workers":
                 problems.append(f"trigger {t.get('name')}: consumerGroup is not workers")
+            # The CRD types trigger metadata as map[string]string.
+            if not all(isinstance(v, str) for v in t["metadata"].values()):
+                problems.append(f"trigger {t.get('name')}: metadata values must be strings")
         lagged = {t["metadata"]["stream"] for t in triggers if "lagCount" in t["metadata"]}
         if lagged != want_streams:
             problems.append(f"streams without lagCount: {sorted(want_streams - lagged)}")
@@ -437,7 +513,9 @@ def check_monitors(r: Rendered) -> list[str]:
         chosen = [p for p in all_pods if selects(sel, p.labels)]
         if not chosen:
             problems.append(f"PodMonitor {name}: selects no pod")
-        ports = {pt.get("name") for p in chosen for c in p.containers() for pt in c.get("ports", [])}
+        ports = {
+            pt.get("name") for p in chosen for c in p.containers() for pt in c.get("ports", [])
+        }
         for ep in m["spec"]["podMetricsEndpoints"]:
             if ep["port"] not in ports:
                 problems.append(f"PodMonitor {name}: no pod port named {ep['port']}")
@@ -516,9 +594,9 @@ def free_form_paths(schema: dict[str, Any], prefix: str = "") -> frozenset[str]:
     for k, sub in (schema.get("properties") or {}).items():
         path = f"{prefix}{k}"
         items = sub.get("items")
-        if sub.get("type") == "object" and not sub.get("properties"):
-            out.add(path)
-        elif sub.get("type") == "array" and not (isinstance(items, dict) and items.get("properties")):
+        named_items = isinstance(items, dict) and bool(items.get("properties"))
+        free_object = sub.get("type") == "object" and not sub.get("properties")
+        if free_object or (sub.get("type") == "array" and not named_items):
             out.add(path)
         out |= free_form_paths(sub, path + ".")
         if isinstance(items, dict):

@@ -86,7 +86,7 @@ class PrometheusServer:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> Self:
-        self.log = open(self.dir / "prometheus.log", "wb")  # noqa: SIM115 (closed in __exit__)
+        self.log = open(self.dir / "prometheus.log", "wb")
         self.proc = subprocess.Popen(
             [
                 str(self.binary),

@@ -10,22 +10,25 @@ from __future__ import annotations
 import json
 import os
 import re
+import tarfile
+from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.chart_render import (
     CHART,
-    CRD_KINDS,
     DASHBOARDS,
     DEPLOY,
+    K8S_VERSIONS,
     QUEUE_PRIORITIES,
     REPO,
     RULES,
     SERVE_CONFIG,
     VALUES_FILES,
-    RenderError,
     Rendered,
+    RenderError,
+    check_core_objects,
     check_fit,
     check_gpu_groups,
     check_monitors,
@@ -38,6 +41,7 @@ from tests.chart_render import (
     free_form_paths,
     lint,
     load_values,
+    package,
     pods,
     render_with,
     rendered,
@@ -47,11 +51,9 @@ from tests.chart_render import (
     value_paths,
 )
 
-kubernetes_validate = pytest.importorskip("kubernetes_validate")
+pytest.importorskip("kubernetes_validate")
 pytest.importorskip("helm_python")
 
-#: The chart's kubeVersion floor and the newest schema kubernetes-validate knows.
-K8S_VERSIONS = ("1.29.0", "1.37.0")
 NAMES = list(VALUES_FILES)
 
 
@@ -68,9 +70,27 @@ def test_files_link_to_deploy() -> None:
     link = CHART / "files" / "deploy"
     assert link.is_symlink() and os.readlink(link) == "../../../deploy"
     assert link.resolve() == DEPLOY.resolve()
-    assert not list(CHART.rglob("serve_config.yaml*")) or all(
-        p.resolve() == SERVE_CONFIG.resolve() for p in CHART.rglob("serve_config.yaml")
-    )
+    copies = [
+        p
+        for p in CHART.rglob("*")
+        if p.name == "serve_config.yaml" and "files/deploy" not in p.as_posix()
+    ]
+    assert copies == []
+
+
+def test_package_holds_the_deploy_sources(tmp_path: Path) -> None:
+    """`helm package` follows the symlink: the archive carries the Serve config, the rule file
+    and the dashboards (and not the Dockerfile or the values overlays)."""
+    archive = package(tmp_path)
+    with tarfile.open(archive) as tar:
+        names = {n.removeprefix("dyad/") for n in tar.getnames()}
+    want = {"files/deploy/ray/serve_config.yaml"}
+    want |= {f"files/deploy/{p.relative_to(DEPLOY)}" for p in DASHBOARDS.rglob("*.json")}
+    if RULES.is_file():
+        want.add("files/deploy/prometheus/rules.yaml")
+    assert want <= names
+    unwanted = [n for n in names if n.startswith(("files/deploy/docker/", "files/deploy/values-"))]
+    assert unwanted == []
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -82,40 +102,11 @@ def test_lint_clean(name: str) -> None:
 
 
 def test_core_objects_validate_strict(r: Rendered) -> None:
-    """Every core object against the Kubernetes OpenAPI schemas (unknown fields rejected), and
+    """Every core object against the Kubernetes OpenAPI schemas (unknown fields rejected) of
+    the chart's kubeVersion floor and of the newest Kubernetes kubernetes-validate knows, and
     the RayService's pod templates as PodTemplates."""
-    problems = []
-    for version in K8S_VERSIONS:
-        for o in r.objects:
-            if o["kind"] in CRD_KINDS:
-                continue
-            problems += _validate(o, version)
-        for pod in pods(r):
-            if pod.owner_kind == "RayService":
-                problems += _validate(_pod_template(pod.where, pod.labels, pod.spec), version)
+    problems = check_core_objects(r, K8S_VERSIONS)
     assert not problems, "\n".join(problems)
-
-
-def _validate(obj: dict, version: str) -> list[str]:
-    obj = json.loads(json.dumps(obj))
-    obj["metadata"]["annotations"].pop("dyad.test/template", None)
-    if not obj["metadata"]["annotations"]:
-        del obj["metadata"]["annotations"]
-    try:
-        kubernetes_validate.validate(obj, version, strict=True)
-    except kubernetes_validate.ValidationError as e:
-        return [f"{version} {obj['kind']}/{obj['metadata']['name']}: {e.message} at {list(e.path)}"]
-    return []
-
-
-def _pod_template(where: str, labels: dict, spec: dict) -> dict:
-    name = re.sub(r"[^a-z0-9-]+", "-", where.lower()).strip("-")
-    return {
-        "apiVersion": "v1",
-        "kind": "PodTemplate",
-        "metadata": {"name": name, "annotations": {}},
-        "template": {"metadata": {"labels": labels}, "spec": spec},
-    }
 
 
 def test_every_object_is_labelled(r: Rendered) -> None:
@@ -140,10 +131,10 @@ def test_requests_and_limits_everywhere(r: Rendered) -> None:
 def test_writable_dirs_are_empty_dirs(r: Rendered) -> None:
     """Read-only root filesystems: the Dyad containers write only to emptyDirs."""
     for pod in pods(r):
+        if pod.labels.get("app.kubernetes.io/component") not in {"gateway", "worker", "ray"}:
+            continue
         volumes = {v["name"]: v for v in pod.spec.get("volumes", [])}
         for c in pod.spec["containers"]:
-            if not c["image"].split("/")[-1].startswith("dyad:"):
-                continue
             mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
             for path in ("/var/lib/dyad", "/tmp"):
                 assert path in mounts, f"{pod.where}: {path} not mounted"
@@ -168,7 +159,11 @@ def test_gpus_only_in_gpu_groups(r: Rendered) -> None:
 def test_rayservice(r: Rendered) -> None:
     rs = r.one("RayService")
     spec = rs["spec"]
-    assert spec["upgradeStrategy"]["type"] in {"NewCluster", "None", "NewClusterWithIncrementalUpgrade"}
+    assert spec["upgradeStrategy"]["type"] in {
+        "NewCluster",
+        "None",
+        "NewClusterWithIncrementalUpgrade",
+    }
     assert spec["upgradeStrategy"]["type"] == r.values["ray"]["upgradeStrategy"]
     cluster = spec["rayClusterConfig"]
     assert cluster["enableInTreeAutoscaling"] is True
@@ -194,11 +189,22 @@ def test_ray_ports_follow_the_serve_config(r: Rendered) -> None:
         assert ports["metrics"] == 8080, pod.where
     svc = r.one("Service", "dyad-serve")
     assert svc["spec"]["ports"] == [
-        {"name": "serve-grpc", "port": grpc_port, "targetPort": "serve-grpc", "appProtocol": "kubernetes.io/h2c"}
+        {
+            "name": "serve-grpc",
+            "port": grpc_port,
+            "targetPort": "serve-grpc",
+            "appProtocol": "kubernetes.io/h2c",
+        }
     ]
     assert svc["spec"]["selector"]["ray.io/serve"] == "true"
     ray_pods = [p for p in pods(r) if p.owner_kind == "RayService" and p.group is not None]
-    assert all(selects({k: v for k, v in svc["spec"]["selector"].items() if not k.startswith("ray.io/")}, p.labels) for p in ray_pods)
+    assert all(
+        selects(
+            {k: v for k, v in svc["spec"]["selector"].items() if not k.startswith("ray.io/")},
+            p.labels,
+        )
+        for p in ray_pods
+    )
     worker = r.one("Deployment", "dyad-worker")["spec"]["template"]["spec"]["containers"][0]
     assert env_of(worker)["DYAD_PIPELINE_ENDPOINT"]["value"] == f"dyad-serve:{grpc_port}"
     assert env_of(worker)["DYAD_PIPELINE_STAGES"]["value"] == "served"
@@ -281,7 +287,9 @@ def test_pdbs_select_their_pods(r: Rendered) -> None:
     for component in ("gateway", "worker"):
         pdb = r.one("PodDisruptionBudget", f"dyad-{component}")
         dep = r.one("Deployment", f"dyad-{component}")
-        assert selects(pdb["spec"]["selector"]["matchLabels"], dep["spec"]["template"]["metadata"]["labels"])
+        assert selects(
+            pdb["spec"]["selector"]["matchLabels"], dep["spec"]["template"]["metadata"]["labels"]
+        )
         assert pdb["spec"].get("maxUnavailable") or pdb["spec"].get("minAvailable")
 
 
@@ -317,7 +325,11 @@ def test_scaled_object_scale_to_zero_and_no_password() -> None:
 
 def test_monitors_match_pods() -> None:
     r = rendered("prod")
-    assert {m["metadata"]["name"] for m in r.of_kind("PodMonitor")} == {"dyad-ray", "dyad-gateway", "dyad-worker"}
+    assert {m["metadata"]["name"] for m in r.of_kind("PodMonitor")} == {
+        "dyad-ray",
+        "dyad-gateway",
+        "dyad-worker",
+    }
     assert check_monitors(r) == []
     for m in r.of_kind("PodMonitor"):
         assert m["metadata"]["labels"]["release"] == "kube-prometheus-stack"
@@ -339,7 +351,9 @@ def test_one_dashboard_configmap_per_json_file() -> None:
     r = rendered("prod")
     files = sorted(DASHBOARDS.rglob("*.json")) if DASHBOARDS.is_dir() else []
     maps = [
-        o for o in r.of_kind("ConfigMap") if o["metadata"].get("labels", {}).get("grafana_dashboard") == "1"
+        o
+        for o in r.of_kind("ConfigMap")
+        if o["metadata"].get("labels", {}).get("grafana_dashboard") == "1"
     ]
     assert len(maps) == len(files)
     by_source = {m["metadata"]["annotations"]["dyad.io/source"]: m for m in maps}
@@ -377,7 +391,9 @@ def test_network_policies() -> None:
     r = rendered("prod")
     pols = _policies(r)
     assert set(pols) == {"dyad-gateway", "dyad-worker", "dyad-ray"}  # prod: Redis, S3 managed
-    open_rules = [(n, rule) for n, p in pols.items() for rule in p["spec"]["ingress"] if not rule.get("from")]
+    open_rules = [
+        (n, rule) for n, p in pols.items() for rule in p["spec"]["ingress"] if not rule.get("from")
+    ]
     assert [n for n, _ in open_rules] == ["dyad-gateway"]
     assert open_rules[0][1]["ports"] == [{"port": 50051, "protocol": "TCP"}]
     ray_sources = {
@@ -386,14 +402,20 @@ def test_network_policies() -> None:
         if "podSelector" in peer and "namespaceSelector" not in peer
     }
     assert ray_sources == {"ray", "worker", "gateway"}
-    ns_peers = [p["namespaceSelector"]["matchLabels"] for p in _peers(pols["dyad-ray"]) if "namespaceSelector" in p]
+    ns_peers = [
+        p["namespaceSelector"]["matchLabels"]
+        for p in _peers(pols["dyad-ray"])
+        if "namespaceSelector" in p
+    ]
     assert {"kubernetes.io/metadata.name": "kuberay-system"} in ns_peers
     assert {"kubernetes.io/metadata.name": "monitoring"} in ns_peers
     worker_peers = _peers(pols["dyad-worker"])
     assert worker_peers and all("namespaceSelector" in p for p in worker_peers)  # Prometheus only
     all_pods = list(pods(r))
     for name, p in pols.items():
-        assert any(selects(p["spec"]["podSelector"]["matchLabels"], pod.labels) for pod in all_pods), name
+        assert any(
+            selects(p["spec"]["podSelector"]["matchLabels"], pod.labels) for pod in all_pods
+        ), name
 
 
 def test_network_policies_of_in_chart_redis_and_minio() -> None:
@@ -419,15 +441,25 @@ def test_network_policies_of_in_chart_redis_and_minio() -> None:
 
 def test_secrets_generated_only_when_not_given() -> None:
     dev = rendered("dev")
-    assert {s["metadata"]["name"] for s in dev.of_kind("Secret")} == {"dyad-tokens", "dyad-redis", "dyad-s3"}
-    tokens = json.loads(__import__("base64").b64decode(dev.one("Secret", "dyad-tokens")["data"]["tokens"]))
+    assert {s["metadata"]["name"] for s in dev.of_kind("Secret")} == {
+        "dyad-tokens",
+        "dyad-redis",
+        "dyad-s3",
+    }
+    tokens = json.loads(
+        __import__("base64").b64decode(dev.one("Secret", "dyad-tokens")["data"]["tokens"])
+    )
     assert list(tokens) == ["default"] and len(tokens["default"][0]) >= 16
     prod = rendered("prod")
     assert prod.of_kind("Secret") == []
     # Every Secret a pod refers to is rendered here or named in values as an existing one.
     for r in (dev, prod):
         own = {s["metadata"]["name"] for s in r.of_kind("Secret")}
-        given = {r.values["tokens"]["existingSecret"], r.values["redis"]["auth"]["existingSecret"], r.values["s3"]["existingSecret"]}
+        given = {
+            r.values["tokens"]["existingSecret"],
+            r.values["redis"]["auth"]["existingSecret"],
+            r.values["s3"]["existingSecret"],
+        }
         for pod in pods(r):
             for c in pod.containers():
                 for e in c.get("env", []):
@@ -447,7 +479,10 @@ def test_external_redis_and_s3() -> None:
     r = rendered("prod")
     assert not r.of_kind("StatefulSet")
     env = env_of(r.one("Deployment", "dyad-worker")["spec"]["template"]["spec"]["containers"][0])
-    assert env["DYAD_REDIS_URL"]["value"] == "redis://:$(DYAD_REDIS_PASSWORD)@dyad-redis.prod.example.internal:6379/0"
+    assert (
+        env["DYAD_REDIS_URL"]["value"]
+        == "redis://:$(DYAD_REDIS_PASSWORD)@dyad-redis.prod.example.internal:6379/0"
+    )
     assert env["DYAD_STORE_URI"]["value"] == "s3://dyad-prod-artefacts/dyad"
     assert env["DYAD_S3_SECURE"]["value"] == "true"
     gcs = r.one("RayService")["spec"]["rayClusterConfig"]["gcsFaultToleranceOptions"]
@@ -463,20 +498,30 @@ def test_in_chart_redis_and_minio() -> None:
     assert "--appendonly yes" in c["command"][-1]
     assert redis["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
     minio = r.one("StatefulSet", "dyad-minio")
-    assert re.search(r":RELEASE\.\d{4}-", minio["spec"]["template"]["spec"]["containers"][0]["image"])
+    assert re.search(
+        r":RELEASE\.\d{4}-", minio["spec"]["template"]["spec"]["containers"][0]["image"]
+    )
     job = r.one("Job", "dyad-minio-bucket")
     assert "post-install" in job["metadata"]["annotations"]["helm.sh/hook"]
-    assert re.search(r"minio/mc:RELEASE\.\d{4}-", job["spec"]["template"]["spec"]["containers"][0]["image"])
+    assert re.search(
+        r"minio/mc:RELEASE\.\d{4}-", job["spec"]["template"]["spec"]["containers"][0]["image"]
+    )
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
         ({"redis.enabled": False}, "redis.url is required"),
-        ({"redis.enabled": False, "redis.url": "redis://u:p@h:6379/0"}, "redis.url"),
+        ({"redis.enabled": False, "redis.url": "redis://u:p@h:6379/0"}, "/redis/url"),
         ({"minio.enabled": False}, "s3.endpoint is required"),
-        ({"minio.enabled": False, "s3.endpoint": "s3.example:443"}, "s3.existingSecret is required"),
-        ({"redis.enabled": False, "redis.url": "redis://h:6379/0"}, "needs redis.auth.existingSecret"),
+        (
+            {"minio.enabled": False, "s3.endpoint": "s3.example:443"},
+            "s3.existingSecret is required",
+        ),
+        (
+            {"redis.enabled": False, "redis.url": "redis://h:6379/0"},
+            "needs redis.auth.existingSecret",
+        ),
         ({"ray.serveConfig.applicationOverrides": {"nope": {}}}, "no such application"),
         (
             {"ray.serveConfig.applicationOverrides": {"motion": {"deployments": {"Nope": {}}}}},
@@ -492,10 +537,18 @@ def test_bad_values_fail_the_render(overrides: dict, message: str) -> None:
 
 
 def test_application_can_be_dropped() -> None:
-    r = render_with("dev", **{"ray.serveConfig.applicationOverrides": {"gateway": {"enabled": False}}})
+    r = render_with(
+        "dev", **{"ray.serveConfig.applicationOverrides": {"gateway": {"enabled": False}}}
+    )
     assert check_serve_config(r) == []
     apps = yaml.safe_load(r.one("RayService")["spec"]["serveConfigV2"])["applications"]
-    assert [a["name"] for a in apps] == ["dialogue", "audio_encoder", "motion", "refiner", "renderer"]
+    assert [a["name"] for a in apps] == [
+        "dialogue",
+        "audio_encoder",
+        "motion",
+        "refiner",
+        "renderer",
+    ]
 
 
 # ------------------------------------------------------------------------- values

@@ -204,7 +204,9 @@ def test_the_worker_records_age_at_claim_end_to_end_time_and_slots(
     worker.run()
     watcher.join()
     assert _value("dyad_worker_jobs_total", outcome="succeeded") == before["ok"] + 1
-    assert _value("dyad_worker_job_age_at_claim_seconds_count", priority="high") == before["age"] + 1
+    assert (
+        _value("dyad_worker_job_age_at_claim_seconds_count", priority="high") == before["age"] + 1
+    )
     age = _value("dyad_worker_job_age_at_claim_seconds_sum", priority="high") - before["age_sum"]
     assert 0.3 <= age < 30
     assert _value("dyad_worker_job_end_to_end_seconds_count", outcome="succeeded") == (
@@ -244,12 +246,17 @@ class _TinyStages:
 def test_the_orchestrator_times_each_stage_and_labels_cache_hits(tmp_path: Path) -> None:
     from dyad.services.worker.pipeline.orchestrator import Orchestrator
 
-    orch = Orchestrator(_TinyStages(LocalStore(tmp_path)))  # type: ignore[arg-type]
+    orch = Orchestrator(_TinyStages(LocalStore(tmp_path)))
     count = "dyad_stage_duration_seconds_count"
     assert REGISTRY.get_sample_value(count, {"stage": "render", "mode": "served"}) is not None
     before = {m: _value(count, stage="motion", mode=m) for m in ("served", "cached")}
+
+    def compute() -> int:
+        time.sleep(0.05)
+        return 7
+
     for _ in range(2):  # computed, then read from the cache
-        orch._cached("motion", {"x": 1}, lambda: time.sleep(0.05) or 7, int, int)
+        assert orch._cached("motion", {"x": 1}, compute, int, int) == 7
     assert _value(count, stage="motion", mode="served") == before["served"] + 1
     assert _value(count, stage="motion", mode="cached") == before["cached"] + 1
 

@@ -1,8 +1,8 @@
 """The metric catalogue: every metric Dyad exports, defined once, with where it is exported.
 
 The code takes its metrics from here (``worker_metrics()``, ``stage_metrics()``,
-``render_metrics()``), the RPC and queue metrics from ``dyad.metrics`` and ``dyad.queue``, and
-``families()`` runs every definition into a fresh registry — what the dashboards and alert
+``render_metrics()``), the RPC, queue and GPU metrics from ``dyad.metrics`` and ``dyad.queue``;
+``catalogue()`` runs every definition into a fresh registry — what the dashboards and alert
 rules are checked against (``tests/test_observability.py``). Names follow ``dyad.metrics``'
 rule (``dyad_`` prefix, base units, counters end ``_total``).
 

@@ -75,6 +75,9 @@ class LocalServe:
         # ray.init installs its own SIGTERM handler (log and abort); the caller's own handlers
         # must keep deciding how this process stops, so they are put back right after.
         saved = _signal_handlers()
+        metrics: dict[str, Any] = (
+            {"_metrics_export_port": self.metrics_port} if self.metrics_port else {}
+        )
         ray.init(
             address="local",
             num_cpus=self.num_cpus,
@@ -83,7 +86,7 @@ class LocalServe:
             _temp_dir=str(self.root / "ray"),
             runtime_env={"env_vars": self.env},
             log_to_driver=False,
-            **({"_metrics_export_port": self.metrics_port} if self.metrics_port else {}),
+            **metrics,
         )
         _restore(saved)
         self._started = True
