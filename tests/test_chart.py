@@ -271,8 +271,8 @@ def test_workers(r: Rendered) -> None:
     _assert_platform_env("worker", r, env)
     metrics = r.values["workers"]["metricsPort"]
     assert env["DYAD_METRICS_PORT"]["value"] == str(metrics)
-    # The worker binds /metrics on DYAD_GRPC_HOST; the default 127.0.0.1 is unreachable.
-    assert env["DYAD_GRPC_HOST"]["value"] == "0.0.0.0"
+    # The worker's /metrics must listen beyond loopback (the default 127.0.0.1 is unreachable).
+    assert env["DYAD_METRICS_HOST"]["value"] == "0.0.0.0"
     assert env["DYAD_WORKER_CONCURRENCY"]["value"] == str(r.values["workers"]["concurrency"])
     port_names = {p["name"]: p["containerPort"] for p in c["ports"]}
     for probe in ("readinessProbe", "livenessProbe"):

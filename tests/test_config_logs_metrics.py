@@ -65,6 +65,18 @@ def test_platform_settings_validation() -> None:
     assert e.value.setting == "DYAD_S3_PART_SIZE_BYTES"
 
 
+def test_metrics_listen_address_defaults_to_the_grpc_one() -> None:
+    """A worker serves no gRPC: its /metrics address is its own setting, falling back to the
+    gRPC one so a standalone server needs only DYAD_GRPC_HOST."""
+    from dyad.rpc.server import ServerOptions
+
+    only_grpc = load(PlatformSettings, environ={"DYAD_GRPC_HOST": "0.0.0.0"})
+    assert only_grpc.metrics_address == "0.0.0.0"
+    both = load(PlatformSettings, environ={"DYAD_METRICS_HOST": "10.0.0.5"})
+    assert (both.grpc_host, both.metrics_address) == ("127.0.0.1", "10.0.0.5")
+    assert ServerOptions.from_settings(both).metrics_host == "10.0.0.5"
+
+
 def test_settings_table_lists_every_field() -> None:
     table = settings_table(DemoSettings, prefix="DYAD_T_")
     assert "| `DYAD_T_WORKERS` | `2` | worker count |" in table

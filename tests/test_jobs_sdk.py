@@ -65,3 +65,44 @@ def test_watch_resumes_once_after_the_gateway_restarts(
         thread.join(10)
         if second is not None:
             second.__exit__()
+
+
+def test_client_spreads_calls_over_every_address_a_name_resolves_to() -> None:
+    """A gateway behind a headless Service resolves to every pod; the SDK's channel uses
+    round_robin, so calls reach all of them, not the first one only (pick_first's habit)."""
+    from concurrent import futures
+
+    import grpc
+
+    from dyad.v1 import job_service_pb2 as pb
+
+    seen: list[str] = []
+
+    def handler(host: str) -> grpc.GenericRpcHandler:
+        def get_job(request: pb.GetJobRequest, context: grpc.ServicerContext) -> pb.GetJobResponse:
+            seen.append(host)
+            return pb.GetJobResponse(job=pb.Job(job_id=request.job_id, status=pb.JOB_STATUS_QUEUED))
+
+        method = grpc.unary_unary_rpc_method_handler(
+            get_job,
+            request_deserializer=pb.GetJobRequest.FromString,
+            response_serializer=pb.GetJobResponse.SerializeToString,
+        )
+        return grpc.method_handlers_generic_handler("dyad.v1.JobService", {"GetJob": method})
+
+    port = free_port()
+    servers = []
+    for host in ("127.0.0.1", "127.0.0.2"):  # two "pods" on one port, as a headless name gives
+        server = grpc.server(futures.ThreadPoolExecutor(2), handlers=[handler(host)])
+        assert server.add_insecure_port(f"{host}:{port}") == port
+        server.start()
+        servers.append(server)
+    try:
+        target = f"ipv4:127.0.0.1:{port},127.0.0.2:{port}"
+        with DyadClient(target, "token", timeout=10) as client:
+            for i in range(8):
+                assert client.get(f"job-{i}").job_id == f"job-{i}"
+    finally:
+        for server in servers:
+            server.stop(0)
+    assert seen.count("127.0.0.1") == seen.count("127.0.0.2") == 4, seen

@@ -155,6 +155,11 @@ class PlatformSettings:
         600.0, "deadline for unary calls that arrive without one (0: none)"
     )
     metrics_port: int = setting(0, "Prometheus /metrics port (0: off)")
+    metrics_host: str = setting("", "Prometheus /metrics listen address (empty: DYAD_GRPC_HOST)")
+
+    @property
+    def metrics_address(self) -> str:
+        return self.metrics_host or self.grpc_host
 
     def validate(self) -> None:
         if not (self.store_uri.startswith("file://") or self.store_uri.startswith("s3://")):

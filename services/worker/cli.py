@@ -73,7 +73,7 @@ def run_worker(args: argparse.Namespace) -> int:
         from dyad.queue import QueueCollector
 
         REGISTRY.register(QueueCollector(worker.queue))
-        start_metrics_server(platform.metrics_port, platform.grpc_host)
+        start_metrics_server(platform.metrics_port, platform.metrics_address)
 
     def on_signal(signum: int, _frame: Any) -> None:
         log.info("signal %d: stopping (a second one releases running jobs now)", signum)

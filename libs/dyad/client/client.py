@@ -114,7 +114,11 @@ class DyadClient:
         self._metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {token}"),)
         if application:
             self._metadata += (("application", application),)
-        options = [("grpc.max_receive_message_length", 8 * 1024 * 1024)]
+        # round_robin: a gateway behind a headless Service resolves to every pod; spread over them
+        options = [
+            ("grpc.max_receive_message_length", 8 * 1024 * 1024),
+            ("grpc.lb_policy_name", "round_robin"),
+        ]
         if endpoint.startswith("grpcs://"):
             creds = grpc.ssl_channel_credentials(root_certificates)
             self._channel = grpc.secure_channel(endpoint[len("grpcs://") :], creds, options)

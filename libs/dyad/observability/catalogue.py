@@ -88,6 +88,18 @@ class StageMetrics:
             ("stage", "mode"),
             registry=registry,
         )
+        self.retries: Counter = counter(
+            "dyad_stage_call_retries_total",
+            "served stage calls retried after UNAVAILABLE or RESOURCE_EXHAUSTED",
+            ("service", "code"),
+            registry,
+        )
+
+    def prepare_retries(self, services: Sequence[str]) -> None:
+        """Export every retry series at 0 once stages are served, for the same reason."""
+        for service in services:
+            for code in ("UNAVAILABLE", "RESOURCE_EXHAUSTED"):
+                self.retries.labels(service, code)
 
     def prepare(self, stages: Sequence[str], mode: str) -> None:
         """Export every stage at 0 from the start, so a first run is a rate, not a new series."""
@@ -144,6 +156,7 @@ WHERE = {
     "dyad_worker_slots": "workers",
     "dyad_worker_busy_slots": "workers",
     "dyad_stage_duration_seconds": "workers (and any process running the orchestrator)",
+    "dyad_stage_call_retries_total": "workers with served stages",
     "dyad_render_frames_total": (
         "workers with embedded stages, standalone renderers; Ray Serve renderer replicas "
         "as ray_dyad_render_frames_total (Ray's metrics port)"

@@ -309,6 +309,18 @@ MODELS = Dashboard(
             unit="ops",
         ),
         Panel(
+            "Stage call retries",
+            "Served stage calls retried after UNAVAILABLE or RESOURCE_EXHAUSTED (a replica "
+            "restarting, a full queue); a steady rate means too few replicas.",
+            (
+                _q(
+                    f"sum by (service, code) (rate(dyad_stage_call_retries_total[{RATE}]))",
+                    "{{service}} {{code}}",
+                ),
+            ),
+            unit="ops",
+        ),
+        Panel(
             "Stage cache hit ratio",
             "Stages whose result came from the stage cache (a rerun or a redelivered job).",
             (

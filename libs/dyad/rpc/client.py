@@ -34,6 +34,7 @@ def insecure_channel(target: str, *, max_message_bytes: int = 8 * 1024 * 1024) -
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
+            ("grpc.lb_policy_name", "round_robin"),  # every replica a name resolves to
         ],
     )
 

@@ -56,6 +56,8 @@ class ServerOptions:
     default_deadline_s: float | None = 600.0
     #: Serve Prometheus ``/metrics`` on this port when the server starts; 0: off.
     metrics_port: int = 0
+    #: ``/metrics`` listen address; empty: ``host``.
+    metrics_host: str = ""
 
     @classmethod
     def from_settings(cls, s: PlatformSettings) -> ServerOptions:
@@ -66,6 +68,7 @@ class ServerOptions:
             s.grpc_grace_s,
             s.grpc_default_deadline_s or None,
             s.metrics_port,
+            s.metrics_address,
         )
 
 
@@ -141,7 +144,9 @@ class DyadServer:
             raise OSError(f"{self.name}: could not bind {address}")
         await server.start()
         if self.options.metrics_port:
-            self.metrics_port = start_metrics_server(self.options.metrics_port, self.options.host)
+            self.metrics_port = start_metrics_server(
+                self.options.metrics_port, self.options.metrics_host or self.options.host
+            )
         self._server = server
         self._stopping = asyncio.Event()
         log.info("%s listening on %s:%d", self.name, self.options.host, self.port)

@@ -21,7 +21,7 @@ import grpc
 from dyad import __version__
 from dyad.domain import Dialogue, Identity, Relation, StoredConversation, StoredFeatures
 from dyad.errors import ConfigError, ResourceExhausted, Unavailable
-from dyad.metrics import counter
+from dyad.observability import stage_metrics
 from dyad.protoconv import (
     conversation_from_pb,
     dialogue_from_pb,
@@ -62,14 +62,14 @@ LAYOUTS = {
     "pip": c.LAYOUT_PICTURE_IN_PICTURE,
     "single": c.LAYOUT_SINGLE,
 }
-_OPTIONS = [("grpc.max_send_message_length", 8 << 20), ("grpc.max_receive_message_length", 8 << 20)]
+# round_robin: behind a headless Service a name resolves to every replica; spread calls over them
+_OPTIONS = [
+    ("grpc.max_send_message_length", 8 << 20),
+    ("grpc.max_receive_message_length", 8 << 20),
+    ("grpc.lb_policy_name", "round_robin"),
+]
 assert set(STUBS) == set(SERVICES)
 log = logging.getLogger("dyad.pipeline")
-RETRIES = counter(
-    "dyad_stage_call_retries_total",
-    "stage calls retried after UNAVAILABLE or RESOURCE_EXHAUSTED",
-    ["service", "code"],
-)
 
 
 def _clip(ref: ArtifactRef, speaker: Any) -> c.MotionClip:
@@ -114,7 +114,7 @@ class RetryPolicy:
                 wait = self.delay(tries)
                 if tries > self.retries or clock() + wait >= end:
                     raise
-                RETRIES.labels(what.split(".", 1)[0], e.code).inc()
+                stage_metrics().retries.labels(what.split(".", 1)[0], e.code).inc()
                 log.warning("%s failed %s (%s); retry %d in %.1f s", what, e.code, e, tries, wait)
                 sleep(wait)
 
@@ -137,6 +137,7 @@ class ServedStages:
         self.store = store
         self.timeout_s = timeout_s
         self.retry = retry or RetryPolicy()
+        stage_metrics().prepare_retries(sorted(STUBS))
         targets = set(endpoints.values())
         self._channels = {t: grpc.insecure_channel(t, options=_OPTIONS) for t in targets}
         self._stubs = {s: STUBS[s][0](self._channels[endpoints[s]]) for s in STUBS}

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from dyad.errors import InvalidInput, ResourceExhausted, Unavailable
-from dyad.services.worker.pipeline.served import RETRIES, RetryPolicy, ServedStages
+from dyad.observability import stage_metrics
+from dyad.services.worker.pipeline.served import RetryPolicy, ServedStages
 from dyad.storage import LocalStore
 from dyad.testing import free_port
 
@@ -75,10 +76,10 @@ def test_a_service_that_is_not_there_is_retried_then_unavailable(tmp_path: Path)
         route_by_application=False,
         retry=RetryPolicy(retries=2, base_s=0.05, max_s=0.1),
     )
-    before = RETRIES.labels("dialogue", "UNAVAILABLE")._value.get()
+    before = stage_metrics().retries.labels("dialogue", "UNAVAILABLE")._value.get()
     try:
         with pytest.raises(Unavailable):
             stages.write("two friends", 1, seed=0, relation=None)
     finally:
         stages.close()
-    assert RETRIES.labels("dialogue", "UNAVAILABLE")._value.get() - before == 2
+    assert stage_metrics().retries.labels("dialogue", "UNAVAILABLE")._value.get() - before == 2
