@@ -571,3 +571,25 @@ def test_schema_covers_every_value_and_rejects_unknown_keys() -> None:
 
 def test_notes_render(r: Rendered) -> None:
     assert "dyad-gateway-headless" in r.notes and "round_robin" in r.notes
+
+
+def test_production_runs_the_job_api_once() -> None:
+    """In production the gateway is its own Deployment; the Serve config's gateway application
+    (what `dyad serve` uses on one machine) is dropped, not run a second time inside Ray."""
+    r = rendered("prod")
+    apps = yaml.safe_load(r.one("RayService")["spec"]["serveConfigV2"])["applications"]
+    assert "gateway" not in [a["name"] for a in apps]
+    assert r.one("Deployment", "dyad-gateway")["spec"]["replicas"] >= 2
+
+
+def test_presigned_urls_can_name_a_public_endpoint() -> None:
+    r = render_with("dev", **{"s3.publicEndpoint": "https://media.example.com"})
+    gateway = r.one("Deployment", "dyad-gateway")["spec"]["template"]["spec"]["containers"][0]
+    assert env_of(gateway)["DYAD_S3_PUBLIC_ENDPOINT"]["value"] == "https://media.example.com"
+    assert "DYAD_S3_PUBLIC_ENDPOINT" not in env_of(
+        rendered("dev").one("Deployment", "dyad-gateway")["spec"]["template"]["spec"]["containers"][
+            0
+        ]
+    )
+    with pytest.raises(RenderError, match="publicEndpoint"):
+        render_with("dev", **{"s3.publicEndpoint": "media.example.com/path"})

@@ -206,7 +206,7 @@ BREAKAGES: dict[str, tuple[str, Callable[[Rendered], Any], Callable[[Rendered], 
         check_serve_config,
     ),
     "application dropped": ("defaults", _drop_app, check_serve_config),
-    "serve config not verbatim": ("prod", _reformat, check_serve_config),
+    "serve config not verbatim": ("defaults", _reformat, check_serve_config),
     "GPU share without a GPU group": (
         "dev",
         lambda r: _edit_motion(r, "num_gpus", 0.25),

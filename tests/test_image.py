@@ -408,6 +408,20 @@ def context_files() -> list[str]:
     return [f for f in out if in_context(f)]
 
 
+def source_files(directory: str) -> list[str]:
+    """The files of ``directory`` that are sources: git's, else all but caches."""
+    out = subprocess.run(
+        ["git", "ls-files", "--", directory], cwd=REPO, capture_output=True, text=True
+    )
+    if out.returncode == 0 and out.stdout.strip():
+        return [f for f in out.stdout.split() if (REPO / f).is_file()]
+    return [
+        p.relative_to(REPO).as_posix()
+        for p in (REPO / directory).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    ]
+
+
 def copied_sources() -> list[str]:
     """The context paths the Dockerfile's COPY/ADD instructions take (not --from=stage)."""
     out = []
@@ -454,16 +468,9 @@ def test_the_context_has_what_the_build_copies_and_nothing_else() -> None:
     for source in sources:
         src = source.rstrip("/")
         if (REPO / src).is_dir():
-            wanted = [
-                p.relative_to(REPO).as_posix()
-                for p in (REPO / src).rglob("*")
-                if p.is_file()
-                and "__pycache__" not in p.parts
-                and "tests" not in p.parts
-                and p.suffix != ".pyc"
-            ]
+            wanted = [f for f in source_files(src) if "tests" not in PurePosixPath(f).parts]
             assert wanted, f"{src} is empty"
-            left_out = [f for f in wanted if f not in set(files)]
+            left_out = sorted(set(wanted) - set(files))
             assert not left_out, f"left out of the context: {left_out[:5]}"
         else:
             assert src in files, f"COPY {src}: not in the build context"

@@ -192,6 +192,22 @@ def test_s3_presigned_url_plain_http(s3_server: S3Server) -> None:
     # (moto does not check SigV4 signatures, so a tampered URL cannot be tested here.)
 
 
+def test_s3_presigned_url_names_the_public_endpoint(s3_server: S3Server) -> None:
+    """Clients reach the store by another name than the services do (an ingress): the URL is
+    signed for that name, and fetching through it works."""
+    port = s3_server.endpoint.rsplit(":", 1)[1]
+    store = _s3(s3_server, "presign-public", public_endpoint=f"http://localhost:{port}")
+    ref = store.put_bytes(b"fetched by its public name")
+    url = store.presign(ref.uri)
+    assert url.startswith(f"http://localhost:{port}/presign-public/cas/sha256/"), url
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        assert resp.read() == b"fetched by its public name"
+    tls = _s3(s3_server, "presign-public", public_endpoint="https://media.example.com")
+    assert tls.presign(ref.uri).startswith("https://media.example.com/presign-public/cas/")
+    with pytest.raises(InvalidInput, match="public_endpoint"):
+        _s3(s3_server, "presign-public", public_endpoint="ftp://media.example.com")
+
+
 def test_presign_missing_is_not_found(s3_server: S3Server, tmp_path: Path) -> None:
     for store in (_s3(s3_server, "presign-missing"), LocalStore(tmp_path)):
         with pytest.raises(NotFound):

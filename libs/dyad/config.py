@@ -137,6 +137,11 @@ class PlatformSettings:
     s3_region: str = setting("us-east-1", "S3 region")
     s3_secure: bool = setting(False, "use HTTPS for the S3 endpoint")
     s3_part_size_bytes: int = setting(16 * 1024 * 1024, "multipart part size (≥ 5 MiB)")
+    s3_public_endpoint: str = setting(
+        "",
+        "endpoint put in presigned download URLs, `https://host[:port]` (empty: "
+        "DYAD_S3_ENDPOINT); set it where clients cannot reach the internal one",
+    )
     redis_url: str = setting("redis://127.0.0.1:6379/0", "Redis for the job queue")
     queue_prefix: str = setting("dyad", "key prefix of every queue key in Redis")
     queue_visibility_timeout_s: float = setting(

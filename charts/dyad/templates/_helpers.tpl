@@ -224,6 +224,10 @@ true
   value: {{ include "dyad.s3.storeUri" . | quote }}
 - name: DYAD_S3_ENDPOINT
   value: {{ include "dyad.s3.endpoint" . | quote }}
+{{- with .Values.s3.publicEndpoint }}
+- name: DYAD_S3_PUBLIC_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
 - name: DYAD_S3_REGION
   value: {{ .Values.s3.region | quote }}
 - name: DYAD_S3_SECURE

@@ -38,5 +38,6 @@ def open_store(settings: PlatformSettings) -> ArtifactStore:
             region=settings.s3_region,
             secure=settings.s3_secure,
             part_size=settings.s3_part_size_bytes,
+            public_endpoint=settings.s3_public_endpoint,
         )
     raise ConfigError("DYAD_STORE_URI", f"expected file:// or s3://, got {uri!r}")

@@ -36,6 +36,7 @@ class S3Store(ArtifactStore):
         secure: bool = False,
         part_size: int = 16 * 1024 * 1024,
         create_bucket: bool = True,
+        public_endpoint: str = "",
     ) -> None:
         if not bucket:
             raise InvalidInput("bucket", "empty bucket name")
@@ -61,6 +62,23 @@ class S3Store(ArtifactStore):
             secure=secure,
             http_client=http,
         )
+        # Presigned URLs name the host clients reach (an ingress, a CDN), which may differ from
+        # the cluster-internal endpoint; SigV4 signs the host, so a second client signs them.
+        # Signing is local (the region is given), so it never calls that endpoint.
+        self.signer = self.client
+        if public_endpoint:
+            scheme, sep, host = public_endpoint.rstrip("/").partition("://")
+            if sep and scheme not in ("http", "https"):
+                raise InvalidInput(
+                    "public_endpoint", f"expected http(s)://host[:port], got {public_endpoint!r}"
+                )
+            self.signer = Minio(
+                host if sep else scheme,
+                access_key=access_key,
+                secret_key=secret_key,
+                region=region,
+                secure=scheme == "https" if sep else secure,
+            )
         if create_bucket:
             self._call(self._ensure_bucket)
 
@@ -158,7 +176,7 @@ class S3Store(ArtifactStore):
             raise InvalidInput("expires", "between 1 s and 7 days (the SigV4 limit)")
         return str(
             self._call(
-                self.client.presigned_get_object, self.bucket, self._obj(key), expires=expires
+                self.signer.presigned_get_object, self.bucket, self._obj(key), expires=expires
             )
         )
 
