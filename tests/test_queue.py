@@ -204,6 +204,7 @@ def test_crash_looping_job_lands_in_dead_letters(redis_server: RedisServer) -> N
     assert q.dead_letters()[0]["job_id"] == rec.job_id
     again = q.requeue_dead(rec.job_id)
     assert again.status == JobStatus.QUEUED and again.attempts == 0
+    assert q.dead_letters() == [] and q.stats()["dead"] == 0  # decided: off the stream
     d = q.claim("fixed", block_s=0.1)
     assert d is not None and d.job_id == rec.job_id
 
@@ -288,3 +289,48 @@ def test_queue_depth_metrics(redis_server: RedisServer) -> None:
     assert 'dyad_queue_lag_jobs{priority="normal"} 1.0' in text
     assert 'dyad_queue_pending_jobs{priority="high"} 0.0' in text
     assert "dyad_queue_delayed_jobs 1.0" in text and "dyad_queue_dead_letter_jobs 0.0" in text
+
+
+def test_operator_cli_shows_requeues_and_discards_dead_letters(redis_server: RedisServer) -> None:
+    """`dyad queue` against the real Redis: what the DyadDeadLetterNotEmpty runbook runs."""
+    import json
+    import uuid
+
+    from dyad.testing import run_cli
+
+    prefix = f"ops-{uuid.uuid4().hex[:8]}"
+    q = JobQueue(
+        redis.Redis.from_url(redis_server.url, decode_responses=True), QueueConfig(prefix=prefix)
+    )
+    env = {"DYAD_REDIS_URL": redis_server.url, "DYAD_QUEUE_PREFIX": prefix}
+    failed = []
+    for _ in range(2):
+        rec, _ = q.submit({})
+        d = q.claim("w", block_s=0.1)
+        assert d is not None and d.fail(InvalidInput("prompt", "empty")) == JobStatus.FAILED
+        failed.append(rec.job_id)
+    waiting, _ = q.submit({}, priority=Priority.HIGH)
+
+    stats = run_cli("queue", "stats", env=env)
+    assert stats.returncode == 0, stats.stderr
+    assert json.loads(stats.stdout)["dead"] == 2 and json.loads(stats.stdout)["high"]["lag"] == 1
+    dead = run_cli("queue", "dead", env=env)
+    entries = json.loads(dead.stdout)
+    assert [e["job_id"] for e in entries] == failed[::-1]  # newest first
+    assert entries[0]["error"]["code"] == "INVALID_ARGUMENT"  # the error as JSON, not a string
+
+    # All checked before any is touched: a job that is not failed changes nothing.
+    refused = run_cli("queue", "requeue", failed[0], waiting.job_id, env=env)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.strip() == f"dyad: JOB_ID: job {waiting.job_id} is queued, not failed"
+    assert q.stats()["dead"] == 2
+    unknown = run_cli("queue", "discard", "no-such-job", env=env)
+    assert unknown.returncode == 2 and "no job 'no-such-job'" in unknown.stderr
+
+    requeued = run_cli("queue", "requeue", failed[0], env=env)
+    assert json.loads(requeued.stdout) == [{"job_id": failed[0], "status": "queued"}]
+    discarded = run_cli("queue", "discard", failed[1], env=env)
+    assert json.loads(discarded.stdout) == [{"job_id": failed[1], "discarded": 1}]
+    assert q.stats()["dead"] == 0 and q.get(failed[1]).status == JobStatus.FAILED
+    assert q.stats()["normal"]["lag"] == 1  # the requeued job waits again
+    assert run_cli("queue", "dead", "--count", "0", env=env).returncode == 2

@@ -313,12 +313,23 @@ class JobQueue:
         """Newest dead-letter entries: job_id, reason, error, attempts."""
         return [dict(f, entry_id=eid) for eid, f in self.r.xrevrange(self._dead, count=count)]
 
+    def _dead_entries_of(self, job_id: str) -> list[str]:
+        return [
+            eid
+            for eid, f in self.r.xrange(self._dead)
+            if f.get("job_id") == job_id  # a job dead-lettered, requeued and failed again: 2
+        ]
+
     def requeue_dead(self, job_id: str) -> JobRecord:
-        """Give a failed job a fresh set of deliveries (after the cause was fixed)."""
+        """Give a failed job a fresh set of deliveries (after the cause was fixed); its
+        dead-letter entries go, so the stream holds only what still needs a decision."""
         rec = self.get(job_id)
         if rec.status != JobStatus.FAILED:
             raise InvalidInput("job_id", f"job is {rec.status.value}, not failed")
+        dead = self._dead_entries_of(job_id)
         pipe = self.r.pipeline(transaction=True)
+        if dead:
+            pipe.xdel(self._dead, *dead)
         pipe.hset(
             self._job(job_id),
             mapping={
@@ -332,6 +343,13 @@ class JobQueue:
         pipe.xadd(self._streams[rec.priority], {"job_id": job_id})
         pipe.execute()
         return self.get(job_id)
+
+    def discard_dead(self, job_id: str) -> int:
+        """Drop a job's dead-letter entries without retrying it (it stays failed, its error
+        and events kept); returns how many went. Unknown jobs are NotFound."""
+        self.get(job_id)
+        dead = self._dead_entries_of(job_id)
+        return int(self.r.xdel(self._dead, *dead)) if dead else 0
 
     def stats(self) -> dict[str, Any]:
         """Depth per priority (lag: not yet delivered; pending: delivered, not acked)."""
