@@ -290,12 +290,13 @@ def test_ray_pods_and_dyad_serve_find_the_venv_and_the_serve_config() -> None:
     assert env.get("DYAD_GRPC_HOST") == "0.0.0.0", "servers must listen beyond the container"
 
 
-def test_the_bundled_checkpoints_are_copied_beside_the_installed_services() -> None:
+def test_the_build_fails_without_the_bundled_checkpoints() -> None:
+    """They install with the package (tests/test_packaging.py); the build checks they landed."""
     checkpoints = sorted(p.parent.name for p in (REPO / "services").glob("*/checkpoints"))
     assert checkpoints, "no services/*/checkpoints to check"
-    run = dockerfile().stage("builder").run_containing("services/*/checkpoints")
-    assert 'cp -a "${src}/." "${site}/${name}/checkpoints/"' in run
+    run = dockerfile().stage("builder").run_containing("pip install --no-deps .")
     assert "model.safetensors" in run, "the build must fail when a bundled model is missing"
+    assert "BUNDLED" in run
 
 
 # --- the roles --------------------------------------------------------------------------------

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from dyad.config import PlatformSettings, load
-from dyad.rpc import DyadServer, run_server, single_service_server
+from dyad.config import PlatformSettings
+from dyad.rpc import DyadServer, serve_main, single_service_server
 from dyad.services.audio_encoder.core import FeatureService
 from dyad.services.audio_encoder.servicer import AudioEncoderServicer
 from dyad.services.audio_encoder.settings import AudioEncoderSettings
@@ -30,5 +30,4 @@ def build_server(platform: PlatformSettings, settings: AudioEncoderSettings) -> 
 
 
 if __name__ == "__main__":
-    platform = load(PlatformSettings)
-    run_server(build_server(platform, AudioEncoderSettings.from_env()), platform)
+    serve_main(lambda platform: build_server(platform, AudioEncoderSettings.from_env()))

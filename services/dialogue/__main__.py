@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dyad.config import PlatformSettings, load
-from dyad.rpc import DyadServer, run_server, single_service_server
+from dyad.config import PlatformSettings
+from dyad.rpc import DyadServer, serve_main, single_service_server
 from dyad.services.dialogue.core import DialogueCore
 from dyad.services.dialogue.servicer import DialogueServicer
 from dyad.services.dialogue.settings import DialogueSettings
@@ -26,5 +26,4 @@ def build_server(platform: PlatformSettings, settings: DialogueSettings) -> Dyad
 
 
 if __name__ == "__main__":
-    platform = load(PlatformSettings)
-    run_server(build_server(platform, DialogueSettings.from_env()), platform)
+    serve_main(lambda platform: build_server(platform, DialogueSettings.from_env()))

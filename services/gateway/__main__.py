@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dyad.config import PlatformSettings, load
+from dyad.config import PlatformSettings
 from dyad.queue import JobQueue, QueueConfig
-from dyad.rpc import DyadServer, run_server, single_service_server
+from dyad.rpc import DyadServer, serve_main, single_service_server
 from dyad.services.gateway.auth import Authenticator
 from dyad.services.gateway.core import JobGateway
 from dyad.services.gateway.servicer import JobServiceServicer
@@ -34,6 +34,23 @@ def build_server(platform: PlatformSettings, settings: GatewaySettings) -> DyadS
     )
 
 
+def export_queue_depth(platform: PlatformSettings) -> None:
+    """The queue's gauges on this process's ``/metrics`` too, not only on the workers': with
+    workers scaled to zero (KEDA) or crashing, the lag of waiting jobs must still be seen (the
+    DyadWorkersDownWithQueuedJobs alert). Read from Redis at scrape; rules aggregate with max."""
+    from prometheus_client import REGISTRY
+
+    from dyad.queue import QueueCollector
+
+    queue = JobQueue.from_url(platform.redis_url, QueueConfig.from_settings(platform))
+    REGISTRY.register(QueueCollector(queue))
+
+
+def _build(platform: PlatformSettings) -> DyadServer:
+    if platform.metrics_port:
+        export_queue_depth(platform)
+    return build_server(platform, GatewaySettings.from_env())
+
+
 if __name__ == "__main__":
-    platform = load(PlatformSettings)
-    run_server(build_server(platform, GatewaySettings.from_env()), platform)
+    serve_main(_build)

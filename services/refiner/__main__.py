@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dyad.config import PlatformSettings, load
-from dyad.rpc import DyadServer, run_server, single_service_server
+from dyad.config import PlatformSettings
+from dyad.rpc import DyadServer, serve_main, single_service_server
 from dyad.services.refiner.core import RefinerCore
 from dyad.services.refiner.servicer import RefinerServicer
 from dyad.services.refiner.settings import RefinerSettings
@@ -25,5 +25,4 @@ def build_server(platform: PlatformSettings, settings: RefinerSettings) -> DyadS
 
 
 if __name__ == "__main__":
-    platform = load(PlatformSettings)
-    run_server(build_server(platform, RefinerSettings.from_env()), platform)
+    serve_main(lambda platform: build_server(platform, RefinerSettings.from_env()))

@@ -2,7 +2,7 @@
 
 from dyad.rpc.client import error_from_rpc, insecure_channel, remaining_timeout
 from dyad.rpc.interceptor import ErrorInterceptor
-from dyad.rpc.server import DyadServer, ServerOptions, run_server, single_service_server
+from dyad.rpc.server import DyadServer, ServerOptions, serve_main, single_service_server
 
 __all__ = [
     "DyadServer",
@@ -11,6 +11,6 @@ __all__ = [
     "error_from_rpc",
     "insecure_channel",
     "remaining_timeout",
-    "run_server",
+    "serve_main",
     "single_service_server",
 ]

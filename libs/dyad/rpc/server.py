@@ -25,7 +25,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +36,8 @@ from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from dyad.config import PlatformSettings
+from dyad.config import PlatformSettings, load
+from dyad.errors import EXIT_USAGE, DyadError
 from dyad.logs import configure
 from dyad.metrics import start_metrics_server
 from dyad.rpc.interceptor import ErrorInterceptor
@@ -223,7 +226,18 @@ def single_service_server(
     return server
 
 
-def run_server(server: DyadServer, platform: PlatformSettings) -> None:
-    """Configure logging from the settings and serve until SIGTERM."""
-    configure(platform.log_level, json_format=platform.log_json)
-    asyncio.run(server.serve())
+def serve_main(build: Callable[[PlatformSettings], DyadServer]) -> None:
+    """A standalone server's ``__main__``: settings from the env, logging, ``build``, serve
+    until SIGTERM. A bad setting, a missing model or a dependency down at start-up (a Dyad
+    error from ``build`` or the warm-up) is one line on stderr and exit 2 (1 for an internal
+    error) — what a pod's logs show in CrashLoopBackOff — not a stack trace;
+    ``DYAD_DEBUG=1`` re-raises it."""
+    try:
+        platform = load(PlatformSettings)
+        configure(platform.log_level, json_format=platform.log_json)
+        asyncio.run(build(platform).serve())
+    except DyadError as e:
+        if os.environ.get("DYAD_DEBUG") == "1":
+            raise
+        print(f"dyad: {e.message}", file=sys.stderr)
+        raise SystemExit(1 if e.code == "INTERNAL" else EXIT_USAGE) from None
