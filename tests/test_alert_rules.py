@@ -5,6 +5,7 @@ quiet on a healthy one — run by promtool itself."""
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,4 +65,6 @@ def test_alerts_carry_severity_annotations_and_a_runbook(alert: dict[str, Any]) 
     assert set(alert["annotations"]) >= REQUIRED_ANNOTATIONS
     # The runbook is a section of deploy/README.md whose heading is the alert's name.
     assert alert["annotations"]["runbook_url"] == f"deploy/README.md#{name.lower()}"
+    runbook = (Path(__file__).resolve().parents[1] / "deploy" / "README.md").read_text()
+    assert f"\n### {name}\n" in runbook, f"deploy/README.md has no runbook entry for {name}"
     assert alert.get("for"), "every alert waits before firing"
