@@ -248,17 +248,20 @@ def test_the_orchestrator_times_each_stage_and_labels_cache_hits(tmp_path: Path)
 
     orch = Orchestrator(_TinyStages(LocalStore(tmp_path)))
     count = "dyad_stage_duration_seconds_count"
-    assert REGISTRY.get_sample_value(count, {"stage": "render", "mode": "served"}) is not None
-    before = {m: _value(count, stage="motion", mode=m) for m in ("served", "cached")}
+    exported = {"stage": "render", "backend": "default", "mode": "served"}
+    assert REGISTRY.get_sample_value(count, exported) is not None  # at 0 before any job
+    neural = {"stage": "motion", "backend": "neural"}
+    assert REGISTRY.get_sample_value(count, {**neural, "mode": "served"}) is not None
+    before = {m: _value(count, **neural, mode=m) for m in ("served", "cached")}
 
     def compute() -> int:
         time.sleep(0.05)
         return 7
 
     for _ in range(2):  # computed, then read from the cache
-        assert orch._cached("motion", {"x": 1}, compute, int, int) == 7
-    assert _value(count, stage="motion", mode="served") == before["served"] + 1
-    assert _value(count, stage="motion", mode="cached") == before["cached"] + 1
+        assert orch._cached("motion", {"x": 1, "backend": "neural"}, compute, int, int) == 7
+    assert _value(count, **neural, mode="served") == before["served"] + 1
+    assert _value(count, **neural, mode="cached") == before["cached"] + 1
 
 
 def test_the_renderer_counts_the_frames_it_renders() -> None:

@@ -18,7 +18,7 @@ own: what a replica records with ``ray.serve.metrics`` is exported as ``ray_<nam
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -30,6 +30,8 @@ from dyad.metrics import REGISTRY, RpcMetrics, counter, gauge, gpu_memory_famili
 from dyad.queue.metrics import queue_metric_families
 
 M = TypeVar("M")
+#: The ``backend`` label of a stage whose model the job does not choose.
+DEFAULT_BACKEND = "default"
 _lock = threading.Lock()
 _made: dict[tuple[str, int], Any] = {}
 
@@ -84,8 +86,8 @@ class StageMetrics:
     def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
         self.duration: Histogram = histogram(
             "dyad_stage_duration_seconds",
-            "pipeline stage time by stage and where it ran (embedded, served, cached)",
-            ("stage", "mode"),
+            "pipeline stage time by stage, backend and where it ran (embedded, served, cached)",
+            ("stage", "backend", "mode"),
             registry=registry,
         )
         self.retries: Counter = counter(
@@ -101,11 +103,13 @@ class StageMetrics:
             for code in ("UNAVAILABLE", "RESOURCE_EXHAUSTED"):
                 self.retries.labels(service, code)
 
-    def prepare(self, stages: Sequence[str], mode: str) -> None:
-        """Export every stage at 0 from the start, so a first run is a rate, not a new series."""
-        for stage in stages:
-            for m in (mode, "cached"):
-                self.duration.labels(stage, m)
+    def prepare(self, backends: Mapping[str, Sequence[str]], mode: str) -> None:
+        """Export every stage (with each of its ``backends``) at 0 from the start, so a first
+        run is a rate, not a new series."""
+        for stage, names in backends.items():
+            for backend in names:
+                for m in (mode, "cached"):
+                    self.duration.labels(stage, backend, m)
 
 
 class RenderMetrics:
@@ -130,14 +134,16 @@ def render_metrics(registry: CollectorRegistry = REGISTRY) -> RenderMetrics:
     return _once("render", RenderMetrics, registry)
 
 
-def observe_stage(stage: str, mode: str, seconds: float) -> None:
-    """One stage's time; ``mode`` is embedded, served or cached."""
-    stage_metrics().duration.labels(stage, mode).observe(seconds)
+def observe_stage(stage: str, mode: str, seconds: float, backend: str = DEFAULT_BACKEND) -> None:
+    """One stage's time; ``mode`` is embedded, served or cached; ``backend`` the model the job
+    chose for the stage (motion: procedural or neural), ``default`` where the service's own
+    setting decides (the renderer's rasteriser is on ``dyad_render_frames_total``)."""
+    stage_metrics().duration.labels(stage, backend, mode).observe(seconds)
 
 
-def prepare_stages(stages: Sequence[str], mode: str) -> None:
+def prepare_stages(backends: Mapping[str, Sequence[str]], mode: str) -> None:
     """``StageMetrics.prepare`` on the process's registry."""
-    stage_metrics().prepare(stages, mode)
+    stage_metrics().prepare(backends, mode)
 
 
 #: Where each metric is exported (the ``/metrics`` of which process).

@@ -277,22 +277,31 @@ MODELS = Dashboard(
     (
         Panel(
             "Stage time p95",
-            "Per stage and where it ran (embedded, served); cache hits excluded.",
+            "Per stage, backend (the model a job chose; default: the service's setting) and "
+            "where it ran (embedded, served); cache hits excluded.",
             (
                 _q(
-                    quantile(0.95, "dyad_stage_duration_seconds", "stage, mode", "mode!='cached'"),
-                    "{{stage}} ({{mode}})",
+                    quantile(
+                        0.95,
+                        "dyad_stage_duration_seconds",
+                        "stage, backend, mode",
+                        "mode!='cached'",
+                    ),
+                    "{{stage}} {{backend}} ({{mode}})",
                 ),
             ),
             unit="s",
         ),
         Panel(
             "Stage time p50",
-            "Per stage and where it ran (embedded, served); cache hits excluded.",
+            "Per stage, backend (the model a job chose; default: the service's setting) and "
+            "where it ran (embedded, served); cache hits excluded.",
             (
                 _q(
-                    quantile(0.5, "dyad_stage_duration_seconds", "stage, mode", "mode!='cached'"),
-                    "{{stage}} ({{mode}})",
+                    quantile(
+                        0.5, "dyad_stage_duration_seconds", "stage, backend, mode", "mode!='cached'"
+                    ),
+                    "{{stage}} {{backend}} ({{mode}})",
                 ),
             ),
             unit="s",

@@ -26,6 +26,11 @@ from dyad.storage import ArtifactRef, ArtifactStore
 
 PROMPT_STAGES = ("dialogue", "speech", "features", "motion", "refine", "render")
 AUDIO_STAGES = ("segment", "features", "motion", "refine", "render")
+#: The backends a job may choose per stage (the metrics' ``backend`` label; ``default``: the
+#: service's own setting decides).
+STAGE_BACKENDS = {s: ("default",) for s in PROMPT_STAGES + AUDIO_STAGES} | {
+    "motion": ("procedural", "neural")
+}
 LAYOUTS = ("side", "pip", "single")
 T = TypeVar("T")
 #: Bumped when what a stage-cache entry holds changes, so old entries are never misread.
@@ -134,7 +139,7 @@ class Orchestrator:
         self.store = stages.store
         self.versions = stages.versions()
         self.last_hit = False  # whether the last stage came from the cache
-        prepare_stages(PROMPT_STAGES + AUDIO_STAGES, getattr(stages, "mode", "embedded"))
+        prepare_stages(STAGE_BACKENDS, getattr(stages, "mode", "embedded"))
 
     # --- the stage cache ------------------------------------------------------------------
     def _cached(
@@ -156,7 +161,8 @@ class Orchestrator:
             value = compute()
             self.store.put_named(key, json.dumps(encode(value)).encode(), "application/json")
         seconds, mode = time.perf_counter() - t0, getattr(self.stages, "mode", "embedded")
-        observe_stage(stage, "cached" if self.last_hit else mode, seconds)
+        backend = str(inputs.get("backend", "default"))
+        observe_stage(stage, "cached" if self.last_hit else mode, seconds, backend)
         if log is not None:
             self._record(log, stage, seconds, self.last_hit)
         return value
