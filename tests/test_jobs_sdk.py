@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -100,8 +101,16 @@ def test_client_spreads_calls_over_every_address_a_name_resolves_to() -> None:
     try:
         target = f"ipv4:127.0.0.1:{port},127.0.0.2:{port}"
         with DyadClient(target, "token", timeout=10) as client:
-            for i in range(8):
+            # round_robin picks among the connected addresses: until the second connects, all
+            # calls go to the first (pick_first would never leave it).
+            for i in range(200):
                 assert client.get(f"job-{i}").job_id == f"job-{i}"
+                if len(set(seen)) == 2:
+                    break
+                time.sleep(0.01)
+            seen.clear()
+            for i in range(8):  # both connected: calls alternate
+                client.get(f"job-{i}")
     finally:
         for server in servers:
             server.stop(0)
