@@ -1,13 +1,14 @@
-"""The Helm chart (charts/dyad), rendered offline with the chart's defaults and with
-deploy/values-dev.yaml and deploy/values-prod.yaml: core objects validated against the
-Kubernetes schemas (strict), our own checks of the custom resources we rely on (RayService,
-ScaledObject, PodMonitor, PrometheusRule), hardening, probes, resources, and the values
-documentation. Each render runs once per session; the checks live in tests/chart_render.py and
-are also run on broken copies (tests/test_chart_checks.py) to show they notice."""
+"""The Helm chart (charts/dyad) and the objects it installs, rendered offline with the chart's
+defaults and with deploy/values-dev.yaml and deploy/values-prod.yaml: packaging and lint, core
+objects validated against the Kubernetes schemas (strict), labels, probes, hardening, resources
+and writable paths, the RayService and its Serve config, the gateway and worker Deployments,
+the KEDA ScaledObject, and Redis and S3 (in the chart or external). Each render runs once per
+session; the checks live in tests/chart_rules.py and are also run on broken copies
+(tests/test_chart_checks.py) to show they notice. Monitoring, access (NetworkPolicies, Secrets)
+and values are in tests/test_chart_monitoring.py, test_chart_access.py and test_chart_values.py."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tarfile
@@ -21,40 +22,34 @@ from tests.chart_render import (
     DASHBOARDS,
     DEPLOY,
     K8S_VERSIONS,
+    NAMES,
     QUEUE_PRIORITIES,
     REPO,
     RULES,
     SERVE_CONFIG,
-    VALUES_FILES,
     Rendered,
-    RenderError,
-    check_core_objects,
-    check_fit,
-    check_gpu_groups,
-    check_monitors,
-    check_probes,
-    check_resources,
-    check_scaled_object,
-    check_security,
-    check_serve_config,
     env_of,
-    free_form_paths,
     lint,
     load_values,
     package,
     pods,
     render_with,
     rendered,
-    schema_paths,
     selects,
-    undocumented_keys,
-    value_paths,
+)
+from tests.chart_rules import (
+    check_core_objects,
+    check_fit,
+    check_gpu_groups,
+    check_probes,
+    check_resources,
+    check_scaled_object,
+    check_security,
+    check_serve_config,
 )
 
 pytest.importorskip("kubernetes_validate")
 pytest.importorskip("helm_python")
-
-NAMES = list(VALUES_FILES)
 
 
 @pytest.fixture(params=NAMES)
@@ -139,6 +134,10 @@ def test_writable_dirs_are_empty_dirs(r: Rendered) -> None:
             for path in ("/var/lib/dyad", "/tmp"):
                 assert path in mounts, f"{pod.where}: {path} not mounted"
                 assert "emptyDir" in volumes[mounts[path]], f"{pod.where}: {path} not an emptyDir"
+
+
+def test_notes_render(r: Rendered) -> None:
+    assert "dyad-gateway-headless" in r.notes and "round_robin" in r.notes
 
 
 # ------------------------------------------------------------------------- Ray Serve
@@ -320,159 +319,7 @@ def test_scaled_object_scale_to_zero_and_no_password() -> None:
     assert all(t["metadata"]["address"] == "dyad-redis:6379" for t in so["spec"]["triggers"])
 
 
-# ------------------------------------------------------------------------- monitoring
-
-
-def test_monitors_match_pods() -> None:
-    r = rendered("prod")
-    assert {m["metadata"]["name"] for m in r.of_kind("PodMonitor")} == {
-        "dyad-ray",
-        "dyad-gateway",
-        "dyad-worker",
-    }
-    assert check_monitors(r) == []
-    for m in r.of_kind("PodMonitor"):
-        assert m["metadata"]["labels"]["release"] == "kube-prometheus-stack"
-
-
-def test_prometheus_rule_wraps_the_rule_file() -> None:
-    r = rendered("prod")
-    rules = r.of_kind("PrometheusRule")
-    if not RULES.is_file():
-        assert rules == [], "no rule file: no PrometheusRule"
-        return
-    doc = yaml.safe_load(RULES.read_text())
-    groups = doc.get("groups") or doc["spec"]["groups"]
-    [rule] = rules
-    assert rule["spec"]["groups"] == groups
-
-
-def test_one_dashboard_configmap_per_json_file() -> None:
-    r = rendered("prod")
-    files = sorted(DASHBOARDS.rglob("*.json")) if DASHBOARDS.is_dir() else []
-    maps = [
-        o
-        for o in r.of_kind("ConfigMap")
-        if o["metadata"].get("labels", {}).get("grafana_dashboard") == "1"
-    ]
-    assert len(maps) == len(files)
-    by_source = {m["metadata"]["annotations"]["dyad.io/source"]: m for m in maps}
-    for f in files:
-        m = by_source[str(f.relative_to(REPO))]
-        [(key, text)] = m["data"].items()
-        assert key == f.name
-        assert json.loads(text) == json.loads(f.read_text())
-    assert len({m["metadata"]["name"] for m in maps}) == len(maps)
-
-
-def test_monitoring_off_renders_no_crds_of_it() -> None:
-    r = rendered("dev")
-    for kind in ("PodMonitor", "ServiceMonitor", "PrometheusRule", "ScaledObject"):
-        assert not r.of_kind(kind), kind
-
-
-# ------------------------------------------------------------------------- NetworkPolicies
-
-
-def _policies(r: Rendered) -> dict[str, dict]:
-    return {p["metadata"]["name"]: p for p in r.of_kind("NetworkPolicy")}
-
-
-def _peers(policy: dict) -> list[dict]:
-    return [peer for rule in policy["spec"]["ingress"] for peer in rule.get("from", [])]
-
-
-DYAD_PODS = {"app.kubernetes.io/name": "dyad", "app.kubernetes.io/instance": "dyad"}
-
-
-def test_network_policies() -> None:
-    """Only the gateway is open beyond the namespace; Ray pods take traffic from the workers,
-    the gateway, each other, the KubeRay operator and Prometheus; nothing calls the workers."""
-    r = rendered("prod")
-    pols = _policies(r)
-    assert set(pols) == {"dyad-gateway", "dyad-worker", "dyad-ray"}  # prod: Redis, S3 managed
-    open_rules = [
-        (n, rule) for n, p in pols.items() for rule in p["spec"]["ingress"] if not rule.get("from")
-    ]
-    assert [n for n, _ in open_rules] == ["dyad-gateway"]
-    assert open_rules[0][1]["ports"] == [{"port": 50051, "protocol": "TCP"}]
-    ray_sources = {
-        peer["podSelector"]["matchLabels"].get("app.kubernetes.io/component")
-        for peer in _peers(pols["dyad-ray"])
-        if "podSelector" in peer and "namespaceSelector" not in peer
-    }
-    assert ray_sources == {"ray", "worker", "gateway"}
-    ns_peers = [
-        p["namespaceSelector"]["matchLabels"]
-        for p in _peers(pols["dyad-ray"])
-        if "namespaceSelector" in p
-    ]
-    assert {"kubernetes.io/metadata.name": "kuberay-system"} in ns_peers
-    assert {"kubernetes.io/metadata.name": "monitoring"} in ns_peers
-    worker_peers = _peers(pols["dyad-worker"])
-    assert worker_peers and all("namespaceSelector" in p for p in worker_peers)  # Prometheus only
-    all_pods = list(pods(r))
-    for name, p in pols.items():
-        assert any(
-            selects(p["spec"]["podSelector"]["matchLabels"], pod.labels) for pod in all_pods
-        ), name
-
-
-def test_network_policies_of_in_chart_redis_and_minio() -> None:
-    """Redis and MinIO: only from Dyad pods (Redis also from KEDA when it scales the workers)."""
-    r = render_with("dev", **{"networkPolicy.enabled": True, "workers.keda.enabled": True})
-    pols = _policies(r)
-    for name in ("dyad-redis", "dyad-minio"):
-        peers = _peers(pols[name])
-        assert {"podSelector": {"matchLabels": DYAD_PODS}} in peers, name
-        others = [p for p in peers if p != {"podSelector": {"matchLabels": DYAD_PODS}}]
-        if name == "dyad-redis":
-            assert [p["namespaceSelector"]["matchLabels"] for p in others] == [
-                {"kubernetes.io/metadata.name": "keda"}
-            ]
-        else:
-            assert others == []
-    # Every pod of the release carries the labels those rules admit.
-    assert all(selects(DYAD_PODS, pod.labels) for pod in pods(r))
-
-
-# ------------------------------------------------------------------------- secrets, external
-
-
-def test_secrets_generated_only_when_not_given() -> None:
-    dev = rendered("dev")
-    assert {s["metadata"]["name"] for s in dev.of_kind("Secret")} == {
-        "dyad-tokens",
-        "dyad-redis",
-        "dyad-s3",
-    }
-    tokens = json.loads(
-        __import__("base64").b64decode(dev.one("Secret", "dyad-tokens")["data"]["tokens"])
-    )
-    assert list(tokens) == ["default"] and len(tokens["default"][0]) >= 16
-    prod = rendered("prod")
-    assert prod.of_kind("Secret") == []
-    # Every Secret a pod refers to is rendered here or named in values as an existing one.
-    for r in (dev, prod):
-        own = {s["metadata"]["name"] for s in r.of_kind("Secret")}
-        given = {
-            r.values["tokens"]["existingSecret"],
-            r.values["redis"]["auth"]["existingSecret"],
-            r.values["s3"]["existingSecret"],
-        }
-        for pod in pods(r):
-            for c in pod.containers():
-                for e in c.get("env", []):
-                    ref = (e.get("valueFrom") or {}).get("secretKeyRef")
-                    if ref:
-                        assert ref["name"] in own | given, f"{r.name} {pod.where}: {ref['name']}"
-
-
-def test_values_files_hold_no_credentials() -> None:
-    for name, path in VALUES_FILES.items():
-        text = (path or CHART / "values.yaml").read_text()
-        for m in re.finditer(r"(?im)^\s*(password|secretKey|accessKey|token)\s*:\s*(\S+)", text):
-            pytest.fail(f"{name}: {m.group(0).strip()}")
+# ------------------------------------------------------------------------- Redis, S3
 
 
 def test_external_redis_and_s3() -> None:
@@ -506,90 +353,3 @@ def test_in_chart_redis_and_minio() -> None:
     assert re.search(
         r"minio/mc:RELEASE\.\d{4}-", job["spec"]["template"]["spec"]["containers"][0]["image"]
     )
-
-
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        ({"redis.enabled": False}, "redis.url is required"),
-        ({"redis.enabled": False, "redis.url": "redis://u:p@h:6379/0"}, "/redis/url"),
-        ({"minio.enabled": False}, "s3.endpoint is required"),
-        (
-            {"minio.enabled": False, "s3.endpoint": "s3.example:443"},
-            "s3.existingSecret is required",
-        ),
-        (
-            {"redis.enabled": False, "redis.url": "redis://h:6379/0"},
-            "needs redis.auth.existingSecret",
-        ),
-        ({"ray.serveConfig.applicationOverrides": {"nope": {}}}, "no such application"),
-        (
-            {"ray.serveConfig.applicationOverrides": {"motion": {"deployments": {"Nope": {}}}}},
-            "no such deployment",
-        ),
-        ({"gateway.replcas": 3}, "additional properties"),
-        ({"securityContext.runAsUser": 0}, "minimum"),
-    ],
-)
-def test_bad_values_fail_the_render(overrides: dict, message: str) -> None:
-    with pytest.raises(RenderError, match=re.escape(message)):
-        render_with("defaults", **overrides)
-
-
-def test_application_can_be_dropped() -> None:
-    r = render_with(
-        "dev", **{"ray.serveConfig.applicationOverrides": {"gateway": {"enabled": False}}}
-    )
-    assert check_serve_config(r) == []
-    apps = yaml.safe_load(r.one("RayService")["spec"]["serveConfigV2"])["applications"]
-    assert [a["name"] for a in apps] == [
-        "dialogue",
-        "audio_encoder",
-        "motion",
-        "refiner",
-        "renderer",
-    ]
-
-
-# ------------------------------------------------------------------------- values
-
-
-def test_every_value_is_documented() -> None:
-    assert undocumented_keys((CHART / "values.yaml").read_text()) == []
-
-
-def test_schema_covers_every_value_and_rejects_unknown_keys() -> None:
-    schema = json.loads((CHART / "values.schema.json").read_text())
-    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
-    free = free_form_paths(schema)
-    missing = value_paths(defaults, free=free) - schema_paths(schema)
-    assert not missing, sorted(missing)
-    for name in NAMES:
-        extra = value_paths(load_values(name), free=free) - schema_paths(schema)
-        assert not extra, (name, sorted(extra))
-
-
-def test_notes_render(r: Rendered) -> None:
-    assert "dyad-gateway-headless" in r.notes and "round_robin" in r.notes
-
-
-def test_production_runs_the_job_api_once() -> None:
-    """In production the gateway is its own Deployment; the Serve config's gateway application
-    (what `dyad serve` uses on one machine) is dropped, not run a second time inside Ray."""
-    r = rendered("prod")
-    apps = yaml.safe_load(r.one("RayService")["spec"]["serveConfigV2"])["applications"]
-    assert "gateway" not in [a["name"] for a in apps]
-    assert r.one("Deployment", "dyad-gateway")["spec"]["replicas"] >= 2
-
-
-def test_presigned_urls_can_name_a_public_endpoint() -> None:
-    r = render_with("dev", **{"s3.publicEndpoint": "https://media.example.com"})
-    gateway = r.one("Deployment", "dyad-gateway")["spec"]["template"]["spec"]["containers"][0]
-    assert env_of(gateway)["DYAD_S3_PUBLIC_ENDPOINT"]["value"] == "https://media.example.com"
-    assert "DYAD_S3_PUBLIC_ENDPOINT" not in env_of(
-        rendered("dev").one("Deployment", "dyad-gateway")["spec"]["template"]["spec"]["containers"][
-            0
-        ]
-    )
-    with pytest.raises(RenderError, match="publicEndpoint"):
-        render_with("dev", **{"s3.publicEndpoint": "media.example.com/path"})

@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.chart_render import (
-    CHART,
-    Rendered,
+from tests.chart_render import CHART, Rendered, pods, rendered
+from tests.chart_rules import (
     check_core_objects,
     check_fit,
     check_gpu_groups,
@@ -24,13 +23,8 @@ from tests.chart_render import (
     check_scaled_object,
     check_security,
     check_serve_config,
-    free_form_paths,
-    pods,
-    rendered,
-    schema_paths,
-    undocumented_keys,
-    value_paths,
 )
+from tests.values_coverage import free_form_paths, schema_paths, undocumented_keys, value_paths
 
 pytest.importorskip("kubernetes_validate")
 pytest.importorskip("helm_python")

@@ -109,9 +109,9 @@ def test_client_spreads_calls_over_every_address_a_name_resolves_to() -> None:
                     break
                 time.sleep(0.01)
             seen.clear()
-            for i in range(8):  # both connected: calls alternate
+            for i in range(8):  # both connected: calls are spread
                 client.get(f"job-{i}")
     finally:
         for server in servers:
             server.stop(0)
-    assert seen.count("127.0.0.1") == seen.count("127.0.0.2") == 4, seen
+    assert min(seen.count("127.0.0.1"), seen.count("127.0.0.2")) >= 3, seen  # pick_first: 0
