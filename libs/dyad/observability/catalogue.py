@@ -146,15 +146,16 @@ def prepare_stages(backends: Mapping[str, Sequence[str]], mode: str) -> None:
     stage_metrics().prepare(backends, mode)
 
 
+_QUEUE_EXPORTERS = "workers and standalone gateways (QueueCollector; read from Redis at scrape)"
 #: Where each metric is exported (the ``/metrics`` of which process).
 WHERE = {
     "dyad_rpc_requests_total": "standalone gRPC servers (DYAD_METRICS_PORT)",
     "dyad_rpc_duration_seconds": "standalone gRPC servers (DYAD_METRICS_PORT)",
     "dyad_rpc_in_flight": "standalone gRPC servers (DYAD_METRICS_PORT)",
-    "dyad_queue_lag_jobs": "workers and standalone gateways (QueueCollector; read from Redis at scrape)",
-    "dyad_queue_pending_jobs": "workers and standalone gateways (QueueCollector; read from Redis at scrape)",
-    "dyad_queue_delayed_jobs": "workers and standalone gateways (QueueCollector; read from Redis at scrape)",
-    "dyad_queue_dead_letter_jobs": "workers and standalone gateways (QueueCollector; read from Redis at scrape)",
+    "dyad_queue_lag_jobs": _QUEUE_EXPORTERS,
+    "dyad_queue_pending_jobs": _QUEUE_EXPORTERS,
+    "dyad_queue_delayed_jobs": _QUEUE_EXPORTERS,
+    "dyad_queue_dead_letter_jobs": _QUEUE_EXPORTERS,
     "dyad_worker_jobs_total": "workers",
     "dyad_worker_job_duration_seconds": "workers",
     "dyad_worker_job_age_at_claim_seconds": "workers",
