@@ -45,7 +45,9 @@ def find_binary(name: str) -> Path | None:
 def require_binary(name: str) -> Path:
     path = find_binary(name)
     if path is None:
-        pytest.skip(
+        # `make setup` installs it everywhere `make test` runs: missing is a broken setup, and
+        # a skip would let CI pass without checking a single alert or dashboard.
+        pytest.fail(
             f"{name} not found in .venv/opt/prometheus or on PATH: run `make setup` "
             "(it unpacks Debian's prometheus package into the venv)"
         )
