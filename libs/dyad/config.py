@@ -17,11 +17,12 @@ class is a plain dataclass whose fields carry a default and a help text; ``load`
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -177,3 +178,19 @@ class PlatformSettings:
             raise ConfigError("DYAD_QUEUE_MAX_DELIVERIES", "must be at least 1")
         if self.queue_visibility_timeout_s <= 0:
             raise ConfigError("DYAD_QUEUE_VISIBILITY_TIMEOUT_S", "must be positive")
+
+
+@contextlib.contextmanager
+def environ(overrides: Mapping[str, str] | None) -> Iterator[None]:
+    """``os.environ`` with ``overrides`` set while the block runs, each variable put back (or
+    removed) afterwards — for settings read at load time (thread counts, a CLI's env)."""
+    saved = {k: os.environ.get(k) for k in overrides or {}}
+    os.environ.update(overrides or {})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

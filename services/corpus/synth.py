@@ -33,7 +33,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -42,6 +42,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from dyad.config import environ
 from dyad.dataset.layout import SPLITS, metadata_line, motion_arrays, npz_bytes, wav_bytes
 from dyad.errors import FailedPrecondition, InvalidInput
 from dyad.rigs import get_rig
@@ -131,19 +132,9 @@ _THREAD_VARS = (
 )
 
 
-@contextlib.contextmanager
-def _single_thread_env() -> Iterator[None]:
+def _single_thread_env() -> contextlib.AbstractContextManager[None]:
     """BLAS/OpenMP thread counts are read when a library loads: set before workers spawn."""
-    saved = {k: os.environ.get(k) for k in _THREAD_VARS}
-    os.environ.update(dict.fromkeys(_THREAD_VARS, "1"))
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    return environ(dict.fromkeys(_THREAD_VARS, "1"))
 
 
 _WORKER: dict[str, Any] = {}

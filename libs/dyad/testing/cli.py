@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-from collections.abc import Iterator
 from dataclasses import dataclass
+
+from dyad.config import environ
 
 
 @dataclass(frozen=True)
@@ -20,26 +20,12 @@ class CliResult:
     stderr: str
 
 
-@contextlib.contextmanager
-def _environ(env: dict[str, str] | None) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in env or {}}
-    os.environ.update(env or {})
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def run_cli(*args: str, env: dict[str, str] | None = None) -> CliResult:
     """``dyad *args`` with ``env`` added to the environment while it runs."""
     from dyad.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    with _environ(env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with environ(env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             code = main(list(args))
         except SystemExit as e:  # argparse's own errors and --help

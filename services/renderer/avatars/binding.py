@@ -22,6 +22,9 @@ import torch
 
 from dyad.errors import InvalidInput
 
+# One torch rotation for the binding and the rasteriser; re-exported for the binding's users.
+from dyad.services.renderer.raster.rotation import quat_to_rotmat as quat_to_rotmat
+
 _EPS = 1e-12
 
 
@@ -119,25 +122,6 @@ def quat_mul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         ],
         dim=-1,
     )
-
-
-def quat_to_rotmat(q: torch.Tensor) -> torch.Tensor:
-    """``[..., 4]`` wxyz (any norm) → ``[..., 3, 3]``."""
-    w, x, y, z = _unit(q).unbind(-1)
-    return torch.stack(
-        [
-            1 - 2 * (y * y + z * z),
-            2 * (x * y - w * z),
-            2 * (x * z + w * y),
-            2 * (x * y + w * z),
-            1 - 2 * (x * x + z * z),
-            2 * (y * z - w * x),
-            2 * (x * z - w * y),
-            2 * (y * z + w * x),
-            1 - 2 * (x * x + y * y),
-        ],
-        dim=-1,
-    ).reshape(*q.shape[:-1], 3, 3)
 
 
 def bind(

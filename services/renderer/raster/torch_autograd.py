@@ -30,28 +30,10 @@ from .projection import (
     T_MIN,
     TILE,
 )
+from .rotation import quat_to_rotmat
 from .scene import GaussianScene
 
 CHUNK_ELEMENTS = 1 << 22  # pixels × Gaussians per compositing block (memory bound)
-
-
-def _rotmats(quats: torch.Tensor) -> torch.Tensor:
-    """``[N, 4]`` wxyz → ``[N, 3, 3]``, normalising the quaternions."""
-    w, x, y, z = (quats / quats.norm(dim=-1, keepdim=True)).unbind(-1)
-    return torch.stack(
-        [
-            1 - 2 * (y * y + z * z),
-            2 * (x * y - w * z),
-            2 * (x * z + w * y),
-            2 * (x * y + w * z),
-            1 - 2 * (x * x + z * z),
-            2 * (y * z - w * x),
-            2 * (x * z - w * y),
-            2 * (y * z + w * x),
-            1 - 2 * (x * x + y * y),
-        ],
-        dim=-1,
-    ).reshape(-1, 3, 3)
 
 
 def project_torch(
@@ -83,7 +65,7 @@ def project_torch(
     x, y, z = t.unbind(-1)
     u = (x / z).clamp(-JACOBIAN_CLAMP * cx / fx, JACOBIAN_CLAMP * (width - cx) / fx)
     v = (y / z).clamp(-JACOBIAN_CLAMP * cy / fy, JACOBIAN_CLAMP * (height - cy) / fy)
-    wrs = rot_w @ _rotmats(quats[idx]) * scales[idx][:, None, :]  # W R S, [n, 3, 3]
+    wrs = rot_w @ quat_to_rotmat(quats[idx]) * scales[idx][:, None, :]  # W R S, [n, 3, 3]
     row0 = (fx / z)[:, None] * (wrs[:, 0] - u[:, None] * wrs[:, 2])  # [n, 3]
     row1 = (fy / z)[:, None] * (wrs[:, 1] - v[:, None] * wrs[:, 2])
     a = (row0 * row0).sum(-1) + eps2d
