@@ -23,7 +23,7 @@ import pytest
 
 from dyad import errors
 from dyad.client import DyadClient
-from dyad.media import probe
+from dyad.media import probe_video
 from dyad.testing import S3Server, free_port, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -91,7 +91,7 @@ def test_serve_then_submit_verbatim(tmp_path: Path) -> None:
             assert r.returncode == 0, r.stderr + (tmp_path / "serve.log").read_text()[-3000:]
             job = json.loads(r.stdout)
             assert job["status"] == "succeeded"
-            info = probe(dl / "video.mp4")
+            info = probe_video(dl / "video.mp4")
             assert info["video"] is not None and info["audio"] is not None
             assert (info["video"]["codec"], info["video"]["fps"]) == ("h264", 25)
             assert (info["video"]["width"], info["video"]["height"]) == (128, 64)

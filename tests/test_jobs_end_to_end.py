@@ -19,7 +19,7 @@ import pytest
 import dyad.cli
 from dyad import errors
 from dyad.client import DyadClient, ProgressEvent
-from dyad.media import probe
+from dyad.media import probe_video
 from dyad.queue import JobStatus
 from dyad.services.gateway.tests.stack import BLUE, RED, Stack, start_stack
 from dyad.testing import RedisServer, S3Server
@@ -120,7 +120,7 @@ def test_two_workers_share_jobs_submitted_through_the_sdk(
         video = files["video"].read_bytes()
         assert hashlib.sha256(video).hexdigest() == job.artifacts["video"].sha256
         assert video == stack.store.get_bytes(job.result_uris["video"])
-        info = probe(files["video"])
+        info = probe_video(files["video"])
         assert info["video"] is not None and info["video"]["codec"] == "h264"
         manifest = json.loads(files["manifest"].read_text())
         assert manifest["job_id"] == job.job_id and manifest["spec"]["prompt"] == "conversation 0"
@@ -188,9 +188,12 @@ def test_cli_submit_wait_status_jobs_cancel(
     spec = stack.queue.get(job["job_id"]).payload
     assert spec["n"] == 2 and spec["options"] == {"layout": "pip", "refine": False}
 
-    code, out, _ = run("submit", "--prompt", "other text", "--idempotency-key", "cli-1")
+    same = ("--n", "2", "--priority", "high", "--idempotency-key", "cli-1")
+    code, out, _ = run("submit", "--prompt", "A quick chat", *same, "--layout=pip", "--no-refine")
     again = json.loads(out)
     assert code == 0 and again["job_id"] == job["job_id"] and again["created"] is False
+    code, _, err = run("submit", "--prompt", "other text", *same)  # the key, another request
+    assert code == 2 and "idempotency_key 'cli-1'" in err
 
     code, out, _ = run("status", job["job_id"], "--json")
     status = json.loads(out)

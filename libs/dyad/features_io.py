@@ -15,6 +15,7 @@ import numpy as np
 
 from dyad.domain import StoredFeatures
 from dyad.errors import InvalidInput
+from dyad.media.arrays import load_npy
 from dyad.storage import ArtifactStore
 from dyad.timebase import FPS
 
@@ -31,11 +32,10 @@ def features_bytes(features: np.ndarray) -> bytes:
 
 
 def load_features(data: bytes, *, field: str = "features") -> np.ndarray:
-    """A ``.npy`` of finite ``[T, D]`` values → float32; anything else names ``field``."""
-    try:
-        arr = np.load(io.BytesIO(data), allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
-        raise InvalidInput(field, f"not a readable .npy feature file: {e}") from None
+    """A ``.npy`` of finite ``[T, D]`` values → float32; anything else names ``field``.
+
+    The header is checked before the data is read (``dyad.media.arrays.load_npy``)."""
+    arr = load_npy(data, field=field)
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise InvalidInput(field, f"expected [T, D] features, got shape {list(arr.shape)}")
     if not np.issubdtype(arr.dtype, np.floating) or not np.isfinite(arr).all():

@@ -9,16 +9,22 @@ field that is wrong.
 from __future__ import annotations
 
 import io
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from dyad.errors import InvalidInput
+from dyad.media.arrays import load_npz
 from dyad.media.audio import atomic_output
+from dyad.media.probe import MediaLimits
 from dyad.rigs import Rig, check_channels, get_rig
 from dyad.timebase import FPS
+
+#: Zip directory and ``.npy`` headers on top of the arrays themselves.
+_NPZ_OVERHEAD = 64 * 1024
+#: Highest frame rate a motion file may claim (the pipeline runs at 25 fps).
+_MAX_FPS = 1000
 
 
 @dataclass(frozen=True)
@@ -56,21 +62,41 @@ def save_motion(path: str | Path, motion: np.ndarray, rig: str | Rig, fps: int =
     return path
 
 
-def load_motion(source: str | Path | bytes, *, field: str = "motion") -> MotionClip:
-    """Read and check a motion file (path or bytes)."""
+def load_motion(
+    source: str | Path | bytes, *, field: str = "motion", limits: MediaLimits | None = None
+) -> MotionClip:
+    """Read and check a motion file (path or bytes); every array's header is checked against
+    ``limits`` (``DYAD_MEDIA_MAX_ARRAY_BYTES``) before it is read (``dyad.media.arrays``)."""
+    lim = limits or MediaLimits.from_env()
+    if isinstance(source, bytes):
+        data = source
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InvalidInput(field, f"no such file: {path}")
+        if path.stat().st_size > lim.max_array_bytes + _NPZ_OVERHEAD:
+            raise InvalidInput(field, f"larger than {lim.max_array_bytes} bytes")
+        data = path.read_bytes()
+    z = load_npz(data, field=field, limits=lim)
+    missing = {"motion", "rig", "channels", "fps"} - set(z)
+    if missing:
+        raise InvalidInput(field, f"motion file lacks {sorted(missing)}")
+    rig = get_rig(_scalar(z["rig"], f"{field}.rig"), field_name=f"{field}.rig")
+    if z["channels"].ndim != 1:
+        raise InvalidInput(f"{field}.channels", "expected a list of channel names")
+    check_channels(rig, [str(c) for c in z["channels"]], field_name=f"{field}.channels")
     try:
-        with np.load(
-            io.BytesIO(source) if isinstance(source, bytes) else source, allow_pickle=False
-        ) as z:
-            missing = {"motion", "rig", "channels", "fps"} - set(z.files)
-            if missing:
-                raise InvalidInput(field, f"motion file lacks {sorted(missing)}")
-            rig = get_rig(str(z["rig"]), field_name=f"{field}.rig")
-            check_channels(rig, [str(c) for c in z["channels"]], field_name=f"{field}.channels")
-            fps = int(z["fps"])
-            motion = rig.validate(z["motion"], field_name=field, check_range=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as e:
-        raise InvalidInput(field, f"not a readable .npz motion file: {e}") from None
-    if fps <= 0:
-        raise InvalidInput(f"{field}.fps", "must be positive")
+        fps = int(_scalar(z["fps"], f"{field}.fps"))
+    except ValueError:
+        raise InvalidInput(f"{field}.fps", "expected an integer") from None
+    if not 0 < fps <= _MAX_FPS:
+        raise InvalidInput(f"{field}.fps", f"expected 1–{_MAX_FPS}, got {fps}")
+    motion = rig.validate(z["motion"], field_name=field, check_range=False)
     return MotionClip(motion, rig, fps)
+
+
+def _scalar(arr: np.ndarray, field: str) -> str:
+    """A 0-d array's value as text (how ``np.savez`` stores ``rig`` and ``fps``)."""
+    if arr.ndim != 0:
+        raise InvalidInput(field, f"expected a single value, got shape {list(arr.shape)}")
+    return str(arr.item())

@@ -14,12 +14,13 @@ from dyad.media.audio import (
     wav_bytes,
     write_wav,
 )
-from dyad.media.video import probe, write_mp4
+from dyad.media.video import probe as probe_video
+from dyad.media.video import write_mp4
 
 __all__ = [
     "SAMPLE_RATE",
     "load_audio",
-    "probe",
+    "probe_video",
     "read_wav",
     "resample",
     "to_mono",

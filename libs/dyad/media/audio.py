@@ -24,6 +24,7 @@ import soundfile as sf
 from scipy.signal import resample_poly
 
 from dyad.errors import InvalidInput
+from dyad.media.probe import MediaLimits, max_frames, probe_audio
 from dyad.timebase import SAMPLE_RATE
 
 #: WAV sample formats ``write_wav`` produces; PCM formats clip to [-1, 1] first.
@@ -96,39 +97,58 @@ def check_samples(x: object, field: str, *, max_channels: int | None = None) -> 
     return samples.astype(np.float32, copy=False)
 
 
-def read_wav(path_or_bytes: PathOrBytes) -> tuple[np.ndarray, int]:
+def read_wav(
+    path_or_bytes: PathOrBytes, *, field: str = "audio", limits: MediaLimits | None = None
+) -> tuple[np.ndarray, int]:
     """Read an audio file (path or its bytes) → (float32 ``[N, C]`` in [-1, 1], rate in Hz).
 
     Any format and sample width libsndfile reads: WAV (8-bit unsigned, 16/24/32-bit int,
-    32/64-bit float), FLAC, OGG. Float files are clipped to [-1, 1]. Corrupt, empty or
-    unsupported input raises InvalidInput("audio", reason).
+    32/64-bit float), FLAC, OGG, MP3. Float files are clipped to [-1, 1]. The header is checked
+    against ``limits`` (``DYAD_MEDIA_*``: rate range, channels, duration, decoded size) before a
+    sample is decoded, and the decode itself never reads past those limits, whatever the
+    header claims. Corrupt, empty, truncated or oversized input raises InvalidInput(``field``).
     """
-    source: str | io.BytesIO
-    if isinstance(path_or_bytes, bytes | bytearray | memoryview):
-        if len(path_or_bytes) == 0:
-            raise InvalidInput("audio", "empty input (0 bytes)")
-        source = io.BytesIO(bytes(path_or_bytes))
-    elif isinstance(path_or_bytes, str | os.PathLike):
-        source = os.fspath(path_or_bytes)
-        if not os.path.isfile(source):
-            raise InvalidInput("audio", f"no such file: {source}")
-    else:
-        raise InvalidInput("audio", f"expected a path or bytes, got {type(path_or_bytes).__name__}")
+    lim = limits or MediaLimits.from_env()
+    data = _file_bytes(path_or_bytes, field, lim)
+    header = probe_audio(data, field=field, limits=lim)
+    cap = max_frames(lim, header.rate, header.channels)
     try:
-        data, rate = sf.read(source, dtype="float32", always_2d=True)  # [N, C]
+        with sf.SoundFile(io.BytesIO(data)) as f:
+            # One frame more than allowed tells a too-long file from one exactly at the limit.
+            samples = f.read(frames=cap + 1, dtype="float32", always_2d=True)  # [N, C]
     except sf.LibsndfileError as e:
-        raise InvalidInput("audio", f"not a readable audio file ({e.error_string})") from None
+        raise InvalidInput(field, f"not a readable audio file ({e.error_string})") from None
     except (sf.SoundFileError, RuntimeError, ValueError, OSError) as e:
-        raise InvalidInput("audio", f"not a readable audio file ({e})") from None
-    if data.shape[0] == 0 or data.shape[1] == 0:
-        raise InvalidInput("audio", "the file holds no samples")
-    if rate <= 0:
-        raise InvalidInput("audio", f"the file declares an invalid sample rate ({rate})")
-    if not np.isfinite(data).all():
-        raise InvalidInput("audio", "the file contains NaN or infinite samples")
+        raise InvalidInput(field, f"not a readable audio file ({e})") from None
+    if samples.shape[0] > cap:
+        raise InvalidInput(
+            field,
+            f"longer than {cap} frames at {header.rate} Hz (DYAD_MEDIA_MAX_AUDIO_S / "
+            "DYAD_MEDIA_MAX_DECODED_BYTES)",
+        )
+    if samples.shape[0] == 0 or samples.shape[1] == 0:
+        raise InvalidInput(field, "the file holds no samples")
+    if not np.isfinite(samples).all():
+        raise InvalidInput(field, "the file contains NaN or infinite samples")
     # Integer formats are already within [-1, 1); float files may overshoot full scale.
-    np.clip(data, -1.0, 1.0, out=data)
-    return data, int(rate)
+    np.clip(samples, -1.0, 1.0, out=samples)
+    return samples, header.rate
+
+
+def _file_bytes(path_or_bytes: PathOrBytes, field: str, lim: MediaLimits) -> bytes:
+    """The file's bytes; a path is size-checked before it is read."""
+    if isinstance(path_or_bytes, bytes | bytearray | memoryview):
+        return bytes(path_or_bytes)
+    if not isinstance(path_or_bytes, str | os.PathLike):
+        raise InvalidInput(field, f"expected a path or bytes, got {type(path_or_bytes).__name__}")
+    path = os.fspath(path_or_bytes)
+    if not os.path.isfile(path):
+        raise InvalidInput(field, f"no such file: {path}")
+    size = os.path.getsize(path)
+    if size > lim.max_audio_bytes:
+        raise InvalidInput(field, f"{size} bytes; the limit is {lim.max_audio_bytes}")
+    with open(path, "rb") as f:
+        return f.read()
 
 
 def resample(x: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
@@ -148,6 +168,9 @@ def resample(x: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
     if src == dst or n == 0:
         out = x.astype(np.float32, copy=True)
     else:
+        # The filter has 20·max(up, down) taps: the rate range of ``MediaLimits`` (checked on
+        # every file's header) bounds it to ~4 M taps (30 MB, ~0.5 s to design) at 191999 Hz;
+        # unchecked, a 2^30 Hz header made a 167 M-tap filter and 7.8 GB.
         g = math.gcd(src, dst)
         out = resample_poly(x.astype(np.float32, copy=False), dst // g, src // g, axis=0)
     # resample_poly yields ceil(n·up/down) samples, never fewer than n_out: trim the excess.
@@ -168,15 +191,21 @@ def to_mono(x: np.ndarray) -> np.ndarray:
 
 
 def load_audio(
-    path_or_bytes: PathOrBytes, rate: int = SAMPLE_RATE, mono: bool = True
+    path_or_bytes: PathOrBytes,
+    rate: int = SAMPLE_RATE,
+    mono: bool = True,
+    *,
+    field: str = "audio",
+    limits: MediaLimits | None = None,
 ) -> np.ndarray:
     """The standard entry point: any audio file → float32 in [-1, 1] at ``rate`` Hz.
 
     Returns ``[N]`` when ``mono`` (channels averaged; the default, DESIGN.md §2), else
-    ``[N, C]``. Down-mixing happens before resampling, which is C times cheaper.
+    ``[N, C]``. Down-mixing happens before resampling, which is C times cheaper. The file is
+    checked against ``limits`` before decoding (``read_wav``).
     """
     target = check_rate(rate, "rate")
-    data, src_rate = read_wav(path_or_bytes)  # [N, C]
+    data, src_rate = read_wav(path_or_bytes, field=field, limits=limits)  # [N, C]
     audio = to_mono(data) if mono else data
     audio = resample(audio, src_rate, target)
     # The resampling filter rings by a few percent on full-scale steps; keep the [-1, 1] contract.

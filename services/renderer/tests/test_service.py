@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from dyad.config import PlatformSettings
-from dyad.media import probe, wav_bytes, write_wav
+from dyad.media import probe_video, wav_bytes, write_wav
 from dyad.media.image import read_png
 from dyad.motion_io import motion_bytes, save_motion
 from dyad.rigs import get_rig
@@ -76,7 +76,7 @@ def serve(
 
 
 def _check_video(path: Path, width: int, height: int, channels: int) -> None:
-    info = probe(path)
+    info = probe_video(path)
     v, a = info["video"], info["audio"]
     assert v is not None and a is not None
     assert (v["codec"], v["width"], v["height"], v["num_frames"]) == ("h264", width, height, T)

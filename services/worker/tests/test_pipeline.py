@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dyad.media import probe, read_wav, write_wav
+from dyad.media import probe_video, read_wav, write_wav
 from dyad.motion_io import load_motion
 from dyad.services.worker.pipeline.orchestrator import export
 
@@ -42,7 +42,7 @@ def test_generate_writes_every_output(generated) -> None:
         ("speaker_a.mp4", (PX, PX), 1),
         ("speaker_b.mp4", (PX, PX), 1),
     ):
-        info = probe(d / video)
+        info = probe_video(d / video)
         v, a = info["video"], info["audio"]
         assert v is not None and a is not None
         assert (v["codec"], v["fps"], v["num_frames"]) == ("h264", 25, frames)
@@ -77,7 +77,7 @@ def test_animate_from_recorded_audio(tmp_path: Path, generated) -> None:
     assert out.dialogue is None and "dialogue.json" not in out.artifacts
     assert any(s.speaker == "a" for s in out.timeline.segments)
     d = export(out, orch.store, orch.manifest(out, OPTS), tmp_path / "o")
-    info = probe(d / "conversation.mp4")
+    info = probe_video(d / "conversation.mp4")
     assert info["video"] is not None and info["video"]["num_frames"] == 200
 
 
