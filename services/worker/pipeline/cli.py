@@ -5,6 +5,7 @@ the embedded pipeline, every stage in this process, artefacts in the local store
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -95,9 +96,26 @@ def _orchestrator(args: argparse.Namespace) -> Any:
     return Orchestrator(EmbeddedStages(open_store(platform)))
 
 
+def check_out_dir(out: Path) -> Path:
+    """``--out`` must be a directory or creatable as one — checked before any work starts.
+
+    Rendering for half a minute and only then finding that ``--out`` names a file (or a
+    directory we may not write) used to end in a traceback.
+    """
+    if out.exists() and not out.is_dir():
+        raise InvalidInput("--out", f"{out} exists and is not a directory")
+    parent = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
+    if not parent.is_dir():
+        raise InvalidInput("--out", f"{parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InvalidInput("--out", f"cannot write in {parent}")
+    return out
+
+
 def generate(args: argparse.Namespace) -> int:
     from dyad.services.dialogue.writing.writer import check_prompt
 
+    check_out_dir(args.out)
     prompt = check_prompt(args.prompt, 4000)
     opts = _options(
         args,
@@ -114,6 +132,8 @@ def generate(args: argparse.Namespace) -> int:
 def animate(args: argparse.Namespace) -> int:
     from dyad.media.audio import read_wav
 
+    check_out_dir(args.out)
+    opts = _options(args)
     orch = _orchestrator(args)
     refs = []
     for flag, path in (("--audio", args.audio), ("--audio-b", args.audio_b)):
@@ -121,9 +141,8 @@ def animate(args: argparse.Namespace) -> int:
             continue
         if not path.is_file():
             raise InvalidInput(flag, f"{path} is not a file")
-        read_wav(path.read_bytes())  # a clear error for a non-WAV file, before any work
+        read_wav(path, field=flag)  # a clear error for a bad file, before any work
         refs.append(orch.store.put_file(path, "audio/wav"))
-    opts = _options(args)
     with ProgressReporter(("segment", "features", "motion", "refine", "render")) as rep:
         out = orch.animate(refs[0], refs[1] if len(refs) > 1 else None, opts, rep)
     return _finish(orch, [out], opts, args.out)

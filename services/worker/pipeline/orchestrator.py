@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from dyad.domain import Dialogue, Relation, StoredConversation, StoredFeatures, Timeline
+from dyad.domain.limits import check_head_px, check_seed
 from dyad.errors import InvalidInput
 from dyad.observability import observe_stage, prepare_stages
+from dyad.rigs import get_rig
 from dyad.services.worker.pipeline.stages import FeaturePair, MotionPair, RenderedVideos, Stages
 from dyad.storage import ArtifactRef, ArtifactStore
 
@@ -66,6 +68,9 @@ class GenerateOptions:
     def validate(self, max_n: int = 100) -> GenerateOptions:
         if not 1 <= self.n <= max_n:
             raise InvalidInput("n", f"{self.n} dialogues; expected 1–{max_n}")
+        check_seed(self.seed, n=self.n)
+        check_head_px(self.head_px)
+        get_rig(self.rig)  # InvalidInput("rig") naming the rigs there are
         if self.motion_backend not in ("procedural", "neural"):
             raise InvalidInput("motion_backend", "expected procedural or neural")
         if self.layout not in LAYOUTS:
