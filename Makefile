@@ -18,7 +18,7 @@ PROMTOOL := $(PROM_DIR)/usr/bin/promtool
 PYTEST_ARGS ?=
 SERVE_ARGS ?=
 
-.PHONY: setup apt prometheus demo test test-slow lint protos bench serve clean
+.PHONY: setup apt prometheus demo test test-slow test-faults lint protos bench serve clean
 
 setup: apt $(STAMP) prometheus
 
@@ -64,6 +64,9 @@ test: setup
 
 test-slow: setup
 	$(BIN)/python -m pytest -m "slow" $(PYTEST_ARGS)
+
+test-faults: setup
+	$(BIN)/python -m pytest -m "faults" tests/faults $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check libs services tests bench setup.py conftest.py

@@ -31,10 +31,13 @@ DYAD_PODS = {"app.kubernetes.io/name": "dyad", "app.kubernetes.io/instance": "dy
 
 def test_network_policies() -> None:
     """Only the gateway is open beyond the namespace; Ray pods take traffic from the workers,
-    the gateway, each other, the KubeRay operator and Prometheus; nothing calls the workers."""
+    each other, the KubeRay operator and Prometheus; nothing calls the workers; every other
+    pod of the release is closed (tests/test_chart_network.py checks who reaches what)."""
     r = rendered("prod")
     pols = _policies(r)
-    assert set(pols) == {"dyad-gateway", "dyad-worker", "dyad-ray"}  # prod: Redis, S3 managed
+    # prod: Redis, S3 managed
+    assert set(pols) == {"dyad-default-deny", "dyad-gateway", "dyad-worker", "dyad-ray"}
+    assert pols["dyad-default-deny"]["spec"]["ingress"] == []
     open_rules = [
         (n, rule) for n, p in pols.items() for rule in p["spec"]["ingress"] if not rule.get("from")
     ]
@@ -45,7 +48,7 @@ def test_network_policies() -> None:
         for peer in _peers(pols["dyad-ray"])
         if "podSelector" in peer and "namespaceSelector" not in peer
     }
-    assert ray_sources == {"ray", "worker", "gateway"}
+    assert ray_sources == {"ray", "worker"}  # the gateway queues in Redis, never calls Serve
     ns_peers = [
         p["namespaceSelector"]["matchLabels"]
         for p in _peers(pols["dyad-ray"])

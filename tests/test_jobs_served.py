@@ -35,7 +35,10 @@ def test_submit_watch_and_errors_through_the_proxy(served: ServedStack, tmp_path
     try:
         with DyadClient(f"127.0.0.1:{port}", RED, timeout=60, application="gateway") as client:
             job = client.submit("A chat through Ray Serve", idempotency_key="ray-1")
-            assert job.created and client.submit("x", idempotency_key="ray-1").created is False
+            again = client.submit("A chat through Ray Serve", idempotency_key="ray-1")
+            assert job.created and again.created is False and again.job_id == job.job_id
+            with pytest.raises(errors.AlreadyExists):
+                client.submit("x", idempotency_key="ray-1")
             stages: list[str] = []
             final = client.watch(job.job_id, on_progress=lambda ev: stages.append(ev.stage))
             assert final.succeeded and {"speech", "motion", "render"} <= set(stages)

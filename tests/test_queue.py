@@ -11,7 +11,7 @@ import time
 import pytest
 import redis
 
-from dyad.errors import InvalidInput, NotFound
+from dyad.errors import AlreadyExists, InvalidInput, NotFound
 from dyad.queue import JobQueue, JobStatus, Priority, QueueConfig
 from dyad.testing import RedisServer
 
@@ -83,11 +83,15 @@ def test_priority_order(redis_server: RedisServer) -> None:
 def test_idempotency_key_returns_the_same_job(redis_server: RedisServer) -> None:
     q = _queue(redis_server)
     a, created_a = q.submit({"v": 1}, idempotency_key="k1", team="red")
-    b, created_b = q.submit({"v": 2}, idempotency_key="k1", team="red")
+    b, created_b = q.submit({"v": 1}, idempotency_key="k1", team="red")
     c, created_c = q.submit({"v": 3}, idempotency_key="k1", team="blue")
     assert created_a and not created_b and created_c
     assert b.job_id == a.job_id and b.payload == {"v": 1} and c.job_id != a.job_id
-    assert q.stats()["normal"]["lag"] == 2
+    # The key is bound to the request: another payload or priority is refused, naming the key.
+    for kw in ({"payload": {"v": 2}}, {"payload": {"v": 1}, "priority": Priority.HIGH}):
+        with pytest.raises(AlreadyExists, match="idempotency_key 'k1'"):
+            q.submit(idempotency_key="k1", team="red", **kw)
+    assert q.stats()["normal"]["lag"] == 2 and q.stats()["high"]["lag"] == 0
 
 
 _DYING_WORKER = textwrap.dedent(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dyad.config import PlatformSettings
-from dyad.errors import IntegrityError, InvalidInput, NotFound
+from dyad.errors import InvalidInput, NotFound
 from dyad.storage import ArtifactRef, ArtifactStore, LocalStore, S3Store, cas_key, open_store
 from dyad.testing import S3Server
 
@@ -56,7 +56,7 @@ def test_same_bytes_same_key_and_no_rewrite(store: ArtifactStore) -> None:
     first = store.put_bytes(data)
     writes: list[str] = []
     orig = store._put_bytes
-    store._put_bytes = lambda *a, **k: writes.append(a[0]) or orig(*a, **k)  # type: ignore[method-assign]
+    store._put_bytes = lambda *a, **k: writes.append(a[0]) or orig(*a, **k)  # type: ignore[method-assign, func-returns-value]
     second = store.put_bytes(data)
     assert second == first
     assert writes == [], "an identical put must not rewrite the object"
@@ -105,8 +105,10 @@ def test_foreign_uri_is_rejected(store: ArtifactStore) -> None:
 def test_get_verifies_hash(store: ArtifactStore) -> None:
     ref = store.put_bytes(b"genuine")
     forged = ArtifactRef(ref.uri, hashlib.sha256(b"other").hexdigest(), ref.size_bytes)
-    with pytest.raises(IntegrityError):
+    # A claim the stored bytes do not match is the caller's error (test_storage_hostile.py).
+    with pytest.raises(InvalidInput) as e:
         store.get_bytes(forged)
+    assert e.value.field == "ref.sha256"
 
 
 def test_concurrent_identical_puts(store: ArtifactStore) -> None:

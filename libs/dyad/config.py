@@ -35,13 +35,18 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-def setting(default: Any, help: str, *, choices: tuple[str, ...] | None = None) -> Any:
-    """A settings field with a default and a one-line meaning (shown in README tables)."""
-    meta = {"help": help, "choices": choices}
+def setting(
+    default: Any, help: str, *, choices: tuple[str, ...] | None = None, secret: bool = False
+) -> Any:
+    """A settings field with a default and a one-line meaning (shown in README tables).
+
+    ``secret`` (keys, tokens, URLs that may carry a password): left out of the settings
+    object's ``repr``, so logging or printing settings never shows it."""
+    meta = {"help": help, "choices": choices, "secret": secret}
     if isinstance(default, list | dict | set):
         factory = type(default)(default)
-        return dataclasses.field(default_factory=lambda: factory, metadata=meta)
-    return dataclasses.field(default=default, metadata=meta)
+        return dataclasses.field(default_factory=lambda: factory, metadata=meta, repr=not secret)
+    return dataclasses.field(default=default, metadata=meta, repr=not secret)
 
 
 def env_name(prefix: str, field_name: str) -> str:
@@ -133,8 +138,8 @@ class PlatformSettings:
         "file://./.dyad/store", "artefact store root: `file://DIR` or `s3://BUCKET/PREFIX`"
     )
     s3_endpoint: str = setting("", "S3/MinIO endpoint `host:port` (for `s3://` stores)")
-    s3_access_key: str = setting("", "S3 access key")
-    s3_secret_key: str = setting("", "S3 secret key")
+    s3_access_key: str = setting("", "S3 access key", secret=True)
+    s3_secret_key: str = setting("", "S3 secret key", secret=True)
     s3_region: str = setting("us-east-1", "S3 region")
     s3_secure: bool = setting(False, "use HTTPS for the S3 endpoint")
     s3_part_size_bytes: int = setting(16 * 1024 * 1024, "multipart part size (≥ 5 MiB)")
@@ -143,7 +148,7 @@ class PlatformSettings:
         "endpoint put in presigned download URLs, `https://host[:port]` (empty: "
         "DYAD_S3_ENDPOINT); set it where clients cannot reach the internal one",
     )
-    redis_url: str = setting("redis://127.0.0.1:6379/0", "Redis for the job queue")
+    redis_url: str = setting("redis://127.0.0.1:6379/0", "Redis for the job queue", secret=True)
     queue_prefix: str = setting("dyad", "key prefix of every queue key in Redis")
     queue_visibility_timeout_s: float = setting(
         600.0, "a delivered job not acked within this is redelivered (XAUTOCLAIM)"
@@ -160,8 +165,25 @@ class PlatformSettings:
     grpc_default_deadline_s: float = setting(
         600.0, "deadline for unary calls that arrive without one (0: none)"
     )
+    grpc_max_concurrent_rpcs: int = setting(
+        0,
+        "calls a standalone server serves at once; one more is refused with RESOURCE_EXHAUSTED "
+        "at once (0: no bound)",
+    )
     metrics_port: int = setting(0, "Prometheus /metrics port (0: off)")
     metrics_host: str = setting("", "Prometheus /metrics listen address (empty: DYAD_GRPC_HOST)")
+    grpc_tls_cert: Path | None = setting(
+        None,
+        "PEM certificate chain: a server serves TLS with it (and its key); a client presents "
+        "it where a server requires mTLS (empty: plaintext)",
+    )
+    grpc_tls_key: Path | None = setting(None, "PEM private key of DYAD_GRPC_TLS_CERT")
+    grpc_tls_client_ca: Path | None = setting(
+        None, "PEM CA bundle: a server with it requires client certificates it signed (mTLS)"
+    )
+    grpc_tls_ca: Path | None = setting(
+        None, "PEM CA bundle a client verifies servers with; set: clients use TLS"
+    )
 
     @property
     def metrics_address(self) -> str:
@@ -178,6 +200,8 @@ class PlatformSettings:
             raise ConfigError("DYAD_QUEUE_MAX_DELIVERIES", "must be at least 1")
         if self.queue_visibility_timeout_s <= 0:
             raise ConfigError("DYAD_QUEUE_VISIBILITY_TIMEOUT_S", "must be positive")
+        if self.grpc_max_concurrent_rpcs < 0:
+            raise ConfigError("DYAD_GRPC_MAX_CONCURRENT_RPCS", "must not be negative (0: no bound)")
 
 
 @contextlib.contextmanager

@@ -34,6 +34,7 @@ from dyad.services.audio_encoder.backend import FeatureBackend
 from dyad.services.audio_encoder.features import weight_free_backend
 from dyad.services.audio_encoder.settings import BACKENDS, PREFIX, AudioEncoderSettings
 from dyad.storage import ArtifactRef, ArtifactStore
+from dyad.storage.base import cas_digest
 
 
 def load_backend(name: str, settings: AudioEncoderSettings) -> FeatureBackend:
@@ -226,16 +227,31 @@ class FeatureService:
 
     def _fetch(self, ref: ArtifactRef, field: str) -> bytes:
         """The artefact's bytes (checked against its sha256 when the ref has one)."""
-        try:
-            return self.store.get_bytes(ref if ref.sha256 else ref.uri)
-        except InvalidInput as e:  # a URI outside this store
-            raise InvalidInput(f"{field}.artifact.uri", e.reason) from None
+        return self.store.get_bytes(ref if ref.sha256 else ref.uri, field=f"{field}.artifact")
 
-    def _exists(self, ref: ArtifactRef, field: str) -> bool:
-        try:
-            return self.store.exists(ref.uri)
-        except InvalidInput as e:
-            raise InvalidInput(f"{field}.artifact.uri", e.reason) from None
+    def _content_hash(self, ref: ArtifactRef, field: str) -> tuple[str, bytes | None]:
+        """The sha256 of the audio a reference names, as read or verified — never the client's
+        claim — and the bytes when they had to be read.
+
+        A content-addressed key *is* the hash of its bytes (the store writes it so and checks
+        it on every read), so a CAS reference costs one stat: the claim must equal the key's
+        hash. Any other object is read and hashed.
+        """
+        key = self.store.key_of(ref.uri, field=f"{field}.artifact.uri")
+        digest = cas_digest(key)
+        if digest is None:
+            data = self._fetch(ref, field)
+            return hashlib.sha256(data).hexdigest(), data
+        size = self.store.size(key)
+        if size is None:
+            raise NotFound(f"{field}.artifact: no artefact at {key}")
+        if ref.sha256 and ref.sha256 != digest:
+            raise InvalidInput(f"{field}.artifact.sha256", "does not match the stored bytes")
+        if ref.sha256 and ref.size_bytes != size:
+            raise InvalidInput(
+                f"{field}.artifact.size_bytes", f"{ref.size_bytes}; the stored object is {size}"
+            )
+        return digest, None
 
     @staticmethod
     def _cache_key(audio_sha256: str, identity: str) -> str:
@@ -260,11 +276,9 @@ class FeatureService:
         results: list[EncodedFeatures | None] = [None] * len(refs)
         todo: list[tuple[int, str, np.ndarray]] = []
         for i, ref in enumerate(refs):
-            # With the hash known, a cache hit costs a stat, not a download of the audio.
-            data = None if ref.sha256 else self._fetch(ref, fields[i])
-            sha = ref.sha256 or hashlib.sha256(data or b"").hexdigest()
-            if data is None and not self._exists(ref, fields[i]):
-                raise NotFound(f"{fields[i]}.artifact: no artefact at {ref.uri}")
+            # Keyed by the hash of what the store holds (a CAS hit costs a stat, not a
+            # download); a client's claimed sha256 only has to agree with it.
+            sha, data = self._content_hash(ref, fields[i])
             key = self._cache_key(sha, identity)
             if self.store.exists(key):
                 entry = json.loads(self.store.get_bytes(key))

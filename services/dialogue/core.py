@@ -6,15 +6,16 @@ WAV in the store) and segments recorded conversations.
 
 from __future__ import annotations
 
+import re
 import threading
 
 import numpy as np
 
 from dyad.domain import Dialogue, Emotion, Identity, StoredConversation
-from dyad.errors import InvalidInput
+from dyad.errors import ConfigError, InvalidInput
 from dyad.media import wav_bytes
 from dyad.services.dialogue.segmentation import load_pair, segment_conversation
-from dyad.services.dialogue.settings import SPEECH_BACKENDS, DialogueSettings
+from dyad.services.dialogue.settings import PREFIX, SPEECH_BACKENDS, DialogueSettings
 from dyad.services.dialogue.speech.conversation import SAMPLE_RATE, Conversation, speak
 from dyad.services.dialogue.speech.engines import SpeechEngine, make_engine
 from dyad.services.dialogue.speech.voices import voice_for
@@ -30,6 +31,16 @@ def engine_from_settings(settings: DialogueSettings, name: str = "") -> SpeechEn
             "speech_backend", f"unknown engine {name!r}; expected one of {list(SPEECH_BACKENDS)}"
         )
     if name == "http":
+        # Misconfiguration, not a bad request: name the setting an operator must fix.
+        url = settings.tts_base_url
+        if not url:
+            raise ConfigError(
+                f"{PREFIX}TTS_BASE_URL", "not set: the http speech backend needs an endpoint"
+            )
+        if not re.match(r"^https?://[^\s/]+", url):
+            raise ConfigError(f"{PREFIX}TTS_BASE_URL", "expected an http(s):// URL")
+        if settings.tts_timeout_s <= 0:
+            raise ConfigError(f"{PREFIX}TTS_TIMEOUT_S", "must be positive")
         return make_engine(
             "http",
             base_url=settings.tts_base_url,

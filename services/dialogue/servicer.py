@@ -14,7 +14,7 @@ from dyad.protoconv import (
     relation_from_pb,
 )
 from dyad.services.dialogue.core import DialogueCore
-from dyad.storage import ArtifactRef
+from dyad.storage import ArtifactRef, ArtifactStore
 from dyad.timebase import SAMPLE_RATE
 from dyad.v1 import common_pb2 as c
 from dyad.v1 import dialogue_service_pb2 as pb
@@ -34,6 +34,12 @@ def _ref(m: c.ArtifactRef, field: str) -> ArtifactRef:
     if not m.uri:
         raise InvalidInput(f"{field}.uri", "required")
     return ArtifactRef.from_proto(m)
+
+
+def _fetch(store: ArtifactStore, m: c.ArtifactRef, field: str) -> bytes:
+    """A client-referenced artefact, only through the store's keys, its claims checked."""
+    ref = _ref(m, field)
+    return store.get_bytes(ref if ref.sha256 else ref.uri, field=field)
 
 
 def _turns(request: pb.WriteDialoguesRequest) -> tuple[int, int] | None:
@@ -89,10 +95,10 @@ class DialogueServicer(pb_grpc.DialogueServiceServicer):
         source = request.WhichOneof("source")
         store = self.core.store
         if source == "stereo":
-            audio, audio_b = store.get_bytes(_ref(request.stereo, "stereo")), None
+            audio, audio_b = _fetch(store, request.stereo, "stereo"), None
         elif source == "tracks":
-            audio = store.get_bytes(_ref(request.tracks.track_a, "tracks.track_a"))
-            audio_b = store.get_bytes(_ref(request.tracks.track_b, "tracks.track_b"))
+            audio = _fetch(store, request.tracks.track_a, "tracks.track_a")
+            audio_b = _fetch(store, request.tracks.track_b, "tracks.track_b")
         else:
             raise InvalidInput("source", "give `stereo` or `tracks`")
         stored = await asyncio.to_thread(self.core.segment, audio, audio_b)

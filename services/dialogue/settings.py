@@ -17,13 +17,13 @@ class DialogueSettings:
     writer: str = setting("offline", "dialogue writer for requests that name none", choices=WRITERS)
     llm_base_url: str = setting("", "OpenAI-compatible endpoint, e.g. `http://127.0.0.1:8000/v1`")
     llm_model: str = setting("", "model name sent to the endpoint")
-    llm_api_key: str = setting("", "bearer token for the endpoint (empty: none)")
+    llm_api_key: str = setting("", "bearer token for the endpoint (empty: none)", secret=True)
     llm_timeout_s: float = setting(60.0, "per-request timeout of the LLM endpoint")
     llm_max_repairs: int = setting(2, "re-asks after invalid JSON before giving up")
     speech: str = setting("espeak", "speech engine", choices=SPEECH_BACKENDS)
     tts_base_url: str = setting("", "OpenAI-compatible `/v1/audio/speech` endpoint (speech=http)")
     tts_model: str = setting("tts-1", "speech model name (speech=http)")
-    tts_api_key: str = setting("", "bearer token for the speech endpoint")
+    tts_api_key: str = setting("", "bearer token for the speech endpoint", secret=True)
     tts_timeout_s: float = setting(60.0, "per-request timeout of the speech endpoint")
     p_inter: float = setting(
         0.5, "probability of an interactive word per partner sentence (CHAT eq. 4)"

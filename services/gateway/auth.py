@@ -43,6 +43,8 @@ TEAM_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _HASHED = re.compile(r"^sha256:([0-9a-f]{64})$")
 MIN_TOKEN_CHARS = 16
 AUTH_KEY = "authorization"
+#: ``Bearer`` (any case), one space, a token of visible ASCII characters (RFC 6750 §2.1).
+_BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] ([\x21-\x7e]+)")
 
 
 def _digest(token: str) -> bytes:
@@ -176,16 +178,22 @@ class Authenticator:
         return team
 
     def authenticate(self, metadata: Iterable[tuple[str, Any]] | None) -> str:
-        """The team of the call whose invocation metadata is ``metadata``."""
-        value: Any = None
-        for key, v in metadata or ():
-            if key.lower() == AUTH_KEY:
-                value = v
-        if value is None:
+        """The team of the call whose invocation metadata is ``metadata``.
+
+        Exactly one ``authorization`` entry, exactly ``Bearer <token>``: the scheme (matched
+        case-insensitively, RFC 7235 §2.1), one space, the token (visible ASCII), nothing else.
+        Anything looser — two entries, extra or trailing whitespace — is refused, so a proxy in
+        front and the gateway can never read one header as two different credentials.
+        """
+        values = [v for key, v in metadata or () if key.lower() == AUTH_KEY]
+        if not values:
             raise Unauthenticated("missing `authorization: Bearer <token>` metadata")
+        if len(values) > 1:
+            raise Unauthenticated("more than one `authorization` metadata entry")
+        value = values[0]
         if isinstance(value, bytes):
             value = value.decode(errors="replace")
-        scheme, _, token = str(value).strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("authorization metadata must be `Bearer <token>`")
-        return self.team_for_token(token.strip())
+        m = _BEARER.fullmatch(str(value))
+        if m is None:
+            raise Unauthenticated("authorization metadata must be exactly `Bearer <token>`")
+        return self.team_for_token(m.group(1))

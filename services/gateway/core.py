@@ -2,9 +2,10 @@
 
 Every call names the calling ``team`` (from its bearer token, see ``auth``): a team sees,
 cancels and lists only its own jobs (``PermissionDenied`` otherwise), reuses idempotency keys
-only within itself, and may reference as input audio only content-addressed blobs
-(``cas/…``; knowing a blob's hash is the capability to read it) or its own uploads
-(``uploads/<team>/…``).
+only within itself (and only for the same request: ``AlreadyExists`` otherwise), and may
+reference as input audio only content-addressed blobs (``cas/…``; knowing a blob's hash is the
+capability to read it) or its own uploads (``uploads/<team>/…``), whose headers are checked
+(``dyad.media.probe``) before the job is queued. Redis unreachable is ``Unavailable``.
 
 Results are what the worker's runner returned (see ``dyad.services.worker.runner``): a dict
 whose ``manifest``, ``video`` and ``artifacts[name]`` values are ArtifactRef dicts or URIs.
@@ -15,18 +16,22 @@ HEAD request on S3).
 from __future__ import annotations
 
 import base64
-import io
+import functools
 import logging
+import math
 import mimetypes
 import re
-import struct
-from dataclasses import dataclass, field
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import redis
 
-from dyad.errors import DyadError, InvalidInput, PermissionDenied
+from dyad.domain.limits import check_seed
+from dyad.errors import DyadError, InvalidInput, PermissionDenied, Unavailable
+from dyad.media.probe import MediaLimits, is_riff_wave, probe_audio
 from dyad.queue import JobEvent, JobQueue, JobRecord, JobStatus, Priority
 from dyad.services.gateway.settings import GatewaySettings
 from dyad.storage import ArtifactRef, ArtifactStore, manifest_key
@@ -36,6 +41,7 @@ log = logging.getLogger("dyad.gateway")
 
 AUDIO_SLOTS = ("track_a", "track_b", "stereo")
 _CAS_URI = re.compile(r"/cas/sha256/[0-9a-f]{2}/([0-9a-f]{64})$")
+_CAS_KEY = re.compile(r"^cas/sha256/([0-9a-f]{2})/([0-9a-f]{64})$")
 _HEAD_BYTES = 64 * 1024
 
 
@@ -72,27 +78,42 @@ class JobView:
     download_urls: dict[str, str] = field(default_factory=dict)
 
 
-def wav_duration_s(head: bytes, total_size: int) -> float | None:
-    """Duration of a RIFF/WAVE file from its first bytes; None when ``head`` is not WAV.
+#: Control characters a prompt may hold; every other one (NUL, ESC, CR, DEL, C1, …) is refused.
+_ALLOWED_CONTROLS = frozenset("\n\t")
 
-    Walks the chunks to ``fmt `` (rate, block size) and ``data`` (its size; a streaming
-    writer's placeholder size is replaced by what the file really holds).
-    """
-    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        return None
-    pos, rate, block = 12, 0, 0
-    while pos + 8 <= len(head):
-        cid, size = head[pos : pos + 4], struct.unpack("<I", head[pos + 4 : pos + 8])[0]
-        body = pos + 8
-        if cid == b"fmt " and body + 16 <= len(head):
-            _fmt, _channels, rate, _bps, block = struct.unpack("<HHIIH", head[body : body + 14])
-        elif cid == b"data":
-            if rate <= 0 or block <= 0:
-                return None
-            size = min(size, max(0, total_size - body))
-            return size / (rate * block)
-        pos = body + size + (size & 1)
-    return None
+
+def check_text(fld: str, text: str) -> None:
+    """Refuse control characters other than newline and tab, naming the first one."""
+    for i, ch in enumerate(text):
+        if unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS:
+            raise InvalidInput(
+                fld, f"control character U+{ord(ch):04X} at {i}; only newline and tab are allowed"
+            )
+
+
+def _cas_digest(key: str) -> str:
+    """The sha256 a CAS key names (``cas/sha256/ab/ab12…``); empty for any other key."""
+    m = _CAS_KEY.match(key)
+    return m.group(2) if m and m.group(2).startswith(m.group(1)) else ""
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def queue_call(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Redis unreachable (refused, reset, timed out, still loading its AOF) → ``Unavailable``:
+    the call was not served and may be retried unchanged. The client sees no address."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return fn(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as e:
+            log.warning("job queue unavailable in %s: %s", fn.__name__, e)
+            raise Unavailable("the job queue is unavailable; retry later") from None
+
+    return wrapper
 
 
 def _token(created_at: float, job_id: str) -> str:
@@ -102,16 +123,33 @@ def _token(created_at: float, job_id: str) -> str:
 def _untoken(token: str) -> tuple[float, str]:
     try:
         ts, _, jid = base64.urlsafe_b64decode(token.encode()).decode().partition("|")
-        return float(ts), jid
+        created = float(ts)
     except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("page_token", "not a token from a previous ListJobs") from None
+        created, jid = math.nan, ""
+    if not math.isfinite(created):
+        raise InvalidInput("page_token", "not a token from a previous ListJobs")
+    return created, jid
 
 
 class JobGateway:
-    def __init__(self, queue: JobQueue, store: ArtifactStore, settings: GatewaySettings) -> None:
+    def __init__(
+        self,
+        queue: JobQueue,
+        store: ArtifactStore,
+        settings: GatewaySettings,
+        media: MediaLimits | None = None,
+    ) -> None:
         self.queue, self.store, self.settings = queue, store, settings
+        media = media or MediaLimits.from_env()
+        #: The media limits (``DYAD_MEDIA_*``) tightened by the gateway's own audio limits.
+        self.media_limits = replace(
+            media,
+            max_audio_s=min(media.max_audio_s, settings.max_audio_duration_s),
+            max_audio_bytes=min(media.max_audio_bytes, settings.max_audio_bytes),
+        )
 
     # --- submit -----------------------------------------------------------------------
+    @queue_call
     def submit(
         self,
         team: str,
@@ -120,8 +158,9 @@ class JobGateway:
         priority: Priority | str = Priority.NORMAL,
         idempotency_key: str = "",
     ) -> tuple[JobView, bool]:
-        """Validate the limits and enqueue; ``created`` is False for a known idempotency key."""
-        self.check_input(team, job)
+        """Validate the limits and enqueue; ``created`` is False for a known idempotency key
+        (the same request again; another request under that key is ``AlreadyExists``)."""
+        job = self.check_input(team, job)
         rec, created = self.queue.submit(
             job.spec(), priority=priority, idempotency_key=idempotency_key, team=team
         )
@@ -134,7 +173,9 @@ class JobGateway:
         )
         return self.view(rec), created
 
-    def check_input(self, team: str, job: JobInput) -> None:
+    def check_input(self, team: str, job: JobInput) -> JobInput:
+        """Refuse what the worker could only fail on; the job as it will be queued (audio
+        references carry the stored size and, for CAS blobs, the hash their key names)."""
         s = self.settings
         prefix = job.options.get("dataset_prefix")
         if prefix:
@@ -145,6 +186,8 @@ class JobGateway:
             raise InvalidInput("input", "give either a prompt or audio")
         if not 1 <= job.n <= s.max_n:
             raise InvalidInput("n", f"between 1 and {s.max_n}, got {job.n}")
+        if "seed" in job.options:  # the pipeline's own range (numpy seeds; seed + i is int64)
+            check_seed(job.options["seed"], n=job.n, field="options.seed")
         if job.prompt:
             if len(job.prompt) > s.max_prompt_chars:
                 raise InvalidInput(
@@ -152,34 +195,49 @@ class JobGateway:
                 )
             if not job.prompt.strip():
                 raise InvalidInput("prompt", "blank")
-            return
+            check_text("prompt", job.prompt)
+            return job
         if job.n != 1:
             raise InvalidInput("n", "audio input makes exactly one conversation")
         slots = set(job.audio)
         if not (slots == {"track_a", "track_b"} or slots == {"stereo"}):
             raise InvalidInput("audio", "give track_a and track_b, or stereo")
-        for slot, ref in job.audio.items():
-            self._check_audio(team, f"audio.{slot}", ref)
+        audio = {
+            slot: self._check_audio(team, slot, ref) for slot, ref in sorted(job.audio.items())
+        }
+        return replace(job, audio=audio)
 
-    def _check_audio(self, team: str, fld: str, ref: ArtifactRef) -> None:
+    def _check_audio(self, team: str, slot: str, ref: ArtifactRef) -> ArtifactRef:
+        """Where the track is, what it claims and what its header says, before any worker
+        sees it: the header is checked with ``dyad.media.probe`` (rate, channels, length,
+        truncation) under the smaller of the gateway's and the media limits."""
+        fld = f"audio.{slot}"
         key = self.store.key_of(ref.uri, field=f"{fld}.uri")
         if not (key.startswith(CAS_PREFIX + "/") or key.startswith(f"uploads/{team}/")):
             raise PermissionDenied(
                 f"{fld}.uri: teams may reference {CAS_PREFIX}/… or uploads/{team}/… only"
             )
+        if ref.size_bytes < 0:
+            raise InvalidInput(f"{fld}.size_bytes", "must not be negative")
         size = self.store._size(key)
         if size is None:
             raise InvalidInput(f"{fld}.uri", f"no artefact at {ref.uri}")
-        if size > self.settings.max_audio_bytes:
-            raise InvalidInput(fld, f"{size} bytes; the limit is {self.settings.max_audio_bytes}")
+        if ref.size_bytes and ref.size_bytes != size:
+            raise InvalidInput(f"{fld}.size_bytes", f"{ref.size_bytes}; the artefact has {size}")
+        digest = _cas_digest(key)
+        if digest and ref.sha256 and ref.sha256 != digest:
+            raise InvalidInput(f"{fld}.sha256", "not the hash its content address names")
+        limits = self.media_limits
+        if size > limits.max_audio_bytes:
+            raise InvalidInput(fld, f"{size} bytes; the limit is {limits.max_audio_bytes}")
         with self.store._open(key) as f:
-            head = f.read(_HEAD_BYTES)
-            duration = wav_duration_s(head, size)
-            if duration is None:  # not WAV: let libsndfile read the whole (bounded) file
-                duration = _any_audio_duration_s(head + f.read(), fld)
-        limit = self.settings.max_audio_duration_s
-        if duration > limit:
-            raise InvalidInput(fld, f"{duration:.1f} s of audio; the limit is {limit:g} s")
+            data = f.read(_HEAD_BYTES)
+            if not is_riff_wave(data):  # other formats: libsndfile reads the whole (bounded) file
+                data += f.read()
+        header = probe_audio(data, field=fld, total_size=size, limits=limits)
+        if slot == "stereo" and header.channels != 2:
+            raise InvalidInput(fld, f"{header.channels} channel(s); stereo needs exactly 2 (A, B)")
+        return ArtifactRef(ref.uri, digest or ref.sha256, size, ref.content_type)
 
     # --- single jobs ------------------------------------------------------------------
     def record(self, team: str, job_id: str) -> JobRecord:
@@ -190,15 +248,18 @@ class JobGateway:
             raise PermissionDenied(f"job {job_id} belongs to another team")
         return rec
 
+    @queue_call
     def get(self, team: str, job_id: str) -> JobView:
         return self.view(self.record(team, job_id))
 
+    @queue_call
     def cancel(self, team: str, job_id: str) -> JobView:
         self.record(team, job_id)
         rec = self.queue.cancel(job_id)
         log.info("cancel of job %s requested (now %s)", job_id, rec.status.value)
         return self.view(rec)
 
+    @queue_call
     def poll_events(
         self, team: str, job_id: str, after: str = "0", block_s: float | None = None
     ) -> tuple[list[JobEvent], bool]:
@@ -221,6 +282,7 @@ class JobGateway:
         return events, over
 
     # --- lists ------------------------------------------------------------------------
+    @queue_call
     def list(
         self,
         team: str,
@@ -276,16 +338,6 @@ class JobGateway:
                 except DyadError as e:  # expired by a lifecycle rule, or another store
                     log.warning("no download URL for %s of job %s: %s", name, rec.job_id, e)
         return JobView(rec, artifacts, urls)
-
-
-def _any_audio_duration_s(data: bytes, fld: str) -> float:
-    import soundfile as sf
-
-    try:
-        info = sf.info(io.BytesIO(data))
-    except Exception:
-        raise InvalidInput(fld, "not a readable audio file") from None
-    return float(info.duration)
 
 
 def as_ref(value: Any) -> ArtifactRef | None:

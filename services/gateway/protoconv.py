@@ -7,9 +7,10 @@ from typing import Any
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from dyad.domain.limits import check_head_px
 from dyad.errors import InvalidInput
 from dyad.queue import JobEvent, JobRecord, JobStatus, Priority
-from dyad.services.gateway.core import AUDIO_SLOTS, JobInput, JobView
+from dyad.services.gateway.core import AUDIO_SLOTS, JobInput, JobView, check_text
 from dyad.storage import ArtifactRef
 from dyad.v1 import common_pb2 as c
 from dyad.v1 import job_service_pb2 as pb
@@ -52,9 +53,20 @@ def _timestamp(t: float) -> Timestamp:
     return ts
 
 
-def seconds(ts: Timestamp) -> float | None:
-    """A request timestamp in seconds; None when unset."""
-    return None if ts.seconds == 0 and ts.nanos == 0 else ts.ToNanoseconds() / 1e9
+#: google.protobuf.Timestamp's valid range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+MIN_TIMESTAMP_S, MAX_TIMESTAMP_S = -62_135_596_800, 253_402_300_799
+
+
+def seconds(ts: Timestamp, fld: str) -> float | None:
+    """A request timestamp in seconds; None when unset. Outside Timestamp's documented range
+    (years 1–9999, ``0 ≤ nanos < 10^9``) it is InvalidInput naming ``fld``."""
+    if ts.seconds == 0 and ts.nanos == 0:
+        return None
+    if not MIN_TIMESTAMP_S <= ts.seconds <= MAX_TIMESTAMP_S:
+        raise InvalidInput(fld, "seconds outside 0001-01-01 – 9999-12-31")
+    if not 0 <= ts.nanos < 1_000_000_000:
+        raise InvalidInput(fld, "nanos outside 0–999999999")
+    return ts.seconds + ts.nanos / 1e9
 
 
 def options_from_pb(o: pb.JobOptions) -> dict[str, Any]:
@@ -85,9 +97,7 @@ def options_from_pb(o: pb.JobOptions) -> dict[str, Any]:
             )
         out["relation"] = {"blood": o.relation.blood, "equal": o.relation.equal}
     if o.HasField("head_size_px"):
-        if not 64 <= o.head_size_px <= 2048 or o.head_size_px % 2:
-            raise InvalidInput("options.head_size_px", "an even size in 64–2048 pixels")
-        out["head_px"] = o.head_size_px
+        out["head_px"] = check_head_px(o.head_size_px, field="options.head_size_px")
     turns = [o.HasField(a) for a in ("min_turns", "max_turns")]
     if any(turns):
         if not all(turns) or not 5 <= o.min_turns <= o.max_turns <= 10:
@@ -106,7 +116,11 @@ def options_from_pb(o: pb.JobOptions) -> dict[str, Any]:
         raise InvalidInput("options.dataset_split", "only with options.dataset_prefix")
     for name in ("identity_a", "identity_b"):
         if o.HasField(name):
-            out[name] = MessageToDict(getattr(o, name), preserving_proto_field_name=True)
+            identity = getattr(o, name)
+            for f, value in identity.ListFields():  # free text meant for the dialogue writer
+                for text in [value] if isinstance(value, str) else value:
+                    check_text(f"options.{name}.{f.name}", text)
+            out[name] = MessageToDict(identity, preserving_proto_field_name=True)
     return out
 
 

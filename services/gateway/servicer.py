@@ -2,17 +2,19 @@
 
 The team comes from the call's ``authorization: Bearer <token>`` metadata (``auth``). Redis and
 S3 calls block, so they run in threads; WatchJob polls the job's event stream in short blocking
-reads so a client that goes away frees its thread within ``DYAD_GATEWAY_WATCH_POLL_S``.
+reads so a client that goes away frees its thread within ``DYAD_GATEWAY_WATCH_POLL_S``; on
+shutdown (``drain``) open streams end with UNAVAILABLE after their current read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from dyad.errors import DeadlineExceeded, InvalidInput
+from dyad.errors import DeadlineExceeded, InvalidInput, Unavailable
 from dyad.services.gateway import protoconv as conv
 from dyad.services.gateway.auth import Authenticator
 from dyad.services.gateway.core import JobGateway
@@ -35,6 +37,13 @@ def _job_id(value: str) -> str:
 class JobServiceServicer(pb_grpc.JobServiceServicer):
     def __init__(self, gateway: JobGateway, auth: Authenticator) -> None:
         self.gateway, self.auth = gateway, auth
+        self._draining = threading.Event()
+
+    def drain(self) -> None:
+        """The server is stopping (``DyadServer.stop``): open WatchJob streams end after their
+        current poll with UNAVAILABLE, so clients resume elsewhere from their last event and
+        the process need not wait out its grace period for them. Unary calls finish."""
+        self._draining.set()
 
     def team(self, context: Any) -> str:
         return self.auth.authenticate(_metadata(context))
@@ -73,12 +82,14 @@ class JobServiceServicer(pb_grpc.JobServiceServicer):
         statuses = tuple(
             dict.fromkeys(conv.status_from_pb(v, "statuses") for v in request.statuses)
         )
+        created_after = conv.seconds(request.created_after, "created_after") or 0.0
+        created_before = conv.seconds(request.created_before, "created_before")
         views, token = await asyncio.to_thread(
             lambda: self.gateway.list(
                 team,
                 statuses=statuses,
-                created_after=conv.seconds(request.created_after) or 0.0,
-                created_before=conv.seconds(request.created_before),
+                created_after=created_after,
+                created_before=created_before,
                 page_size=request.page_size,
                 page_token=request.page_token,
             )
@@ -99,6 +110,8 @@ class JobServiceServicer(pb_grpc.JobServiceServicer):
                 yield conv.event_to_pb(ev)
             if over:
                 return
+            if self._draining.is_set():
+                raise Unavailable("the gateway is shutting down; resume with after_event_id")
             if time.monotonic() > deadline:
                 raise DeadlineExceeded(
                     "watched for DYAD_GATEWAY_WATCH_MAX_S; resume with after_event_id"

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from dyad.checkpoint import ModelCache
-from dyad.errors import DyadError, FailedPrecondition, InvalidInput
+from dyad.errors import DyadError, FailedPrecondition, InvalidInput, NotFound
 from dyad.media.audio import read_wav, resample, to_mono
 from dyad.media.image import png_bytes
 from dyad.motion_io import load_motion
@@ -36,6 +36,7 @@ from dyad.services.renderer.video import (
     render_videos,
 )
 from dyad.storage import ArtifactRef, ArtifactStore
+from dyad.storage.base import CAS_PREFIX
 from dyad.timebase import FPS
 from dyad.timebase import SAMPLE_RATE as AUDIO_RATE
 
@@ -44,11 +45,12 @@ HEAD_MODELS = ("procedural", "flame")
 
 
 def check_pair(motion_a: np.ndarray, rig_a: str, motion_b: np.ndarray | None, rig_b: str) -> None:
-    """Both clips valid for their rigs and equally long (fields named for the client)."""
-    get_rig(rig_a).validate(motion_a, field_name="motion_a", check_range=False)
+    """Both clips valid for their rigs — finite and inside every channel's range, as the
+    refiner and ``motion_io`` require — and equally long (fields named for the client)."""
+    get_rig(rig_a).validate(motion_a, field_name="motion_a", check_range=True)
     if motion_b is None:
         return
-    get_rig(rig_b).validate(motion_b, field_name="motion_b", check_range=False)
+    get_rig(rig_b).validate(motion_b, field_name="motion_b", check_range=True)
     if rig_a != rig_b:
         raise InvalidInput("motion_b.rig", f"{rig_b} differs from motion_a's {rig_a}")
     if motion_a.shape[0] != motion_b.shape[0]:
@@ -105,25 +107,51 @@ class RendererCore:
         return "flame" if rig == "flame56" else "procedural"
 
     def avatar(
-        self, identity: Any = "", *, avatar_uri: str = "", rig: str = "arkit55", seed: int = 0
+        self,
+        identity: Any = "",
+        *,
+        avatar_uri: str = "",
+        rig: str = "arkit55",
+        seed: int = 0,
+        field: str = "avatar_uri",
     ) -> GaussianAvatar:
-        """A stored avatar (``avatar_uri``: a directory, ``file://`` or an ``s3://`` prefix in the
-        store) or a default one generated from ``identity`` for ``rig``; cached per replica."""
-        key = avatar_uri or json.dumps(
-            [identity.to_dict() if hasattr(identity, "to_dict") else str(identity), rig, seed]
-        )
-        av = self._avatars.get(
-            key,
-            lambda: (
-                self._load_avatar(avatar_uri)
-                if avatar_uri
-                else self._new_avatar(identity, rig, seed)
-            ),
-        )
+        """A stored avatar or a default one generated from ``identity`` for ``rig``; cached per
+        replica.
+
+        With a store, ``avatar_uri`` is resolved only through the store's key rules (a key or a
+        URI of the store naming the avatar's prefix, e.g. ``avatars/<hash>``): host paths and
+        ``file://`` outside the store are InvalidInput naming ``field``, never looked at. Without
+        a store (the ``dyad render`` CLI, the operator's own files) it is a local directory.
+        """
+        if avatar_uri:
+            av = self.stored_avatar(avatar_uri, field)
+        else:
+            key = json.dumps(
+                [identity.to_dict() if hasattr(identity, "to_dict") else str(identity), rig, seed]
+            )
+            av = self._avatars.get(key, lambda: self._new_avatar(identity, rig, seed))
         # Checked on every request: a cached avatar may be asked for with another rig.
         if av.rig != rig:
-            raise InvalidInput("avatar_uri", f"the avatar is posed by {av.rig}, the clip is {rig}")
+            raise InvalidInput(field, f"the avatar is posed by {av.rig}, the clip is {rig}")
         return av
+
+    def stored_avatar(self, avatar_uri: str, field: str = "avatar_uri") -> GaussianAvatar:
+        """The avatar ``avatar_uri`` names (see ``avatar``), loaded once per replica."""
+        if self.store is not None:
+            key = "store:" + self.avatar_key(avatar_uri, field)
+        else:
+            key = "dir:" + avatar_uri
+        return self._avatars.get(key, lambda: self._load_avatar(avatar_uri, field))
+
+    def avatar_key(self, avatar_uri: str, field: str = "avatar_uri") -> str:
+        """The store key of a client-named avatar prefix; InvalidInput naming ``field`` for
+        anything that is not a key or URI of this store (absolute paths, foreign ``file://``)."""
+        if self.store is None:
+            raise InvalidInput(field, "no artefact store configured")
+        key = self.store.key_of(avatar_uri.rstrip("/"), field=field)
+        if key.startswith(CAS_PREFIX + "/"):
+            raise InvalidInput(field, "names a content-addressed blob, not an avatar")
+        return key
 
     def _new_avatar(self, identity: Any, rig: str, seed: int) -> GaussianAvatar:
         head = self._head_model(rig)
@@ -134,16 +162,24 @@ class RendererCore:
             )
         return create_avatar(identity, head=head, flame_model=self.settings.flame_model, seed=seed)
 
-    def _load_avatar(self, uri: str) -> GaussianAvatar:
-        local = Path(uri[len("file://") :] if uri.startswith("file://") else uri)
-        if local.is_dir():
+    def _load_avatar(self, uri: str, field: str) -> GaussianAvatar:
+        if self.store is None:  # the CLI: the operator's own directory
+            local = Path(uri[len("file://") :] if uri.startswith("file://") else uri)
+            if not local.is_dir():
+                raise InvalidInput(field, f"{uri} is not a local directory")
             return load_avatar(local)
-        if self.store is None:
-            raise InvalidInput("avatar_uri", f"{uri} is not a local directory")
+        key = self.avatar_key(uri, field)
         with tempfile.TemporaryDirectory(prefix="dyad-avatar-") as tmp:
             for name in AVATAR_FILES:
-                self.store.get_file(uri.rstrip("/") + "/" + name, Path(tmp) / name)
-            return load_avatar(tmp)
+                try:
+                    self.store.get_file(f"{key}/{name}", Path(tmp) / name, field=field)
+                except NotFound:
+                    raise InvalidInput(field, f"not an avatar: no {name} under {key}") from None
+            try:
+                return load_avatar(tmp)
+            except (DyadError, ValueError, KeyError, TypeError, RuntimeError, OSError):
+                # Bytes a client pointed us at: say what is wrong without the temp path.
+                raise InvalidInput(field, f"not a readable avatar under {key}") from None
 
     def create_avatar(
         self, identity: Any, *, head_model: str = "procedural", seed: int = 0
@@ -186,7 +222,11 @@ class RendererCore:
         return {
             s: HeadTrack(
                 self.avatar(
-                    identities.get(s, ""), avatar_uri=avatar_uris.get(s, ""), rig=rig, seed=ord(s)
+                    identities.get(s, ""),
+                    avatar_uri=avatar_uris.get(s, ""),
+                    rig=rig,
+                    seed=ord(s),
+                    field=f"avatar_{s}_uri",
                 ),
                 m,
                 head_camera(s, head_px),
@@ -266,15 +306,16 @@ class RendererCore:
 
     def _wav(self, ref: ArtifactRef, field: str) -> np.ndarray:
         assert self.store is not None
+        data = self.store.get_bytes(ref, field=field)
         try:
-            x, rate = read_wav(self.store.get_bytes(ref))
+            x, rate = read_wav(data)
         except InvalidInput as e:
             raise InvalidInput(field, e.reason) from None
         return resample(x, rate, AUDIO_RATE) if rate != AUDIO_RATE else x
 
     def _motion(self, ref: ArtifactRef, field: str) -> tuple[np.ndarray, str]:
         assert self.store is not None
-        clip = load_motion(self.store.get_bytes(ref), field=field)
+        clip = load_motion(self.store.get_bytes(ref, field=f"{field}.artifact"), field=field)
         if clip.fps != FPS:
             raise InvalidInput(f"{field}.fps", f"{clip.fps}; the renderer draws {FPS} fps")
         return clip.motion, clip.rig.name

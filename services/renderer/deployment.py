@@ -14,6 +14,7 @@ from typing import Any
 from ray import serve
 from ray.serve import metrics as serve_metrics
 
+from dyad.errors import InvalidInput
 from dyad.metrics import check_name
 from dyad.observability.catalogue import RenderMetrics
 from dyad.rpc.serve import ServedService, app_builder, grpc_methods
@@ -33,14 +34,20 @@ class RendererDeployment(ServedService):
 
     @serve.multiplexed(max_num_models_per_replica=8)
     async def load_avatar(self, avatar_uri: str) -> Any:
-        return await asyncio.to_thread(self.core.avatar, "", avatar_uri=avatar_uri)
+        return await asyncio.to_thread(self.core.stored_avatar, avatar_uri)
 
     async def before_call(self, method: str, request: Any) -> None:
         if method == "CreateAvatar":
             return
-        for uri in (request.avatar_a_uri, request.avatar_b_uri):
-            if uri:
+        for field in ("avatar_a_uri", "avatar_b_uri"):
+            uri = getattr(request, field)
+            if not uri:
+                continue
+            self.core.avatar_key(uri, field)  # only the store's keys, before any routing
+            try:
                 await self.load_avatar(uri)
+            except InvalidInput as e:  # the loader knows no field names
+                raise InvalidInput(field, e.reason) from None
 
 
 def frames_counter(backend: str) -> Any:

@@ -33,6 +33,12 @@ class WorkerSettings:
         30.0, "on SIGTERM, time for running jobs to finish before they are released"
     )
     max_jobs: int = setting(0, "exit after this many jobs (0: never; for one-shot pods)")
+    fault_kill_at: str = setting(
+        "",
+        "TEST ONLY, leave empty: SIGKILL this process in the middle of the named stage, once "
+        "its outputs are written and before it is recorded as done (`manifest`: just before "
+        "the job manifest is written); the fault tests (`make test-faults`) use it",
+    )
 
     def validate(self) -> None:
         if self.concurrency < 1:
@@ -41,6 +47,8 @@ class WorkerSettings:
             raise ConfigError(f"{PREFIX}HEARTBEAT_INTERVAL_S", "intervals must be positive")
         if self.shutdown_grace_s < 0 or self.max_jobs < 0:
             raise ConfigError(f"{PREFIX}SHUTDOWN_GRACE_S", "must not be negative")
+        if self.fault_kill_at and not self.fault_kill_at.isidentifier():
+            raise ConfigError(f"{PREFIX}FAULT_KILL_AT", "expected a stage name or `manifest`")
 
     @classmethod
     def from_env(cls) -> WorkerSettings:

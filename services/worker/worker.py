@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -39,7 +40,7 @@ from dyad.observability import worker_metrics
 from dyad.queue import PRIORITY_ORDER, Delivery, JobQueue
 from dyad.services.worker.runner import JobRunner, stage_plan
 from dyad.services.worker.settings import WorkerSettings
-from dyad.storage import ArtifactStore
+from dyad.storage import ArtifactStore, manifest_key
 
 log = logging.getLogger("dyad.worker")
 
@@ -115,6 +116,33 @@ def _uri(value: Any) -> str:
     return str(value.get("uri", "")) if isinstance(value, dict) else str(value or "")
 
 
+def arm_fault(store: ArtifactStore, stage: str) -> None:
+    """Fault injection, for the fault tests only (``DYAD_WORKER_FAULT_KILL_AT``): SIGKILL this
+    process when the runner records ``stage`` as done — its outputs are in the store, the
+    stage-cache entry (the pipeline: ``cache/stages/<stage>/…``; the toy runner:
+    ``jobs/<id>/stages/<stage>.json``) is not — or, for ``manifest``, just before the job
+    manifest is written. Nothing runs after the signal: what a crashed pod leaves behind."""
+    put_named = store.put_named
+
+    def put_named_or_die(
+        key: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> Any:
+        parts = key.split("/")
+        hit = (
+            key.startswith(f"cache/stages/{stage}/")
+            or (parts[0] == "jobs" and parts[-2:] == ["stages", f"{stage}.json"])
+            or (stage == "manifest" and key == manifest_key(parts[1] if len(parts) > 2 else ""))
+        )
+        if hit:
+            log.warning("fault injection: SIGKILL at stage %s (before writing %s)", stage, key)
+            for h in logging.getLogger().handlers:
+                h.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return put_named(key, data, content_type)
+
+    setattr(store, "put_named", put_named_or_die)  # noqa: B010 — an instance override
+
+
 def default_consumer() -> str:
     """Host and pid, plus a random tail: a restarted container keeps its hostname and pid."""
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
@@ -131,6 +159,9 @@ class Worker:
         self.queue, self.store, self.runner = queue, store, runner
         self.settings = settings or WorkerSettings()
         self.consumer = self.settings.consumer or default_consumer()
+        if self.settings.fault_kill_at:
+            log.warning("fault injection armed: %s", self.settings.fault_kill_at)
+            arm_fault(store, self.settings.fault_kill_at)
         #: Set: claim nothing more. ``release``: running jobs give up at their next boundary.
         self.stopping = threading.Event()
         self.releasing = threading.Event()

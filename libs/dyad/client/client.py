@@ -58,6 +58,15 @@ def _ref(value: Any, fld: str) -> Any:
     raise errors.InvalidInput(fld, "expected a URI, an ArtifactRef or its dict")
 
 
+def _set_time(ts: Any, seconds: float, fld: str) -> None:
+    """``ts`` = ``seconds`` since the epoch; InvalidInput naming ``fld`` outside Timestamp's
+    range (years 1–9999), e.g. ``dyad jobs --since 99999999d``."""
+    try:
+        ts.FromNanoseconds(int(seconds * 1e9))
+    except (ValueError, OverflowError):
+        raise errors.InvalidInput(fld, "outside the years 1–9999") from None
+
+
 def local_stack() -> tuple[str, str, str]:
     """(endpoint, token, application) of the stack ``dyad serve`` runs here, or empty strings."""
     from dyad.serving.stack import read_stack
@@ -235,9 +244,9 @@ class DyadClient:
                 raise errors.InvalidInput("statuses", f"{s!r}: one of {list(STATUSES)}")
             req.statuses.append(pb.JobStatus.Value(f"JOB_STATUS_{s.upper()}"))  # type: ignore[arg-type]
         if created_after:
-            req.created_after.FromNanoseconds(int(created_after * 1e9))
+            _set_time(req.created_after, created_after, "created_after")
         if created_before:
-            req.created_before.FromNanoseconds(int(created_before * 1e9))
+            _set_time(req.created_before, created_before, "created_before")
         resp = self._call(self._stub.ListJobs, req)
         return [Job.from_pb(j) for j in resp.jobs], resp.next_page_token
 

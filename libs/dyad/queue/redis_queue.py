@@ -6,7 +6,8 @@ Layout (``P`` is the key prefix, ``DYAD_QUEUE_PREFIX``):
   consumer group ``workers``;
 - ``P:job:<id>`` — the job record (hash; ``stage:<name>`` fields hold stage progress);
 - ``P:events:<id>`` — the job's event stream (what Watch reads);
-- ``P:index`` — zset of job ids by creation time (List); ``P:idem:<key>`` — idempotency keys;
+- ``P:index`` — zset of job ids by creation time (List); ``P:idem:<team>:<key>`` — idempotency
+  keys (the job id and a digest of the request: a key reused for another request is refused);
 - ``P:delayed`` — zset of jobs waiting out a retry backoff; ``P:dead`` — the dead-letter stream.
 
 Delivery is at-least-once. A worker ``claim``s a job (XREADGROUP, or XAUTOCLAIM of an entry
@@ -19,6 +20,8 @@ Dyad's stages write content-addressed artefacts, so a redelivered job skips fini
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 import uuid
@@ -29,7 +32,7 @@ from typing import Any
 import redis
 
 from dyad.config import PlatformSettings
-from dyad.errors import InvalidInput, NotFound
+from dyad.errors import AlreadyExists, InvalidInput, NotFound
 from dyad.queue import scripts
 from dyad.queue.delivery import GROUP, Delivery
 from dyad.queue.records import PRIORITY_ORDER, JobEvent, JobRecord, JobStatus, Priority
@@ -61,6 +64,17 @@ class QueueConfig:
     def backoff_s(self, attempt: int) -> float:
         """Delay before retry number ``attempt`` (1-based): base · 2^(attempt-1), capped."""
         return float(min(self.backoff_max_s, self.backoff_base_s * 2 ** max(0, attempt - 1)))
+
+
+def request_digest(payload: dict[str, Any], priority: Priority, stages: list[str]) -> str:
+    """SHA-256 of a submit request in canonical JSON (sorted keys, no spaces): what an
+    idempotency key is bound to."""
+    canonical = json.dumps(
+        {"payload": payload, "priority": priority.value, "stages": stages},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class JobQueue:
@@ -113,8 +127,9 @@ class JobQueue:
         stages: list[str] | None = None,
         job_id: str | None = None,
     ) -> tuple[JobRecord, bool]:
-        """Enqueue a job; returns (record, created). An idempotency key seen before returns
-        the existing job and ``created=False``."""
+        """Enqueue a job; returns (record, created). An idempotency key seen before with the
+        same request (payload, priority and stages) returns the existing job and
+        ``created=False``; with a different request it is ``AlreadyExists`` naming the key."""
         self.ensure_groups()
         prio = Priority.parse(priority)
         job_id = job_id or uuid.uuid4().hex
@@ -135,6 +150,7 @@ class JobQueue:
         )
         idem = f"{self.cfg.prefix}:idem:{team}:{idempotency_key}" if idempotency_key else "-"
         flat = [x for kv in rec.to_hash().items() for x in kv]
+        digest = request_digest(payload, prio, rec.stage_plan)
         created, jid = self._submit(
             keys=[idem, self._job(job_id), self._index, self._streams[prio], self._events(job_id)],
             args=[
@@ -142,10 +158,16 @@ class JobQueue:
                 repr(now),
                 JobEvent.encode(job_id, JobStatus.QUEUED, message="queued"),
                 EVENTS_MAXLEN,
+                digest,
                 *flat,
             ],
         )
-        return self.get(jid), bool(created)
+        if int(created) < 0:
+            raise AlreadyExists(
+                f"idempotency_key {idempotency_key!r} was used for a different request "
+                f"(job {jid}); use a new key for a new request"
+            )
+        return self.get(jid), int(created) == 1
 
     def get(self, job_id: str) -> JobRecord:
         h = self.r.hgetall(self._job(job_id))

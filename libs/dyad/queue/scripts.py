@@ -4,15 +4,27 @@ Each runs as one Redis command, so a crash between its steps cannot leave, say, 
 idempotency key pointing at a job that was never enqueued.
 """
 
+# The idempotency key's value is "<job_id> <request digest>" (the digest of the canonical
+# payload, priority and stages: ``request_digest``). A key holding only a job id was written
+# before digests were stored and matches any request.
 # KEYS: idem ("-" for none), job hash, index zset, job stream, events stream
-# ARGV: job_id, created_at, event json, events maxlen, then hash field/value pairs
+# ARGV: job_id, created_at, event json, events maxlen, request digest, then hash field/value
+#       pairs
+# Returns {1, job_id} (created), {0, job_id} (same request seen) or {-1, job_id} (the key was
+# used for a different request).
 SUBMIT = """
 if KEYS[1] ~= '-' then
   local existing = redis.call('GET', KEYS[1])
-  if existing then return {0, existing} end
-  redis.call('SET', KEYS[1], ARGV[1])
+  if existing then
+    local sep = string.find(existing, ' ', 1, true)
+    if not sep then return {0, existing} end
+    local jid = string.sub(existing, 1, sep - 1)
+    if string.sub(existing, sep + 1) == ARGV[5] then return {0, jid} end
+    return {-1, jid}
+  end
+  redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[5])
 end
-redis.call('HSET', KEYS[2], unpack(ARGV, 5))
+redis.call('HSET', KEYS[2], unpack(ARGV, 6))
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[4], '*', 'event', ARGV[3])
 redis.call('XADD', KEYS[4], '*', 'job_id', ARGV[1])

@@ -9,8 +9,11 @@
 - max message sizes (large payloads go through the artefact store, not messages);
 - the error interceptor (status codes, request ids, metrics, default deadline);
 - Prometheus ``/metrics`` on ``metrics_port`` (per-RPC counts by code, latency histograms);
-- graceful shutdown on SIGTERM/SIGINT: refuse new calls, let in-flight ones finish within
-  ``grace_s``, then cancel what remains.
+- optional TLS, or mutual TLS with a client CA, from PEM files (``dyad.rpc.tls``:
+  ``DYAD_GRPC_TLS_CERT``/``_KEY``/``_CLIENT_CA``);
+- graceful shutdown on SIGTERM/SIGINT: refuse new calls, tell servicers that have a
+  ``drain()`` method (so open-ended streams can end now, resumably), let in-flight calls
+  finish within ``grace_s``, then cancel what remains.
 
 Typical use in a service's ``__main__``::
 
@@ -28,10 +31,13 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import grpc
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -41,6 +47,7 @@ from dyad.errors import EXIT_USAGE, DyadError
 from dyad.logs import configure
 from dyad.metrics import start_metrics_server
 from dyad.rpc.interceptor import ErrorInterceptor
+from dyad.rpc.tls import server_credentials
 
 log = logging.getLogger("dyad.rpc.server")
 
@@ -61,6 +68,11 @@ class ServerOptions:
     metrics_port: int = 0
     #: ``/metrics`` listen address; empty: ``host``.
     metrics_host: str = ""
+    #: Calls served at once; one more is refused with RESOURCE_EXHAUSTED at once (not queued,
+    #: so an overloaded server neither grows its memory nor times callers out); 0: no bound.
+    max_concurrent_rpcs: int = 0
+    #: TLS (mTLS with a client CA) credentials (``dyad.rpc.tls``); None: plaintext.
+    credentials: grpc.ServerCredentials | None = None
 
     @classmethod
     def from_settings(cls, s: PlatformSettings) -> ServerOptions:
@@ -72,6 +84,8 @@ class ServerOptions:
             s.grpc_default_deadline_s or None,
             s.metrics_port,
             s.metrics_address,
+            max_concurrent_rpcs=s.grpc_max_concurrent_rpcs,
+            credentials=server_credentials(s),
         )
 
 
@@ -132,6 +146,7 @@ class DyadServer:
                 ("grpc.max_send_message_length", mx),
                 ("grpc.so_reuseport", 0),
             ],
+            maximum_concurrent_rpcs=self.options.max_concurrent_rpcs or None,
         )
         for add, servicer in self._servicers:
             add(servicer, server)
@@ -142,7 +157,10 @@ class DyadServer:
         for svc in ("", *self._service_names):
             await self._health.set(svc, NOT_SERVING)
         address = f"{self.options.host}:{self.options.port}"
-        self.port = server.add_insecure_port(address)
+        if self.options.credentials is not None:
+            self.port = server.add_secure_port(address, self.options.credentials)
+        else:
+            self.port = server.add_insecure_port(address)
         if not self.port:
             raise OSError(f"{self.name}: could not bind {address}")
         await server.start()
@@ -180,6 +198,10 @@ class DyadServer:
         grace = self.options.grace_s if grace_s is None else grace_s
         await self._health.enter_graceful_shutdown()
         log.info("%s draining (grace %.1f s)", self.name, grace)
+        for servicer in self.servicers:  # open-ended streams end now (resumable), not at grace
+            drain = getattr(servicer, "drain", None)
+            if callable(drain):
+                drain()
         await self._server.stop(grace)
         self._server = None
         log.info("%s stopped", self.name)
@@ -235,9 +257,45 @@ def serve_main(build: Callable[[PlatformSettings], DyadServer]) -> None:
     try:
         platform = load(PlatformSettings)
         configure(platform.log_level, json_format=platform.log_json)
-        asyncio.run(build(platform).serve())
+        run_abandoning(build(platform).serve())
     except DyadError as e:
         if os.environ.get("DYAD_DEBUG") == "1":
             raise
         print(f"dyad: {e.message}", file=sys.stderr)
         raise SystemExit(1 if e.code == "INTERNAL" else EXIT_USAGE) from None
+
+
+def run_abandoning(main: Coroutine[Any, Any, None]) -> None:
+    """``asyncio.run(main)``, except that calls still computing in worker threads when ``main``
+    returns are abandoned instead of awaited.
+
+    Handlers run their blocking work in the loop's default executor (``asyncio.to_thread``).
+    Cancelling such a call at the end of the drain cancels the RPC — the client gets
+    CANCELLED — but not the thread: ``asyncio.run`` (and the interpreter's exit) would then
+    wait for every thread to finish, so a server stopped in the middle of a long render kept
+    computing for tens of seconds after its grace period. Here the server's stop is the end:
+    once ``main`` returns (the drain, ``DYAD_GRPC_GRACE_S``, is over), idle threads exit and a
+    thread still busy is left behind — the process exits at once (``os._exit``, logs flushed).
+    """
+    loop = asyncio.new_event_loop()
+    pool = ThreadPoolExecutor(thread_name_prefix="dyad-rpc")
+    loop.set_default_executor(pool)
+    try:
+        loop.run_until_complete(main)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        loop.close()
+    threads = [t for t in threading.enumerate() if t.name.startswith("dyad-rpc")]
+    for t in threads:
+        t.join(0.2)  # idle workers exit at once on shutdown
+    busy = [t for t in threads if t.is_alive()]
+    if busy:
+        log.warning(
+            "stopped with %d call(s) still computing after the grace period: abandoned",
+            len(busy),
+        )
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)

@@ -110,10 +110,29 @@ def sha256_file(path: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def _verify(ref: str | ArtifactRef, size: int, sha256: str) -> None:
-    """Check bytes read against an ArtifactRef's recorded size and hash (no-op for a key)."""
-    if isinstance(ref, ArtifactRef) and (size, sha256) != (ref.size_bytes, ref.sha256):
-        raise IntegrityError(f"{ref.uri}: content does not match its sha256/size")
+def cas_digest(key: str) -> str | None:
+    """The sha256 a CAS key names (``cas/sha256/ab/ab12…``), None for any other key."""
+    head, _, digest = key.rpartition("/")
+    if head == f"{CAS_PREFIX}/{digest[:2]}" and _HEX64.match(digest):
+        return digest
+    return None
+
+
+def _verify(ref: str | ArtifactRef, key: str, size: int, sha256: str, field: str) -> None:
+    """Check the bytes read from ``key`` (hash ``sha256``, ``size`` bytes).
+
+    A CAS blob whose bytes are not its key's hash is corrupt storage (IntegrityError, named by
+    key — never by a server path). Bytes that differ from what a client's ArtifactRef claims
+    are the client's error: InvalidInput naming ``<field>.sha256`` / ``<field>.size_bytes``.
+    """
+    if cas_digest(key) not in (None, sha256):
+        raise IntegrityError(f"stored object {key} does not match its content hash")
+    if not isinstance(ref, ArtifactRef):
+        return
+    if ref.sha256 and ref.sha256 != sha256:
+        raise InvalidInput(f"{field}.sha256", "does not match the stored bytes")
+    if ref.size_bytes != size:
+        raise InvalidInput(f"{field}.size_bytes", f"{ref.size_bytes}; the stored object is {size}")
 
 
 class ArtifactStore(ABC):
@@ -156,7 +175,8 @@ class ArtifactStore(ABC):
             return validate_key(key_or_uri, field=field)
         root = self.root_uri + "/"
         if not key_or_uri.startswith(root):
-            raise InvalidInput(field, f"{key_or_uri!r} is not in store {self.root_uri}")
+            # The store's root is not named: for a local store it is a server path.
+            raise InvalidInput(field, "not a key or URI of this service's artefact store")
         return validate_key(key_or_uri[len(root) :], field=field)
 
     # --- content-addressed puts -------------------------------------------------------
@@ -197,18 +217,30 @@ class ArtifactStore(ABC):
     def exists(self, key_or_uri: str) -> bool:
         return self._size(self.key_of(key_or_uri)) is not None
 
-    def get_bytes(self, ref: str | ArtifactRef) -> bytes:
-        """The object's bytes; with an ArtifactRef, checked against its size and hash."""
-        key = self.key_of(ref.uri if isinstance(ref, ArtifactRef) else ref)
+    def size(self, key_or_uri: str, *, field: str = "uri") -> int | None:
+        """Size in bytes of the object, None when absent (one stat, no download)."""
+        return self._size(self.key_of(key_or_uri, field=field))
+
+    def _key_for(self, ref: str | ArtifactRef, field: str) -> str:
+        if isinstance(ref, ArtifactRef):
+            return self.key_of(ref.uri, field=f"{field}.uri" if field else "uri")
+        return self.key_of(ref, field=field or "uri")
+
+    def get_bytes(self, ref: str | ArtifactRef, *, field: str = "") -> bytes:
+        """The object's bytes; with an ArtifactRef, checked against its size and hash.
+
+        ``field`` names the request field the reference came from, for InvalidInput (a URI
+        outside the store, a claimed hash or size that the stored bytes do not match)."""
+        key = self._key_for(ref, field)
         with self._open(key) as f:
             data = f.read()
-        _verify(ref, len(data), hashlib.sha256(data).hexdigest())
+        _verify(ref, key, len(data), hashlib.sha256(data).hexdigest(), field or "ref")
         return data
 
-    def get_file(self, ref: str | ArtifactRef, dest: str | Path) -> Path:
+    def get_file(self, ref: str | ArtifactRef, dest: str | Path, *, field: str = "") -> Path:
         """Copy the object to ``dest`` (atomically; verified when given an ArtifactRef)."""
         dest = Path(dest)
-        key = self.key_of(ref.uri if isinstance(ref, ArtifactRef) else ref)
+        key = self._key_for(ref, field)
         tmp = dest.with_name(f".{dest.name}.part")
         h = hashlib.sha256()
         size = 0
@@ -218,7 +250,7 @@ class ArtifactStore(ABC):
                     h.update(chunk)
                     size += len(chunk)
                     out.write(chunk)
-            _verify(ref, size, h.hexdigest())
+            _verify(ref, key, size, h.hexdigest(), field or "ref")
             tmp.replace(dest)
         finally:
             tmp.unlink(missing_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
@@ -63,15 +64,16 @@ class LocalStore(ArtifactStore):
 
     def _size(self, key: str) -> int | None:
         try:
-            return self._path(key).stat().st_size
-        except FileNotFoundError:
+            st = self._path(key).stat()
+        except (FileNotFoundError, NotADirectoryError):  # a key below a file's key
             return None
+        return st.st_size if stat.S_ISREG(st.st_mode) else None
 
     def _open(self, key: str) -> BinaryIO:
         try:
             return open(self._path(key), "rb")
-        except (FileNotFoundError, IsADirectoryError):
-            raise NotFound(f"no artefact at {self.uri(key)}") from None
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise NotFound(f"no artefact at {key}") from None
 
     def _list(self, prefix: str) -> Iterator[str]:
         for dirpath, _dirs, files in os.walk(self.root):
@@ -89,5 +91,5 @@ class LocalStore(ArtifactStore):
     def presign(self, key_or_uri: str, expires: timedelta = timedelta(hours=1)) -> str:
         key = self.key_of(key_or_uri)
         if self._size(key) is None:
-            raise NotFound(f"no artefact at {self.uri(key)}")
+            raise NotFound(f"no artefact at {key}")
         return self.uri(key)

@@ -17,10 +17,17 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
-from dyad.errors import InvalidInput, NotFound, Unavailable
+from dyad.errors import ConfigError, InvalidInput, NotFound, Unavailable
 from dyad.storage.base import ArtifactStore, validate_key
 
 _MISSING = {"NoSuchKey", "NoSuchObject", "NoSuchBucket", "NotFound"}
+_REFUSED = {
+    "AccessDenied",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+}
 
 
 class S3Store(ArtifactStore):
@@ -91,11 +98,20 @@ class S3Store(ArtifactStore):
                     raise
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run a client call, mapping transport failures to Unavailable."""
+        """Run a client call, mapping transport failures to Unavailable and refused
+        credentials to a ConfigError naming the settings (never their values)."""
         try:
             return fn(*args, **kwargs)
         except (urllib3.exceptions.HTTPError, OSError) as e:
             raise Unavailable(f"S3 endpoint unreachable: {e}") from e
+        except S3Error as e:
+            if e.code in _REFUSED:
+                raise ConfigError(
+                    "DYAD_S3_ACCESS_KEY",
+                    f"the S3 endpoint refused the credentials ({e.code}); check "
+                    "DYAD_S3_ACCESS_KEY and DYAD_S3_SECRET_KEY",
+                ) from None
+            raise
 
     def _obj(self, key: str) -> str:
         return self.prefix + key
@@ -139,7 +155,7 @@ class S3Store(ArtifactStore):
             st = self._call(self.client.stat_object, self.bucket, self._obj(key))
         except S3Error as e:
             if e.code in _MISSING:
-                raise NotFound(f"no artefact at {self.uri(key)}") from None
+                raise NotFound(f"no artefact at {key}") from None
             raise
         meta = {k.lower(): v for k, v in (st.metadata or {}).items()}
         return {
@@ -154,7 +170,7 @@ class S3Store(ArtifactStore):
             resp = self._call(self.client.get_object, self.bucket, self._obj(key))
         except S3Error as e:
             if e.code in _MISSING:
-                raise NotFound(f"no artefact at {self.uri(key)}") from None
+                raise NotFound(f"no artefact at {key}") from None
             raise
         return cast(BinaryIO, _Body(resp))
 
@@ -171,7 +187,7 @@ class S3Store(ArtifactStore):
     def presign(self, key_or_uri: str, expires: timedelta = timedelta(hours=1)) -> str:
         key = self.key_of(key_or_uri)
         if self._size(key) is None:
-            raise NotFound(f"no artefact at {self.uri(key)}")
+            raise NotFound(f"no artefact at {key}")
         if not timedelta(seconds=1) <= expires <= timedelta(days=7):
             raise InvalidInput("expires", "between 1 s and 7 days (the SigV4 limit)")
         return str(

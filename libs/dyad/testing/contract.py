@@ -135,6 +135,13 @@ class ServiceContract:
 
         with_server(server, test)
 
+    def test_any_request_gets_a_client_status(self, tmp_path: Path) -> None:
+        """Hypothesis-built requests to every method (``dyad.testing.fuzz``): only client
+        statuses come back — never INTERNAL, UNKNOWN or a deadline — and the server still
+        answers health SERVING afterwards. ``DYAD_FUZZ_EXAMPLES`` sets the examples per method
+        (the faults tier runs many more, with fresh randomness)."""
+        fuzz_methods(self.build(tmp_path), self.service_name, self.call_metadata, tmp_path)
+
     def test_the_request_id_comes_back(self, tmp_path: Path) -> None:
         async def test(channel: grpc.aio.Channel) -> None:
             health = health_pb2_grpc.HealthStub(channel)
@@ -145,6 +152,39 @@ class ServiceContract:
             assert dict(await call.trailing_metadata())[REQUEST_ID_KEY] == "req-42"
 
         with_server(self.build(tmp_path), test)
+
+
+def fuzz_methods(
+    server: DyadServer,
+    service_name: str,
+    metadata: tuple[tuple[str, str], ...],
+    tmp_path: Path,
+) -> None:
+    """Send fuzzed requests to every method of ``service_name`` on ``server`` (see
+    ``ServiceContract.test_any_request_gets_a_client_status``)."""
+    from google.protobuf import descriptor_pool, message_factory
+
+    from dyad.storage import LocalStore
+    from dyad.testing.fuzz import ArtifactPool, fuzz_budget, fuzz_call, method_call, requests
+    from dyad.testing.grpc import ServerThread
+
+    service = descriptor_pool.Default().FindServiceByName(service_name)
+    pool = ArtifactPool.build(LocalStore(str(tmp_path / "store")))
+    examples, fresh = fuzz_budget(20)
+    with (
+        ServerThread([server]) as running,
+        grpc.insecure_channel(f"127.0.0.1:{running.ports[0]}") as channel,
+    ):
+        for method in service.methods:
+            if method.client_streaming:
+                continue
+            request_class = message_factory.GetMessageClass(method.input_type)
+            strategy = requests(method.input_type, request_class, pool)
+            call = method_call(channel, method)
+            fuzz_call(call, method.name, strategy, metadata, [str(tmp_path)], examples, fresh)
+        health = health_pb2_grpc.HealthStub(channel)
+        status = health.Check(health_pb2.HealthCheckRequest(), timeout=30).status
+        assert status == SERVING, "the server stopped serving after the fuzzed requests"
 
 
 def break_with(obj: Any, name: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -222,9 +222,9 @@ def test_cache_hit_does_not_download_the_audio(service: FeatureService) -> None:
     fetched: list[str] = []
     orig = service.store.get_bytes
 
-    def spy(ref: Any) -> bytes:
+    def spy(ref: Any, **kw: Any) -> bytes:
         fetched.append(ref.uri if hasattr(ref, "uri") else ref)
-        return orig(ref)
+        return orig(ref, **kw)
 
     service.store.get_bytes = spy
     (hit,) = service.encode_artifacts([audio])
@@ -235,3 +235,25 @@ def test_cache_hit_does_not_download_the_audio(service: FeatureService) -> None:
     with pytest.raises(InvalidInput) as e:
         service.encode_artifacts([dataclasses.replace(audio, uri="s3://elsewhere/x.wav")])
     assert e.value.field == "tracks[0].artifact.uri"
+
+
+def test_cache_is_keyed_by_the_stored_content_not_the_claim(service: FeatureService) -> None:
+    """Track A's URI with track B's hash must not return B's cached features (the claim is
+    checked against the store, and the cache key is the hash of what the store holds)."""
+    a = service.store.put_bytes(wav_bytes(speechlike(1.0, seed=1), SR), "audio/wav")
+    b = service.store.put_bytes(wav_bytes(speechlike(1.0, seed=2), SR), "audio/wav")
+    (fb,) = service.encode_artifacts([b])
+    lying = dataclasses.replace(a, sha256=b.sha256, size_bytes=b.size_bytes)
+    with pytest.raises(InvalidInput) as e:
+        service.encode_artifacts([lying])
+    assert e.value.field == "tracks[0].artifact.sha256"
+    assert str(service.store.root_uri) not in str(e.value)
+    # A named (not content-addressed) object is read and hashed: the claim cannot steer it.
+    named = service.store.put_named("uploads/a.wav", service.store.get_bytes(a), "audio/wav")
+    with pytest.raises(InvalidInput) as e:
+        service.encode_artifacts([dataclasses.replace(named, sha256=b.sha256)])
+    assert e.value.field == "tracks[0].artifact.sha256"
+    (fa,) = service.encode_artifacts([dataclasses.replace(named, sha256="")])
+    assert fa.artifact != fb.artifact and not fa.cache_hit
+    (fa2,) = service.encode_artifacts([a])
+    assert fa2.cache_hit and fa2.artifact == fa.artifact  # same bytes, same entry

@@ -1,21 +1,17 @@
-"""Bearer tokens → team: file formats, hashed tokens, rotation, refusals; WAV duration."""
+"""Bearer tokens → team: file formats, hashed tokens, rotation, refusals, the header's form."""
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 
 from dyad.errors import ConfigError, Unauthenticated
 from dyad.services.gateway.auth import Authenticator, parse_tokens
-from dyad.services.gateway.core import wav_duration_s
 from dyad.services.gateway.settings import GatewaySettings
 
 RED1, RED2, BLUE = "red-token-one-0123456", "red-token-two-0123456", "blue-token-0123456789"
@@ -36,7 +32,7 @@ def test_json_and_line_files_and_hashed_tokens(tmp_path: Path) -> None:
         assert auth.authenticate(bearer(RED1)) == "red"
         assert auth.authenticate(bearer(RED2)) == "red"
         assert auth.authenticate(bearer(BLUE)) == "blue"
-        assert auth.authenticate([("authorization", f"bearer  {BLUE} ".encode())]) == "blue"
+        assert auth.authenticate([("authorization", f"bearer {BLUE}".encode())]) == "blue"
         for md in ([], bearer("unknown-token-0123456"), [("authorization", RED1)], bearer(digest)):
             with pytest.raises(Unauthenticated):
                 auth.authenticate(md)
@@ -86,11 +82,23 @@ def test_missing_tokens_file_is_a_config_error(tmp_path: Path) -> None:
     assert parse_tokens("", "x") == {}
 
 
-@pytest.mark.parametrize("subtype", ["PCM_16", "FLOAT", "PCM_24"])
-def test_wav_duration_from_the_header(subtype: str) -> None:
-    buf = io.BytesIO()
-    sf.write(buf, np.zeros((24000, 2), np.float32), 16000, subtype=subtype, format="WAV")
-    data = buf.getvalue()
-    assert wav_duration_s(data[:4096], len(data)) == pytest.approx(1.5)
-    assert wav_duration_s(b"fLaC" + data[4:], len(data)) is None
-    assert wav_duration_s(data[:20], len(data)) is None
+def test_the_header_must_be_exactly_bearer_space_token() -> None:
+    """One canonical form: a proxy in front and the gateway never disagree on the token. The
+    scheme is case-insensitive (RFC 7235 §2.1); whitespace and repetition are not."""
+    auth = Authenticator(GatewaySettings(tokens=f"red:{RED1}"))
+    for value in (f"Bearer {RED1}", f"bearer {RED1}", f"BEARER {RED1}"):
+        assert auth.authenticate([("authorization", value)]) == "red"
+    refused = {
+        "double space": [("authorization", f"Bearer  {RED1}")],
+        "trailing space": [("authorization", f"Bearer {RED1} ")],
+        "leading space": [("authorization", f" Bearer {RED1}")],
+        "tab": [("authorization", f"Bearer\t{RED1}")],
+        "no token": [("authorization", "Bearer")],
+        "two tokens": [("authorization", f"Bearer {RED1} {RED1}")],
+        "two headers": [("authorization", f"Bearer {RED1}"), ("authorization", f"Bearer {RED1}")],
+        "one bad, one good": [("authorization", "Bearer x"), ("Authorization", f"Bearer {RED1}")],
+    }
+    for case, md in refused.items():
+        with pytest.raises(Unauthenticated) as e:
+            auth.authenticate(md)
+        assert RED1 not in e.value.message, case

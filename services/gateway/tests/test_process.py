@@ -1,6 +1,7 @@
 """The standalone gateway as Kubernetes runs it (``python -m dyad.services.gateway``): it serves,
 reports SERVING, exports the queue's depth on ``/metrics`` (so waiting jobs are seen with no
-worker running) and drains on SIGTERM."""
+worker running) and drains on SIGTERM (in-flight calls finish, watches end resumably, new
+calls are UNAVAILABLE, exit 0)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from dyad.queue import JobQueue, Priority, QueueConfig
 from dyad.testing import RedisServer, free_port
+from dyad.v1 import job_service_pb2 as pb
+from dyad.v1 import job_service_pb2_grpc as pb_grpc
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +38,44 @@ def _scrape(port: int) -> dict[tuple[str, str], float]:
     }
 
 
+def _start_gateway(redis_url: str, store: Path, **env: str) -> tuple[subprocess.Popen[str], int]:
+    """``python -m dyad.services.gateway`` on a free port, once it reports SERVING."""
+    grpc_port = free_port()
+    full_env = {
+        **os.environ,
+        "DYAD_REDIS_URL": redis_url,
+        "DYAD_STORE_URI": f"file://{store}",
+        "DYAD_GRPC_PORT": str(grpc_port),
+        "DYAD_GATEWAY_TOKENS": "ops:" + "t" * 40,
+        "DYAD_LOG_LEVEL": "WARNING",
+        **env,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dyad.services.gateway"],
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
+                if status.status == health_pb2.HealthCheckResponse.SERVING:
+                    break
+            except grpc.RpcError:
+                pass
+            if proc.poll() is not None:
+                raise AssertionError(proc.communicate()[0])
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError("gateway never became SERVING")
+            time.sleep(0.2)
+    return proc, grpc_port
+
+
 def test_standalone_gateway_serves_and_exports_queue_depth(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
@@ -42,38 +83,14 @@ def test_standalone_gateway_serves_and_exports_queue_depth(
     queue = JobQueue(
         redis.Redis.from_url(redis_server.url, decode_responses=True), QueueConfig(prefix=prefix)
     )
-    grpc_port, metrics_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "DYAD_REDIS_URL": redis_server.url,
-        "DYAD_QUEUE_PREFIX": prefix,
-        "DYAD_STORE_URI": f"file://{tmp_path / 'store'}",
-        "DYAD_GRPC_PORT": str(grpc_port),
-        "DYAD_METRICS_PORT": str(metrics_port),
-        "DYAD_GATEWAY_TOKENS": "ops:" + "t" * 40,
-        "DYAD_LOG_LEVEL": "WARNING",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dyad.services.gateway"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    metrics_port = free_port()
+    proc, _ = _start_gateway(
+        redis_server.url,
+        tmp_path / "store",
+        DYAD_QUEUE_PREFIX=prefix,
+        DYAD_METRICS_PORT=str(metrics_port),
     )
     try:
-        with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
-            health = health_pb2_grpc.HealthStub(channel)
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    status = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
-                    if status.status == health_pb2.HealthCheckResponse.SERVING:
-                        break
-                except grpc.RpcError:
-                    pass
-                assert proc.poll() is None, proc.communicate()[0]
-                assert time.monotonic() < deadline, "gateway never became SERVING"
-                time.sleep(0.2)
         for _ in range(3):
             queue.submit({}, priority=Priority.LOW)  # no worker anywhere: they wait
         samples = _scrape(metrics_port)
@@ -85,6 +102,69 @@ def test_standalone_gateway_serves_and_exports_queue_depth(
         assert proc.returncode == 0, out
         assert "Traceback" not in out
     finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_sigterm_finishes_in_flight_calls_ends_watches_and_refuses_new_ones(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """A SubmitJob held up in Redis when SIGTERM arrives still succeeds (and its job exists);
+    an open WatchJob ends at once with UNAVAILABLE (resumable), not at the end of the grace
+    period; calls after SIGTERM are UNAVAILABLE; the process exits 0 well within its grace."""
+    grace, prefix = 20.0, f"gw-{uuid.uuid4().hex[:8]}"
+    proc, port = _start_gateway(
+        redis_server.url,
+        tmp_path / "store",
+        DYAD_QUEUE_PREFIX=prefix,
+        DYAD_GRPC_GRACE_S=str(grace),
+        DYAD_GATEWAY_WATCH_POLL_S="0.2",
+        DYAD_LOG_LEVEL="INFO",
+    )
+    md = (("authorization", "Bearer " + "t" * 40),)
+    admin = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = pb_grpc.JobServiceStub(channel)
+            job = stub.SubmitJob(pb.SubmitJobRequest(prompt="hi"), metadata=md, timeout=10).job
+            watch = stub.WatchJob(pb.WatchJobRequest(job_id=job.job_id), metadata=md, timeout=60)
+            first = next(watch)
+            assert first.status == pb.JOB_STATUS_QUEUED
+
+            admin.execute_command("CLIENT", "PAUSE", "2500", "ALL")  # the next submit waits
+            in_flight = stub.SubmitJob.future(
+                pb.SubmitJobRequest(prompt="in flight", idempotency_key="f1"),
+                metadata=md,
+                timeout=30,
+            )
+            time.sleep(0.5)
+            assert not in_flight.done()
+            t0 = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+
+            with pytest.raises(grpc.RpcError) as ended:
+                next(watch)
+            assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert "resume with after_event_id" in ended.value.details()
+            assert time.monotonic() - t0 < 5
+
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as fresh:
+                with pytest.raises(grpc.RpcError) as refused:
+                    pb_grpc.JobServiceStub(fresh).GetJob(
+                        pb.GetJobRequest(job_id=job.job_id), metadata=md, timeout=5
+                    )
+                assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+
+            done = in_flight.result(timeout=30)  # finished after the pause, within the grace
+            assert done.created and done.job.status == pb.JOB_STATUS_QUEUED
+        out, _ = proc.communicate(timeout=grace + 10)
+        assert proc.returncode == 0, out
+        assert time.monotonic() - t0 < grace / 2, "waited out the grace period"
+        assert "Traceback" not in out and "ERROR" not in out, out
+        assert admin.hget(f"{prefix}:job:{done.job.job_id}", "status") == "queued"
+    finally:
+        admin.close()
         if proc.poll() is None:
             proc.kill()
             proc.wait()

@@ -186,10 +186,11 @@ def test_unknown_or_malformed_job_ids(make_stack: Callable[..., Stack]) -> None:
 def test_idempotency_key_returns_the_same_job(make_stack: Callable[..., Stack]) -> None:
     stub = make_stack().stub()
     first = submit(stub, prompt="one", idempotency_key="batch-7")
-    again = submit(stub, prompt="two", idempotency_key="batch-7")
+    again = submit(stub, prompt="one", idempotency_key="batch-7")
     other = submit(stub, prompt="one", idempotency_key="batch-8")
     assert first.created and not again.created and other.created
     assert again.job.job_id == first.job.job_id and other.job.job_id != first.job.job_id
+    # Another request under a used key: see test_hostile_input (ALREADY_EXISTS).
 
 
 def test_priorities_are_served_highest_first(make_stack: Callable[..., Stack]) -> None:

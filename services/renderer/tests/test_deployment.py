@@ -16,7 +16,13 @@ pytestmark = pytest.mark.integration
 
 def test_service_contract_through_the_proxy(served: ServedStack) -> None:
     bad = pb.RenderVideoRequest(head_size_px=-1)
-    calls = [("RenderVideo", bad, "head_size_px"), ("StreamFrames", bad, "head_size_px")]
+    host = pb.RenderVideoRequest(avatar_a_uri="file:///etc")  # only the store's keys
+    calls = [
+        ("RenderVideo", bad, "head_size_px"),
+        ("StreamFrames", bad, "head_size_px"),
+        ("RenderVideo", host, "avatar_a_uri"),
+        ("StreamFrames", pb.RenderVideoRequest(avatar_b_uri="/etc"), "avatar_b_uri"),
+    ]
     check_served(
         served.grpc_port, "renderer", pb_grpc.RendererServiceStub, "dyad.v1.RendererService", calls
     )

@@ -20,7 +20,7 @@ import grpc
 
 from dyad import __version__
 from dyad.domain import Dialogue, Identity, Relation, StoredConversation, StoredFeatures
-from dyad.errors import ConfigError, ResourceExhausted, Unavailable
+from dyad.errors import ConfigError, DyadError, ResourceExhausted, Unavailable
 from dyad.observability import stage_metrics
 from dyad.protoconv import (
     conversation_from_pb,
@@ -34,6 +34,7 @@ from dyad.protoconv import (
     track_to_pb,
 )
 from dyad.rpc.client import error_from_rpc
+from dyad.rpc.tls import sync_channel
 from dyad.services.worker.pipeline.settings import SERVICES, PipelineSettings
 from dyad.services.worker.pipeline.stages import FeaturePair, MotionPair, RenderedVideos
 from dyad.storage import ArtifactRef, ArtifactStore
@@ -70,6 +71,32 @@ _OPTIONS = [
 ]
 assert set(STUBS) == set(SERVICES)
 log = logging.getLogger("dyad.pipeline")
+
+
+#: How Ray Serve's gRPC proxy reports a replica that died under a call (its actor killed, its
+#: process or node lost): INTERNAL, with Ray's exception text (actor id, pid, address) as the
+#: details. Serve starts a replacement, so for the caller the service is briefly unavailable.
+_REPLICA_LOST = (
+    "The actor died unexpectedly",
+    "The actor is dead",
+    "ActorDiedError",
+    "ActorUnavailableError",
+    "RayActorError",
+)
+
+
+def stage_error(exc: grpc.RpcError) -> DyadError:
+    """``error_from_rpc``, except for two ways a server going away shows up, both
+    ``Unavailable`` (retryable): a Serve replica lost mid-call (Ray's text, which names hosts
+    and pids, is not passed on), and CANCELLED — a stage call is never cancelled by the worker
+    (it blocks until it ends), so CANCELLED is the server cancelling it at the end of its
+    shutdown grace period; as ``Cancelled`` it would mark the user's job cancelled."""
+    err = error_from_rpc(exc)
+    if err.code == "INTERNAL" and any(s in err.message for s in _REPLICA_LOST):
+        return Unavailable("the replica serving the call died; Serve is replacing it")
+    if err.code == "CANCELLED":
+        return Unavailable(f"the server cancelled the call (shutting down?): {err.message}")
+    return err
 
 
 def _clip(ref: ArtifactRef, speaker: Any) -> c.MotionClip:
@@ -139,7 +166,7 @@ class ServedStages:
         self.retry = retry or RetryPolicy()
         stage_metrics().prepare_retries(sorted(STUBS))
         targets = set(endpoints.values())
-        self._channels = {t: grpc.insecure_channel(t, options=_OPTIONS) for t in targets}
+        self._channels = {t: sync_channel(t, options=_OPTIONS) for t in targets}  # TLS: env
         self._stubs = {s: STUBS[s][0](self._channels[endpoints[s]]) for s in STUBS}
         self._metadata = {
             s: ((("application", STUBS[s][1]),) if route_by_application else ()) for s in STUBS
@@ -171,7 +198,7 @@ class ServedStages:
             try:
                 return rpc(request, timeout=timeout_s, metadata=self._metadata[service])
             except grpc.RpcError as e:
-                raise error_from_rpc(e) from None
+                raise stage_error(e) from None
 
         return self.retry.run(attempt, self.timeout_s, what=f"{service}.{method}")
 
