@@ -65,7 +65,8 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
         "audio": audio_server(platform, AudioEncoderSettings()),
         "motion": motion_server(platform, MotionSettings()),
         "refiner": refiner_server(platform, RefinerSettings()),
-        "renderer": renderer_server(platform, RendererSettings(backend="cpu")),
+        # A short longest clip keeps every fuzzed render bounded (the limit itself is fuzzed too).
+        "renderer": renderer_server(platform, RendererSettings(backend="cpu", max_duration_s=40.0)),
     }
     with ServerThread(list(servers.values())) as running:
         ports = dict(zip(servers, running.ports, strict=True))

@@ -66,10 +66,6 @@ def test_settings_reprs_leave_secrets_out() -> None:
     assert "s3_endpoint" in repr(platform)  # the rest is still there to debug with
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/gateway/settings.py: `tokens` needs setting(..., secret=True)",
-)
 def test_gateway_settings_repr_leaves_tokens_out() -> None:
     assert _leaks(repr(GatewaySettings(tokens=f"red:{RED},blue:{BLUE}"))) == []
 

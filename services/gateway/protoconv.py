@@ -7,8 +7,9 @@ from typing import Any
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from dyad.domain import Identity
 from dyad.domain.limits import check_head_px
-from dyad.errors import InvalidInput
+from dyad.errors import InvalidInput, Unimplemented
 from dyad.queue import JobEvent, JobRecord, JobStatus, Priority
 from dyad.services.gateway.core import AUDIO_SLOTS, JobInput, JobView, check_text
 from dyad.storage import ArtifactRef
@@ -120,7 +121,13 @@ def options_from_pb(o: pb.JobOptions) -> dict[str, Any]:
             for f, value in identity.ListFields():  # free text meant for the dialogue writer
                 for text in [value] if isinstance(value, str) else value:
                     check_text(f"options.{name}.{f.name}", text)
+            if identity.avatar_uri:
+                raise Unimplemented(
+                    f"options.{name}.avatar_uri: avatars by reference are not yet taken by "
+                    "jobs; describe the speaker (appearance, age_band, gender_presentation)"
+                )
             out[name] = MessageToDict(identity, preserving_proto_field_name=True)
+            Identity.from_dict(out[name], f"options.{name}")  # what the worker will read
     return out
 
 

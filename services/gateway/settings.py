@@ -16,7 +16,9 @@ class GatewaySettings:
     tokens_file: Path | None = setting(
         None, "bearer tokens: JSON `{team: [token, …]}` or lines `team:token` (re-read on change)"
     )
-    tokens: str = setting("", "inline tokens `team:token,team:token` (dev; prefer the file)")
+    tokens: str = setting(
+        "", "inline tokens `team:token,team:token` (dev; prefer the file)", secret=True
+    )
     max_prompt_chars: int = setting(4000, "longest accepted prompt, characters")
     max_n: int = setting(16, "most conversations one prompt may ask for (`n`)")
     max_audio_duration_s: float = setting(600.0, "longest accepted input audio, seconds")

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from dyad.domain.limits import check_head_px
 from dyad.errors import InvalidInput
 from dyad.services.renderer.settings import LAYOUTS
 from dyad.timebase import FPS
@@ -24,8 +25,7 @@ _BORDER_PX = 3
 def check_layout(layout: str, head_px: int) -> None:
     if layout not in LAYOUTS:
         raise InvalidInput("layout", f"expected one of {', '.join(LAYOUTS)}, got {layout!r}")
-    if not 64 <= head_px <= 2048 or head_px % 2:
-        raise InvalidInput("head_px", f"expected an even size in 64–2048 pixels, got {head_px}")
+    check_head_px(head_px)
 
 
 def frame_size(layout: str, head_px: int) -> tuple[int, int]:

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from dyad.domain.limits import check_seed
 from dyad.errors import InvalidInput
 from dyad.protoconv import identity_from_pb, relation_from_pb
 from dyad.services.renderer.core import RenderArgs, RendererCore
@@ -106,7 +107,7 @@ class RendererServicer(pb_grpc.RendererServiceServicer):
         identity = identity_from_pb(request.identity, "identity") if request.identity.name else ""
         if not identity and request.identity.appearance:
             identity = ", ".join(request.identity.appearance)
-        seed = request.seed if request.HasField("seed") else 0
+        seed = check_seed(request.seed) if request.HasField("seed") else 0
         uri, preview = await asyncio.to_thread(
             self.core.create_avatar,
             identity,

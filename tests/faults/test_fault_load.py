@@ -129,6 +129,10 @@ def test_a_stage_past_its_concurrency_bound_answers_resource_exhausted(tmp_path:
             grown = rss_kib(proc.pid) - rss_before
             assert grown < 50 * 1024, f"RSS grew {grown} KiB with refused calls"
             assert not any(f.done() for f in busy), "the calls in flight were disturbed"
+            print(
+                f"\nbound {bound}: {extra} refused, slowest answer "
+                f"{max(s for _, s in answers):.3f} s, RSS +{grown} KiB"
+            )
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=30) == 0, log.read_text()
     finally:

@@ -3,8 +3,9 @@
 A standalone refiner (``python -m dyad.services.refiner``, ``DYAD_GRPC_GRACE_S=1``) is given a
 call that computes for far longer than the grace period (1000 denoising steps over a minute of
 two-person motion), then SIGTERMed mid-call. The process must exit within the grace period
-plus a small margin, with code 0, and the caller must get a clean CANCELLED or UNAVAILABLE —
-not a hang and not INTERNAL; the worker's stage client (``ServedStages``) must see that as
+plus a small margin, with code 0, and the caller must get a clean status — grpc's drain
+answers UNAVAILABLE "Cancelling all calls" (CANCELLED is accepted too), not a hang and not
+INTERNAL; the worker's stage client (``ServedStages``) must see that as
 retryable UNAVAILABLE, never as ``Cancelled`` (which would cancel the user's job). Before the
 fix the drain cancelled the RPC but ``asyncio.run`` waited for the computing thread, so the
 process lived on for the rest of the computation.
@@ -86,6 +87,7 @@ def test_a_busy_server_stops_within_its_grace_period(tmp_path: Path) -> None:
         assert outcome["code"] in (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE), outcome
         assert outcome["at"] - t0 <= GRACE_S + MARGIN_S, outcome
         assert "abandoned" in log.read_text()
+        print(f"\nSIGTERM: exited {took:.2f} s after (grace {GRACE_S} s): {outcome['code']}")
         # Retryable for the worker, never Cancelled (which would cancel the user's job).
         err = outcome["worker_error"]
         assert isinstance(err, Unavailable) and err.retryable, repr(err)

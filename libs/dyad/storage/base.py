@@ -131,7 +131,8 @@ def _verify(ref: str | ArtifactRef, key: str, size: int, sha256: str, field: str
         return
     if ref.sha256 and ref.sha256 != sha256:
         raise InvalidInput(f"{field}.sha256", "does not match the stored bytes")
-    if ref.size_bytes != size:
+    # 0 and "" are proto3's "unset": a client that sent only a URI claims nothing.
+    if ref.size_bytes and ref.size_bytes != size:
         raise InvalidInput(f"{field}.size_bytes", f"{ref.size_bytes}; the stored object is {size}")
 
 

@@ -8,6 +8,7 @@ metadata (``x-amz-meta-sha256``) so a CAS put can tell an existing complete copy
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +20,8 @@ from minio.error import S3Error
 
 from dyad.errors import ConfigError, InvalidInput, NotFound, Unavailable
 from dyad.storage.base import ArtifactStore, validate_key
+
+log = logging.getLogger("dyad.storage.s3")
 
 _MISSING = {"NoSuchKey", "NoSuchObject", "NoSuchBucket", "NotFound"}
 _REFUSED = {
@@ -103,7 +106,10 @@ class S3Store(ArtifactStore):
         try:
             return fn(*args, **kwargs)
         except (urllib3.exceptions.HTTPError, OSError) as e:
-            raise Unavailable(f"S3 endpoint unreachable: {e}") from e
+            # The endpoint, bucket and key are the operator's business, not a client's: log
+            # them here, send the client only that the store is away (a retryable status).
+            log.warning("S3 endpoint unreachable: %s", e)
+            raise Unavailable("the artefact store is unreachable; retry later") from e
         except S3Error as e:
             if e.code in _REFUSED:
                 raise ConfigError(

@@ -245,3 +245,23 @@ def test_the_cli_refuses_times_outside_the_timestamp_range(
         err = capsys.readouterr().err
         assert code == 2 and fld in err and "Traceback" not in err, (argv, err)
     assert dyad.cli.main(["jobs", "--until", "9999-12-31T00:00:00", "--json"]) == 0
+
+
+def test_identities_the_worker_cannot_take_are_refused(make_stack: Callable[..., Stack]) -> None:
+    stack = make_stack()
+    stub = stack.stub()
+    nameless = c.Identity(age_band="adult")
+    assert_invalid(
+        lambda: submit(stub, options=pb.JobOptions(identity_a=nameless)), "options.identity_a.name"
+    )
+    bad_band = c.Identity(name="Ana", age_band="ancient")
+    assert_invalid(
+        lambda: submit(stub, options=pb.JobOptions(identity_b=bad_band)),
+        "options.identity_b.age_band",
+    )
+    with_avatar = c.Identity(name="Ana", avatar_uri="s3://bucket/avatars/ana")
+    with pytest.raises(grpc.RpcError) as e:
+        submit(stub, options=pb.JobOptions(identity_a=with_avatar))
+    assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert (e.value.details() or "").startswith("options.identity_a.avatar_uri:")
+    assert queued(stack) == 0

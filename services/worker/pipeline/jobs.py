@@ -12,7 +12,7 @@ import json
 import threading
 from typing import Any
 
-from dyad.domain import Relation
+from dyad.domain import Identity, Relation
 from dyad.errors import InvalidInput
 from dyad.services.worker.pipeline.dataset_export import export_dataset
 from dyad.services.worker.pipeline.embedded import EmbeddedStages
@@ -45,6 +45,11 @@ def options_from_spec(spec: dict[str, Any]) -> GenerateOptions:
         refine_steps=int(o.get("refine_steps") or 10),
         layout=o.get("layout") or "side",
         head_px=int(o.get("head_px") or 512),
+        identities={
+            s: Identity.from_dict(o[f"identity_{s}"], f"options.identity_{s}")
+            for s in ("a", "b")
+            if o.get(f"identity_{s}")
+        },
     ).validate()
 
 

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from dyad.domain import Dialogue, Relation, StoredConversation, StoredFeatures, Timeline
+from dyad.domain import Dialogue, Identity, Relation, StoredConversation, StoredFeatures, Timeline
 from dyad.domain.limits import check_head_px, check_seed
 from dyad.errors import InvalidInput
 from dyad.observability import observe_stage, prepare_stages
@@ -64,6 +64,9 @@ class GenerateOptions:
     refine_steps: int = 10
     layout: str = "side"
     head_px: int = 512
+    #: A job's ``identity_a``/``identity_b``: how each speaker looks in the video (the
+    #: renderer's avatar), in place of the identity the dialogue writer gave them.
+    identities: dict[str, Identity] = field(default_factory=dict)
 
     def validate(self, max_n: int = 100) -> GenerateOptions:
         if not 1 <= self.n <= max_n:
@@ -84,6 +87,7 @@ class GenerateOptions:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["relation"] = self.relation.to_dict() if self.relation else None
+        d["identities"] = {k: v.to_dict() for k, v in self.identities.items()}
         return d
 
 
@@ -332,7 +336,11 @@ class Orchestrator:
         i: int,
         n: int,
     ) -> RenderedVideos:
-        identities = (conv.timeline.speakers["a"], conv.timeline.speakers["b"])
+        speakers = conv.timeline.speakers
+        identities = (
+            opts.identities.get("a", speakers["a"]),
+            opts.identities.get("b", speakers["b"]),
+        )
         inputs = {
             "motion": [m.sha256 for m in motion],
             "tracks": {"a": conv.track_a.sha256, "b": conv.track_b.sha256},

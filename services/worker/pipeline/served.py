@@ -89,8 +89,8 @@ def stage_error(exc: grpc.RpcError) -> DyadError:
     """``error_from_rpc``, except for two ways a server going away shows up, both
     ``Unavailable`` (retryable): a Serve replica lost mid-call (Ray's text, which names hosts
     and pids, is not passed on), and CANCELLED — a stage call is never cancelled by the worker
-    (it blocks until it ends), so CANCELLED is the server cancelling it at the end of its
-    shutdown grace period; as ``Cancelled`` it would mark the user's job cancelled."""
+    (it blocks until it ends), so CANCELLED is a server or proxy cancelling it while shutting
+    down; as ``Cancelled`` it would mark the user's job cancelled."""
     err = error_from_rpc(exc)
     if err.code == "INTERNAL" and any(s in err.message for s in _REPLICA_LOST):
         return Unavailable("the replica serving the call died; Serve is replacing it")
