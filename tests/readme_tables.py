@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dyad.config import PlatformSettings, settings_table
+from dyad.media.probe import MediaLimits
 from dyad.services.audio_encoder.settings import AudioEncoderSettings
 from dyad.services.dialogue.settings import DialogueSettings
 from dyad.services.gateway.settings import GatewaySettings
@@ -22,6 +23,7 @@ HEADER = "| env var | default | meaning |"
 #: (README, settings class, env var prefix)
 TABLES: list[tuple[str, type, str]] = [
     ("README.md", PlatformSettings, "DYAD_"),
+    ("README.md", MediaLimits, "DYAD_MEDIA_"),
     ("services/audio_encoder/README.md", AudioEncoderSettings, "DYAD_AUDIO_"),
     ("services/dialogue/README.md", DialogueSettings, "DYAD_DIALOGUE_"),
     ("services/motion/README.md", MotionSettings, "DYAD_MOTION_"),

@@ -35,7 +35,15 @@ from dyad.services.worker.pipeline.orchestrator import GenerateOptions, Orchestr
 from dyad.services.worker.pipeline.served import ServedStages
 from dyad.storage import LocalStore
 from dyad.testing import ServerThread
-from dyad.testing.fuzz import ArtifactPool, fuzz_budget, fuzz_call, method_call, mutations
+from dyad.testing.fuzz import (
+    RSS_GROWTH_BOUND_MB,
+    ArtifactPool,
+    fuzz_budget,
+    fuzz_call,
+    method_call,
+    mutations,
+    rss_mb,
+)
 
 OPTS = GenerateOptions(n=1, seed=5, turns=(5, 5), refine=True, refine_steps=2, head_px=64)
 SERVICES = {
@@ -112,7 +120,10 @@ def test_a_real_request_with_hostile_fields_gets_a_client_status(
         call = method_call(channel, desc.methods_by_name[method])
         assert call(base, timeout=120) is not None  # the recorded request itself is fine
         strategy = mutations(base, recorded.pool)
+        before = rss_mb()
         fuzz_call(call, method, strategy, (), [str(recorded.store_dir)], examples, fresh)
         health = health_pb2_grpc.HealthStub(channel)
         status = health.Check(health_pb2.HealthCheckRequest(), timeout=30).status
         assert status == health_pb2.HealthCheckResponse.SERVING
+        grew = rss_mb() - before
+        assert grew < RSS_GROWTH_BOUND_MB, f"the stage servers grew by {grew:.0f} MB"

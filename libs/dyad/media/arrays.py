@@ -56,9 +56,9 @@ def _read_array(f: BinaryIO, field: str, limit: int) -> np.ndarray:
             field, f"an array of shape {list(shape)} takes {nbytes} bytes; the limit is {limit}"
         )
     flat = np.empty(count, dtype=dtype)  # allocated only now that its size is known to be fine
-    view, got = memoryview(flat.view(np.uint8)), 0
+    view, got = memoryview(flat.view(np.uint8).data), 0
     while got < nbytes:
-        n = f.readinto(view[got:])
+        n = f.readinto(view[got:])  # type: ignore[attr-defined]  # BytesIO and zip members have it
         if not n:
             raise InvalidInput(field, f"truncated array: {got} of {nbytes} bytes")
         got += n

@@ -55,7 +55,6 @@ class MediaLimits:
     max_array_bytes: int = setting(
         256 * 1024 * 1024, "largest array in a client's .npy/.npz (motion, features), bytes"
     )
-    max_json_bytes: int = setting(16 * 1024 * 1024, "largest JSON document read from a client")
 
     def validate(self) -> None:
         if not 1 <= self.min_sample_rate <= self.max_sample_rate:
@@ -65,7 +64,6 @@ class MediaLimits:
             "max_audio_bytes",
             "max_decoded_bytes",
             "max_array_bytes",
-            "max_json_bytes",
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{PREFIX}{name.upper()}", "must be at least 1")

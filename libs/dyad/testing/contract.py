@@ -165,7 +165,15 @@ def fuzz_methods(
     from google.protobuf import descriptor_pool, message_factory
 
     from dyad.storage import LocalStore
-    from dyad.testing.fuzz import ArtifactPool, fuzz_budget, fuzz_call, method_call, requests
+    from dyad.testing.fuzz import (
+        RSS_GROWTH_BOUND_MB,
+        ArtifactPool,
+        fuzz_budget,
+        fuzz_call,
+        method_call,
+        requests,
+        rss_mb,
+    )
     from dyad.testing.grpc import ServerThread
 
     service = descriptor_pool.Default().FindServiceByName(service_name)
@@ -175,6 +183,7 @@ def fuzz_methods(
         ServerThread([server]) as running,
         grpc.insecure_channel(f"127.0.0.1:{running.ports[0]}") as channel,
     ):
+        before = rss_mb()
         for method in service.methods:
             if method.client_streaming:
                 continue
@@ -185,6 +194,8 @@ def fuzz_methods(
         health = health_pb2_grpc.HealthStub(channel)
         status = health.Check(health_pb2.HealthCheckRequest(), timeout=30).status
         assert status == SERVING, "the server stopped serving after the fuzzed requests"
+        grew = rss_mb() - before
+        assert grew < RSS_GROWTH_BOUND_MB, f"the server grew by {grew:.0f} MB"
 
 
 def break_with(obj: Any, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
