@@ -234,6 +234,16 @@ def timeline_from_pb(
     return tl
 
 
+def check_clip_claims(m: Any, field: str) -> None:
+    """What an AudioTrack, MotionClip or FeatureClip claims about itself, checked: the speaker
+    is one of the enum's values (never echoed back unchecked), counts are not negative."""
+    if m.speaker not in (c.SPEAKER_UNSPECIFIED, c.SPEAKER_A, c.SPEAKER_B):
+        raise InvalidInput(f"{field}.speaker", f"SPEAKER_A or SPEAKER_B, got {m.speaker}")
+    for name in ("num_frames", "fps", "dim", "sample_rate_hz", "num_channels"):
+        if name in m.DESCRIPTOR.fields_by_name and getattr(m, name) < 0:
+            raise InvalidInput(f"{field}.{name}", f"must not be negative, got {getattr(m, name)}")
+
+
 def track_to_pb(ref: ArtifactRef, speaker: Any, duration_s: float = 0.0) -> c.AudioTrack:
     """One speaker's track (16 kHz mono, DESIGN.md §2) as an ``AudioTrack``."""
     return c.AudioTrack(

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from dyad.errors import InvalidInput
+from dyad.protoconv import check_clip_claims
 from dyad.services.audio_encoder.core import EncodedFeatures, FeatureService
 from dyad.services.audio_encoder.settings import BACKENDS
 from dyad.storage import ArtifactRef
@@ -32,6 +33,7 @@ def parse_request(req: pb.EncodeAudioRequest) -> Call:
     refs, fields = [], []
     for i, track in enumerate(req.tracks):
         field = f"tracks[{i}]"
+        check_clip_claims(track, field)
         if not track.artifact.uri:
             raise InvalidInput(f"{field}.artifact.uri", "required")
         sha = track.artifact.sha256

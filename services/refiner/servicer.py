@@ -10,6 +10,7 @@ from typing import Any
 from dyad.domain import Identity
 from dyad.errors import InvalidInput
 from dyad.protoconv import (
+    check_clip_claims,
     feature_pair_from_pb,
     identity_from_pb,
     relation_from_pb,
@@ -36,6 +37,7 @@ def parse_request(req: pb.RefineMotionRequest) -> dict[str, Any]:
     refs = []
     for name in ("motion_a", "motion_b"):
         clip = getattr(req, name)
+        check_clip_claims(clip, name)
         if not clip.artifact.uri:
             raise InvalidInput(f"{name}.artifact.uri", "required")
         if clip.rig:

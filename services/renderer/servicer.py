@@ -8,7 +8,7 @@ from typing import Any
 
 from dyad.domain.limits import check_seed
 from dyad.errors import InvalidInput
-from dyad.protoconv import identity_from_pb, relation_from_pb
+from dyad.protoconv import check_clip_claims, identity_from_pb, relation_from_pb
 from dyad.services.renderer.core import RenderArgs, RendererCore
 from dyad.services.renderer.layout import frame_size
 from dyad.storage import ArtifactRef
@@ -39,6 +39,8 @@ def parse_render(req: pb.RenderVideoRequest) -> RenderArgs:
     head_px = req.head_size_px
     if head_px < 0:
         raise InvalidInput("head_size_px", "must not be negative")
+    check_clip_claims(req.motion_a, "motion_a")
+    check_clip_claims(req.motion_b, "motion_b")
     motion_a = _ref(req.motion_a.artifact, "motion_a.artifact", required=True)
     motion_b = _ref(req.motion_b.artifact, "motion_b.artifact", required=layout != "single")
     track_a = _ref(req.track_a, "track_a", required=False)
