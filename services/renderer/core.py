@@ -169,6 +169,13 @@ class RendererCore:
                 raise InvalidInput(field, f"{uri} is not a local directory")
             return load_avatar(local)
         key = self.avatar_key(uri, field)
+        sizes = [self.store.size(f"{key}/{name}") or 0 for name in AVATAR_FILES]
+        if sum(sizes) > self.settings.max_avatar_bytes:
+            raise InvalidInput(
+                field,
+                f"the avatar under {key} is {sum(sizes)} bytes; the limit is "
+                f"{self.settings.max_avatar_bytes} (DYAD_RENDER_MAX_AVATAR_BYTES)",
+            )
         with tempfile.TemporaryDirectory(prefix="dyad-avatar-") as tmp:
             for name in AVATAR_FILES:
                 try:

@@ -29,6 +29,9 @@ class RendererSettings:
     max_duration_s: float = setting(600.0, "longest accepted clip, seconds")
     stream_chunk_frames: int = setting(5, "frames per StreamFrames message (PNG each)")
     avatar_cache: int = setting(8, "avatars kept in memory per replica")
+    max_avatar_bytes: int = setting(
+        128 * 1024 * 1024, "largest stored avatar (config.json + model.safetensors) loaded, bytes"
+    )
 
     @classmethod
     def from_env(cls) -> RendererSettings:

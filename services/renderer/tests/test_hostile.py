@@ -106,3 +106,15 @@ def test_motion_outside_the_rig_ranges_is_refused(tmp_path: Path, value: float) 
         assert "outside" in details
 
     serve(tmp_path, t)
+
+
+def test_an_avatar_larger_than_the_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    async def t(stub: Any, store: LocalStore) -> None:
+        store.put_named("avatars/huge/config.json", b"{}")
+        store.put_named("avatars/huge/model.safetensors", b"\0" * 5000)
+        details = await _refused(
+            stub, _request(store, avatar_a_uri="avatars/huge"), "avatar_a_uri", tmp_path
+        )
+        assert "5002 bytes; the limit is 4096 (DYAD_RENDER_MAX_AVATAR_BYTES)" in details
+
+    serve(tmp_path, t, max_avatar_bytes=4096)
