@@ -24,7 +24,7 @@ from dyad.errors import ConfigError, InvalidInput
 from dyad.features_io import load_features
 from dyad.media import load_audio, read_wav, resample, wav_bytes
 from dyad.media.arrays import load_npy, load_npz
-from dyad.media.probe import MediaLimits, is_riff_wave, probe_audio
+from dyad.media.probe import MediaLimits, is_riff_wave, probe_audio, probe_audio_file
 from dyad.motion_io import load_motion, motion_bytes
 from dyad.rigs import get_rig
 
@@ -284,3 +284,21 @@ def test_any_motion_bytes_give_a_clip_or_invalid_input(data: bytes, flip: int, b
             assert e.field.startswith("motion")
         else:
             assert clip.motion.ndim == 2 and np.isfinite(clip.motion).all()
+
+
+def test_probe_audio_file_reads_headers_from_a_file_without_loading_it(tmp_path):
+    buf = io.BytesIO()
+    sf.write(buf, np.zeros(32000, np.float32), 16000, format="FLAC")
+    path = tmp_path / "a.flac"
+    path.write_bytes(buf.getvalue())
+    with open(path, "rb") as f:
+        h = probe_audio_file(f, field="audio.track_a", total_size=path.stat().st_size)
+    assert (h.rate, h.channels, h.frames) == (16000, 1, 32000)
+    with open(path, "rb") as f, pytest.raises(InvalidInput, match="the limit is 1 s"):
+        probe_audio_file(
+            f, field="x", total_size=path.stat().st_size, limits=MediaLimits(max_audio_s=1.0)
+        )
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(crafted_wav(2**30))
+    with open(wav, "rb") as f, pytest.raises(InvalidInput, match="outside 8000–192000 Hz"):
+        probe_audio_file(f, field="x", total_size=244)

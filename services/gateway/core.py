@@ -21,6 +21,8 @@ import logging
 import math
 import mimetypes
 import re
+import shutil
+import tempfile
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -31,7 +33,7 @@ import redis
 
 from dyad.domain.limits import check_seed
 from dyad.errors import DyadError, InvalidInput, PermissionDenied, Unavailable
-from dyad.media.probe import MediaLimits, is_riff_wave, probe_audio
+from dyad.media.probe import MediaLimits, is_riff_wave, probe_audio, probe_audio_file
 from dyad.queue import JobEvent, JobQueue, JobRecord, JobStatus, Priority
 from dyad.services.gateway.settings import GatewaySettings
 from dyad.storage import ArtifactRef, ArtifactStore, manifest_key
@@ -43,6 +45,7 @@ AUDIO_SLOTS = ("track_a", "track_b", "stereo")
 _CAS_URI = re.compile(r"/cas/sha256/[0-9a-f]{2}/([0-9a-f]{64})$")
 _CAS_KEY = re.compile(r"^cas/sha256/([0-9a-f]{2})/([0-9a-f]{64})$")
 _HEAD_BYTES = 64 * 1024
+_COPY_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -231,10 +234,15 @@ class JobGateway:
         if size > limits.max_audio_bytes:
             raise InvalidInput(fld, f"{size} bytes; the limit is {limits.max_audio_bytes}")
         with self.store._open(key) as f:
-            data = f.read(_HEAD_BYTES)
-            if not is_riff_wave(data):  # other formats: libsndfile reads the whole (bounded) file
-                data += f.read()
-        header = probe_audio(data, field=fld, total_size=size, limits=limits)
+            head = f.read(_HEAD_BYTES)
+            if is_riff_wave(head):
+                header = probe_audio(head, field=fld, total_size=size, limits=limits)
+            else:  # other formats: spooled to disk, libsndfile reads the header from there
+                with tempfile.TemporaryFile() as spool:
+                    spool.write(head)
+                    shutil.copyfileobj(f, spool, _COPY_CHUNK)
+                    spool.seek(0)
+                    header = probe_audio_file(spool, field=fld, total_size=size, limits=limits)
         if slot == "stereo" and header.channels != 2:
             raise InvalidInput(fld, f"{header.channels} channel(s); stereo needs exactly 2 (A, B)")
         return ArtifactRef(ref.uri, digest or ref.sha256, size, ref.content_type)

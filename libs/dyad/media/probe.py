@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import struct
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import soundfile as sf
 
@@ -33,6 +34,8 @@ _PLACEHOLDER_FROM = 0x7FFF0000
 _FRAME_FORMATS = (0x0001, 0x0003, 0x0006, 0x0007, 0xFFFE)
 #: libsndfile's "unknown length" (a FLAC stream without a total-samples field).
 _UNKNOWN_FRAMES = 1 << 62
+#: What ``probe_audio_file`` reads of a WAV: every real header fits.
+_WAV_HEAD_BYTES = 64 * 1024
 #: Decoded samples are float32.
 _BYTES_PER_SAMPLE = 4
 
@@ -133,6 +136,22 @@ def probe_audio(
     return header
 
 
+def probe_audio_file(
+    f: BinaryIO, *, field: str, total_size: int, limits: MediaLimits | None = None
+) -> AudioHeader:
+    """``probe_audio`` on a seekable file: a WAV from its first 64 KiB, any other format by
+    libsndfile reading the header from the file — never the whole file in memory (the Job API
+    checks uploads of up to ``max_audio_bytes`` this way)."""
+    lim = limits or MediaLimits.from_env()
+    head = f.read(_WAV_HEAD_BYTES)
+    if is_riff_wave(head) or not head or total_size > lim.max_audio_bytes:
+        return probe_audio(head, field=field, total_size=total_size, limits=lim)
+    f.seek(0)
+    header = _libsndfile_header(f, field)
+    _check(header, lim, field)
+    return header
+
+
 def _check(h: AudioHeader, lim: MediaLimits, field: str) -> None:
     if not lim.min_sample_rate <= h.rate <= lim.max_sample_rate:
         raise InvalidInput(
@@ -198,9 +217,9 @@ def _wav_header(head: bytes, size: int, field: str) -> AudioHeader | None:
     raise InvalidInput(field, "truncated WAV: no `data` chunk")
 
 
-def _libsndfile_header(data: bytes, field: str) -> AudioHeader:
+def _libsndfile_header(data: bytes | BinaryIO, field: str) -> AudioHeader:
     try:
-        info = sf.info(io.BytesIO(data))
+        info = sf.info(io.BytesIO(data) if isinstance(data, bytes) else data)
     except sf.LibsndfileError as e:
         raise InvalidInput(field, f"not a readable audio file ({e.error_string})") from None
     except (sf.SoundFileError, RuntimeError, ValueError, OSError, TypeError) as e:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import io
 import struct
 import threading
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Any
 import grpc
 import numpy as np
 import pytest
+import soundfile as sf
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from dyad.media import wav_bytes
@@ -199,6 +201,18 @@ def test_audio_that_can_only_fail_is_refused_before_queueing(
     assert_invalid(lambda: submit(stub, audio=pair(negative)), "audio.track_a.size_bytes")
     wrong_hash = ArtifactRef(mono.uri, hashlib.sha256(b"x").hexdigest(), 0, "")
     assert_invalid(lambda: submit(stub, audio=pair(wrong_hash)), "audio.track_a.sha256")
+    assert queued(stack) == 0
+
+    # Other formats are read from a spooled copy's header: a long FLAC, a mono FLAC as stereo.
+    long_flac, mono_flac = io.BytesIO(), io.BytesIO()
+    sf.write(long_flac, np.zeros(8000 * 601, np.float32), 8000, format="FLAC")
+    sf.write(mono_flac, np.zeros(16000, np.float32), 16000, format="FLAC")
+    details = assert_invalid(
+        lambda: submit(stub, audio=pair(put(long_flac.getvalue()))), "audio.track_a"
+    )
+    assert "601.0 s of audio" in details
+    flac_as_stereo = pb.AudioInput(stereo=put(mono_flac.getvalue()).to_proto())
+    assert_invalid(lambda: submit(stub, audio=flac_as_stereo), "audio.stereo")
     assert queued(stack) == 0
 
     ok = submit(stub, audio=pb.AudioInput(stereo=stereo.to_proto()))
