@@ -11,16 +11,6 @@ from typing import Any
 import pytest
 
 from dyad.config import PlatformSettings
-from dyad.services.audio_encoder.__main__ import build_server as audio_server
-from dyad.services.audio_encoder.settings import AudioEncoderSettings
-from dyad.services.dialogue.__main__ import build_server as dialogue_server
-from dyad.services.dialogue.settings import DialogueSettings
-from dyad.services.motion.__main__ import build_server as motion_server
-from dyad.services.motion.settings import MotionSettings
-from dyad.services.refiner.__main__ import build_server as refiner_server
-from dyad.services.refiner.settings import RefinerSettings
-from dyad.services.renderer.__main__ import build_server as renderer_server
-from dyad.services.renderer.settings import RendererSettings
 from dyad.services.worker.pipeline.embedded import EmbeddedStages
 from dyad.services.worker.pipeline.orchestrator import Orchestrator
 from dyad.services.worker.pipeline.served import ServedStages
@@ -28,6 +18,7 @@ from dyad.storage import LocalStore
 from dyad.testing import ServerThread
 
 from .conftest import OPTS, PROMPT
+from .stage_servers import stage_servers
 
 #: What must come out identical: the conversation, its features and both speakers' motion.
 SAME = (
@@ -40,13 +31,7 @@ SAME = (
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedStages]:
     store_dir = tmp_path_factory.mktemp("served") / "store"
     platform = PlatformSettings(store_uri=f"file://{store_dir}", grpc_port=0)
-    servers = {
-        "dialogue": dialogue_server(platform, DialogueSettings()),
-        "audio": audio_server(platform, AudioEncoderSettings()),
-        "motion": motion_server(platform, MotionSettings()),
-        "refiner": refiner_server(platform, RefinerSettings()),
-        "renderer": renderer_server(platform, RendererSettings()),
-    }
+    servers = stage_servers(platform)
     with ServerThread(list(servers.values())) as running:
         endpoints = {s: f"127.0.0.1:{p}" for s, p in zip(servers, running.ports, strict=True)}
         stages = ServedStages(LocalStore(store_dir), endpoints, route_by_application=False)
