@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,48 +21,23 @@ from dyad.v1 import common_pb2 as c
 from dyad.v1 import dialogue_service_pb2 as pb
 from dyad.v1 import dialogue_service_pb2_grpc as pb_grpc
 
-from .test_llm import GOOD
+from .test_llm import GOOD, FakeLLM
 
 LLM_KEY = "sk-llm-0f9e8d7c6b5a-SECRET"
 TTS_KEY = "sk-tts-1a2b3c4d5e6f-SECRET"
 MODEL = "echo-model-7"
 
 
-class EchoLLM:
-    """An OpenAI-compatible chat endpoint that does whatever the user says: its answer is the
-    last user message, verbatim — the worst case of an instruction-following model."""
-
-    def __init__(self) -> None:
-        self.bodies: list[bytes] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers["Content-Length"]))
-                fake.bodies.append(raw)
-                body = json.loads(raw)
-                said = [m["content"] for m in body["messages"] if m["role"] == "user"][-1]
-                said = said.removeprefix("Prompt: ")
-                data = json.dumps(
-                    {"choices": [{"message": {"role": "assistant", "content": said}}]}
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+def echo_last_user_message(body: dict[str, Any]) -> str:
+    """What an instruction-following model does at worst: answer with the user's message,
+    verbatim."""
+    said = [m["content"] for m in body["messages"] if m["role"] == "user"][-1]
+    return str(said).removeprefix("Prompt: ")
 
 
 @pytest.fixture
-def echo() -> Iterator[EchoLLM]:
-    fake = EchoLLM()
+def echo() -> Iterator[FakeLLM]:
+    fake = FakeLLM(echo_last_user_message)
     fake.thread.start()
     yield fake
     fake.server.shutdown()
@@ -91,7 +64,7 @@ def _injections() -> dict[str, str]:
     }
 
 
-def _settings(echo: EchoLLM) -> DialogueSettings:
+def _settings(echo: FakeLLM) -> DialogueSettings:
     return DialogueSettings(
         writer="llm",
         llm_base_url=echo.url,
@@ -116,7 +89,7 @@ def _no_secret(text: str | bytes, where: str) -> None:
 
 @pytest.mark.parametrize("case", sorted(_injections()))
 def test_prompt_injection_cannot_change_the_schema_or_leak(
-    tmp_path: Path, echo: EchoLLM, case: str
+    tmp_path: Path, echo: FakeLLM, case: str
 ) -> None:
     prompt = _injections()[case]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -39,12 +39,16 @@ GOOD: dict[str, Any] = {
 
 class FakeLLM:
     """Serves queued replies: a str is the message content, ("status", n) an HTTP error,
-    ("sleep", s) a slow answer, ("raw", bytes) a non-OpenAI body."""
+    ("sleep", s) a slow answer, ("raw", bytes) a non-OpenAI body. With no reply queued it
+    answers ``respond(request body)``, by default the GOOD dialogue. ``bodies`` keeps every
+    request as the bytes received."""
 
-    def __init__(self) -> None:
+    def __init__(self, respond: Callable[[dict[str, Any]], str] | None = None) -> None:
         self.replies: list[Any] = []
         self.requests: list[dict[str, Any]] = []
+        self.bodies: list[bytes] = []
         self.auth: list[str | None] = []
+        self.respond = respond or (lambda body: json.dumps(GOOD))
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,10 +56,12 @@ class FakeLLM:
                 pass
 
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                body = json.loads(raw)
                 fake.requests.append(body)
+                fake.bodies.append(raw)
                 fake.auth.append(self.headers.get("Authorization"))
-                reply = fake.replies.pop(0) if fake.replies else json.dumps(GOOD)
+                reply = fake.replies.pop(0) if fake.replies else fake.respond(body)
                 if isinstance(reply, tuple) and reply[0] == "sleep":
                     time.sleep(reply[1])
                     reply = json.dumps(GOOD)
