@@ -3,7 +3,9 @@
 Each stage service runs as its standalone gRPC server (``python -m dyad.services.<name>``, a
 local store), is sent ``--requests`` small distinct requests one after another (distinct
 seeds and inputs: no cache hit hides a leak), and its ``VmRSS`` (``/proc/<pid>/status``) is
-sampled after every request. Reported per service: RSS after warm-up (the first 10 % of the
+sampled after every request (``dialogue_speech``: the dialogue service, every request also
+speaking the dialogue; ``--services`` picks some, keeping the others' last results). Reported
+per service: RSS after warm-up (the first 10 % of the
 requests), at the end and at most, and the least-squares slope over the second half of the
 soak in KiB per 100 requests — a flat line is a slope near zero; a leak is a steady slope.
 Every answer must be OK (a failed request is counted and reported).
@@ -14,6 +16,7 @@ Results: ``bench/results/soak-<hostname>.json``; summarised in ``bench/reliabili
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -27,7 +30,7 @@ import grpc
 import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from bench.common import write_result
+from bench.common import RESULTS, machine, write_result
 from dyad.media import wav_bytes
 from dyad.motion_io import motion_bytes
 from dyad.protoconv import timeline_to_pb
@@ -85,6 +88,13 @@ def dialogue_request(store: LocalStore, i: int) -> Request:
         return "WriteThenSpeak", d
     return "WriteDialogues", dialogue_pb.WriteDialoguesRequest(
         prompt=f"two colleagues talk about plan {i}", num_dialogues=1, seed=i
+    )
+
+
+def speech_request(store: LocalStore, i: int) -> Request:
+    """Every request writes a dialogue and speaks it (SynthesizeConversation)."""
+    return "WriteThenSpeak", dialogue_pb.WriteDialoguesRequest(
+        prompt=f"two friends, topic {i}", seed=i
     )
 
 
@@ -149,6 +159,11 @@ def renderer_request(store: LocalStore, i: int) -> Request:
 #: service → (module, stub class, request maker)
 SERVICES: dict[str, tuple[str, Any, Callable[[LocalStore, int], Request]]] = {
     "dialogue": ("dyad.services.dialogue", dialogue_grpc.DialogueServiceStub, dialogue_request),
+    "dialogue_speech": (
+        "dyad.services.dialogue",
+        dialogue_grpc.DialogueServiceStub,
+        speech_request,
+    ),
     "audio_encoder": (
         "dyad.services.audio_encoder",
         audio_grpc.AudioEncoderServiceStub,
@@ -240,6 +255,7 @@ def soak(name: str, requests: int, root: Path) -> dict[str, Any]:
             proc.wait()
     warm = rss[max(1, requests // 10)]
     out = {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "requests": requests,
         "failed": len(failed),
         "failures": failed[:5],
@@ -268,9 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--services", default=",".join(SERVICES), help="comma-separated")
     p.add_argument(
         "--counts",
-        default="renderer=150",
-        help="per-service request counts overriding --requests, `name=N,…` (the renderer "
-        "takes ~2.5 s a request on 2 cores)",
+        default="renderer=150,dialogue_speech=150",
+        help="per-service request counts overriding --requests, `name=N,…` (a render or a "
+        "synthesis takes ~2 s on 2 cores)",
     )
     args = p.parse_args(argv)
     names = [s for s in args.services.split(",") if s]
@@ -278,6 +294,11 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"command": "python -m bench.soak " + " ".join(argv or sys.argv[1:])}
     with tempfile.TemporaryDirectory(prefix="dyad-soak-") as tmp:
         result["services"] = {n: soak(n, counts.get(n, args.requests), Path(tmp)) for n in names}
+    # A run of some services keeps the others' last results (each names its own time).
+    previous = RESULTS / f"soak-{machine()['hostname']}.json"
+    if previous.exists():
+        kept = json.loads(previous.read_text()).get("services", {})
+        result["services"] = {**kept, **result["services"]}
     path = write_result("soak", result)
     print(f"wrote {path}")
     return 1 if any(s["failed"] for s in result["services"].values()) else 0

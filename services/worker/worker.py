@@ -131,7 +131,12 @@ def arm_fault(store: ArtifactStore, stage: str) -> None:
         hit = (
             key.startswith(f"cache/stages/{stage}/")
             or (parts[0] == "jobs" and parts[-2:] == ["stages", f"{stage}.json"])
-            or (stage == "manifest" and key == manifest_key(parts[1] if len(parts) > 2 else ""))
+            or (
+                stage == "manifest"
+                and len(parts) == 3
+                and parts[0] == "jobs"
+                and key == manifest_key(parts[1])
+            )
         )
         if hit:
             log.warning("fault injection: SIGKILL at stage %s (before writing %s)", stage, key)
