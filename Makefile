@@ -65,8 +65,12 @@ test: setup
 test-slow: setup
 	$(BIN)/python -m pytest -m "slow" $(PYTEST_ARGS)
 
+# Then the hostile-input fuzzing of every RPC again, with 5x the default suite's examples.
+FUZZ_EXAMPLES ?= 60
 test-faults: setup
 	$(BIN)/python -m pytest -m "faults" tests/faults $(PYTEST_ARGS)
+	DYAD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -k "any_request_gets or hostile_fields" \
+	  services tests/test_fuzz_pipeline.py $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check libs services tests bench setup.py conftest.py
