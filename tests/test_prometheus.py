@@ -129,7 +129,9 @@ def test_every_panel_returns_data_from_a_real_prometheus(
             served_stages = prom.query(
                 'count by (stage) (dyad_stage_duration_seconds_count{mode="served"} > 0)'
             )
-            assert {s["metric"]["stage"] for s in served_stages} == {
+            # At least this job's stages (the registry is the process's: tests before this one
+            # may have run others, e.g. `segment`, through ServedStages too).
+            assert {s["metric"]["stage"] for s in served_stages} >= {
                 *("dialogue", "speech", "features", "motion", "refine", "render")
             }
             _assert_every_panel_returns_data(prom)
