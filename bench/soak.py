@@ -28,7 +28,6 @@ from typing import Any
 
 import grpc
 import numpy as np
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.common import RESULTS, machine, write_result
 from dyad.media import wav_bytes
@@ -38,6 +37,7 @@ from dyad.rigs import get_rig
 from dyad.serving.processes import free_port
 from dyad.storage import LocalStore
 from dyad.testing.data import make_timeline, smooth_motion
+from dyad.testing.grpc import wait_serving
 from dyad.timebase import SAMPLE_RATE
 from dyad.v1 import audio_encoder_service_pb2 as audio_pb
 from dyad.v1 import audio_encoder_service_pb2_grpc as audio_grpc
@@ -183,20 +183,7 @@ def rss_kib(pid: int) -> int:
 
 
 def _serving(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
-        health = health_pb2_grpc.HealthStub(ch)
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {proc.returncode} during start-up")
-            try:
-                r = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                if r.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.2)
-    raise TimeoutError("the server did not become SERVING")
+    wait_serving(port, proc, "the server", timeout_s)
 
 
 def _slope_kib_per_100(rss: list[int]) -> float:

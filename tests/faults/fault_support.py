@@ -15,9 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import grpc
 import redis
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from dyad.motion_io import motion_bytes
 from dyad.protoconv import timeline_to_pb
@@ -26,6 +24,7 @@ from dyad.serving.processes import free_port
 from dyad.storage import ArtifactRef, ArtifactStore, LocalStore, S3Store, manifest_key
 from dyad.testing import RedisServer, S3Server
 from dyad.testing.data import make_timeline, smooth_motion
+from dyad.testing.grpc import wait_serving
 from dyad.v1 import common_pb2 as c
 from dyad.v1 import refiner_service_pb2 as pb
 
@@ -176,19 +175,10 @@ def start_refiner(tmp_path: Path, **env: str) -> tuple[subprocess.Popen[bytes], 
             stdout=subprocess.DEVNULL,
             stderr=err,
         )
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
-        health = health_pb2_grpc.HealthStub(ch)
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the refiner did not become SERVING"
-            try:
-                r = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                if r.status == health_pb2.HealthCheckResponse.SERVING:
-                    break
-            except grpc.RpcError:
-                pass
-            time.sleep(0.2)
+    try:
+        wait_serving(port, proc, "the refiner", 120)
+    except (RuntimeError, TimeoutError) as e:
+        raise AssertionError(f"{e}\n{log.read_text()}") from None
     return proc, port, log
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from dyad.rpc import DyadServer, insecure_channel
+from dyad.serving.processes import wait_until
 
 
 def with_server(
@@ -79,3 +82,18 @@ class ServerThread:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(30)
+
+
+def wait_serving(
+    port: int, proc: subprocess.Popen[Any], what: str, timeout_s: float = 120.0
+) -> None:
+    """Wait until the server process ``proc`` answers health SERVING on ``port`` (a start-up
+    that exits or overruns ``timeout_s`` raises, naming ``what``)."""
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+
+        def serving() -> bool:
+            reply = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+            return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+        wait_until(serving, what, timeout_s, proc)

@@ -17,11 +17,11 @@ from pathlib import Path
 import grpc
 import pytest
 import redis
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
 from dyad.queue import JobQueue, Priority, QueueConfig
 from dyad.testing import RedisServer, free_port
+from dyad.testing.grpc import wait_serving
 from dyad.v1 import job_service_pb2 as pb
 from dyad.v1 import job_service_pb2_grpc as pb_grpc
 
@@ -57,22 +57,11 @@ def _start_gateway(redis_url: str, store: Path, **env: str) -> tuple[subprocess.
         stderr=subprocess.STDOUT,
         text=True,
     )
-    with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
-        health = health_pb2_grpc.HealthStub(channel)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                status = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
-                if status.status == health_pb2.HealthCheckResponse.SERVING:
-                    break
-            except grpc.RpcError:
-                pass
-            if proc.poll() is not None:
-                raise AssertionError(proc.communicate()[0])
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise AssertionError("gateway never became SERVING")
-            time.sleep(0.2)
+    try:
+        wait_serving(grpc_port, proc, "the gateway", 60)
+    except (RuntimeError, TimeoutError) as e:
+        proc.kill()
+        raise AssertionError(f"{e}\n{proc.communicate()[0]}") from None
     return proc, grpc_port
 
 
