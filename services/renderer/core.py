@@ -6,7 +6,6 @@ orchestrator call it. Artefacts in and out through one ``ArtifactStore`` (DESIGN
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 from collections.abc import Callable, Iterator
@@ -17,13 +16,19 @@ from typing import Any, Protocol
 import numpy as np
 
 from dyad.checkpoint import ModelCache
-from dyad.errors import DyadError, FailedPrecondition, InvalidInput, NotFound
+from dyad.errors import DyadError, FailedPrecondition, InvalidInput
 from dyad.media.audio import read_wav, resample, to_mono
 from dyad.media.image import png_bytes
 from dyad.motion_io import load_motion
 from dyad.observability import render_metrics
 from dyad.rigs import get_rig, num_frames
-from dyad.services.renderer.avatars.avatar import GaussianAvatar, create_avatar, load_avatar
+from dyad.services.renderer.avatars.avatar import GaussianAvatar, create_avatar
+from dyad.services.renderer.avatars.stored import (
+    avatar_key,
+    load_local_avatar,
+    load_stored_avatar,
+    store_avatar,
+)
 from dyad.services.renderer.layout import active_speaker, check_layout, compose
 from dyad.services.renderer.raster import resolve_backend
 from dyad.services.renderer.settings import RendererSettings
@@ -36,11 +41,9 @@ from dyad.services.renderer.video import (
     render_videos,
 )
 from dyad.storage import ArtifactRef, ArtifactStore
-from dyad.storage.base import CAS_PREFIX
 from dyad.timebase import FPS
 from dyad.timebase import SAMPLE_RATE as AUDIO_RATE
 
-AVATAR_FILES = ("config.json", "model.safetensors")
 HEAD_MODELS = ("procedural", "flame")
 
 
@@ -144,14 +147,10 @@ class RendererCore:
         return self._avatars.get(key, lambda: self._load_avatar(avatar_uri, field))
 
     def avatar_key(self, avatar_uri: str, field: str = "avatar_uri") -> str:
-        """The store key of a client-named avatar prefix; InvalidInput naming ``field`` for
-        anything that is not a key or URI of this store (absolute paths, foreign ``file://``)."""
+        """The store key of a client-named avatar prefix (``avatars.stored.avatar_key``)."""
         if self.store is None:
             raise InvalidInput(field, "no artefact store configured")
-        key = self.store.key_of(avatar_uri.rstrip("/"), field=field)
-        if key.startswith(CAS_PREFIX + "/"):
-            raise InvalidInput(field, "names a content-addressed blob, not an avatar")
-        return key
+        return avatar_key(self.store, avatar_uri, field)
 
     def _new_avatar(self, identity: Any, rig: str, seed: int) -> GaussianAvatar:
         head = self._head_model(rig)
@@ -164,29 +163,9 @@ class RendererCore:
 
     def _load_avatar(self, uri: str, field: str) -> GaussianAvatar:
         if self.store is None:  # the CLI: the operator's own directory
-            local = Path(uri[len("file://") :] if uri.startswith("file://") else uri)
-            if not local.is_dir():
-                raise InvalidInput(field, f"{uri} is not a local directory")
-            return load_avatar(local)
+            return load_local_avatar(uri, field)
         key = self.avatar_key(uri, field)
-        sizes = [self.store.size(f"{key}/{name}") or 0 for name in AVATAR_FILES]
-        if sum(sizes) > self.settings.max_avatar_bytes:
-            raise InvalidInput(
-                field,
-                f"the avatar under {key} is {sum(sizes)} bytes; the limit is "
-                f"{self.settings.max_avatar_bytes} (DYAD_RENDER_MAX_AVATAR_BYTES)",
-            )
-        with tempfile.TemporaryDirectory(prefix="dyad-avatar-") as tmp:
-            for name in AVATAR_FILES:
-                try:
-                    self.store.get_file(f"{key}/{name}", Path(tmp) / name, field=field)
-                except NotFound:
-                    raise InvalidInput(field, f"not an avatar: no {name} under {key}") from None
-            try:
-                return load_avatar(tmp)
-            except (DyadError, ValueError, KeyError, TypeError, RuntimeError, OSError):
-                # Bytes a client pointed us at: say what is wrong without the temp path.
-                raise InvalidInput(field, f"not a readable avatar under {key}") from None
+        return load_stored_avatar(self.store, key, field, self.settings.max_avatar_bytes)
 
     def create_avatar(
         self, identity: Any, *, head_model: str = "procedural", seed: int = 0
@@ -198,15 +177,8 @@ class RendererCore:
             raise InvalidInput("store", "no artefact store configured")
         rig = "flame56" if head_model == "flame" else "arkit55"
         av = self._new_avatar(identity, rig, seed)
-        with tempfile.TemporaryDirectory(prefix="dyad-avatar-") as tmp:
-            av.save(tmp)
-            blobs = {n: (Path(tmp) / n).read_bytes() for n in AVATAR_FILES}
-        digest = hashlib.sha256(b"".join(blobs.values())).hexdigest()[:32]
-        for name, data in blobs.items():
-            self.store.put_named(f"avatars/{digest}/{name}", data)
-        preview = self.preview(av)
-        uri = self.store.uri(f"avatars/{digest}")
-        return uri, self.store.put_bytes(png_bytes(preview), "image/png")
+        uri = store_avatar(self.store, av)
+        return uri, self.store.put_bytes(png_bytes(self.preview(av)), "image/png")
 
     def preview(self, av: GaussianAvatar, head_px: int | None = None) -> np.ndarray:
         """A neutral front view ``[h, h, 3]`` uint8."""
