@@ -14,15 +14,13 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from dyad.domain import Dialogue, Identity, Relation, StoredConversation, StoredFeatures, Timeline
-from dyad.domain.limits import check_head_px, check_seed
-from dyad.errors import InvalidInput
+from dyad.domain import Dialogue, StoredConversation, StoredFeatures, Timeline
 from dyad.observability import observe_stage, prepare_stages
-from dyad.rigs import get_rig
+from dyad.services.worker.pipeline.options import GenerateOptions
 from dyad.services.worker.pipeline.stages import FeaturePair, MotionPair, RenderedVideos, Stages
 from dyad.storage import ArtifactRef, ArtifactStore
 
@@ -33,7 +31,6 @@ AUDIO_STAGES = ("segment", "features", "motion", "refine", "render")
 STAGE_BACKENDS = {s: ("default",) for s in PROMPT_STAGES + AUDIO_STAGES} | {
     "motion": ("procedural", "neural")
 }
-LAYOUTS = ("side", "pip", "single")
 T = TypeVar("T")
 #: Bumped when what a stage-cache entry holds changes, so old entries are never misread.
 CACHE_FORMAT = 2
@@ -50,45 +47,6 @@ class NullReporter:
 
     def check_cancelled(self) -> None:
         pass
-
-
-@dataclass(frozen=True)
-class GenerateOptions:
-    n: int = 1
-    seed: int = 0
-    turns: tuple[int, int] | None = None
-    relation: Relation | None = None
-    motion_backend: str = "procedural"
-    rig: str = "arkit55"
-    refine: bool = True
-    refine_steps: int = 10
-    layout: str = "side"
-    head_px: int = 512
-    #: A job's ``identity_a``/``identity_b``: how each speaker looks in the video (the
-    #: renderer's avatar), in place of the identity the dialogue writer gave them.
-    identities: dict[str, Identity] = field(default_factory=dict)
-
-    def validate(self, max_n: int = 100) -> GenerateOptions:
-        if not 1 <= self.n <= max_n:
-            raise InvalidInput("n", f"{self.n} dialogues; expected 1–{max_n}")
-        check_seed(self.seed, n=self.n)
-        check_head_px(self.head_px)
-        get_rig(self.rig)  # InvalidInput("rig") naming the rigs there are
-        if self.motion_backend not in ("procedural", "neural"):
-            raise InvalidInput("motion_backend", "expected procedural or neural")
-        if self.layout not in LAYOUTS:
-            raise InvalidInput("layout", f"expected one of {', '.join(LAYOUTS)}")
-        if self.turns is not None and not 5 <= self.turns[0] <= self.turns[1] <= 10:
-            raise InvalidInput("turns", f"{self.turns[0]}–{self.turns[1]}; expected within 5–10")
-        if not 1 <= self.refine_steps <= 1000:
-            raise InvalidInput("refine_steps", "expected 1–1000")
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["relation"] = self.relation.to_dict() if self.relation else None
-        d["identities"] = {k: v.to_dict() for k, v in self.identities.items()}
-        return d
 
 
 @dataclass
