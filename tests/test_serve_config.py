@@ -66,6 +66,9 @@ def test_schema_and_sizing() -> None:
         AutoscalingConfig(**auto)
         assert 1 <= auto["min_replicas"] <= auto["max_replicas"]
         assert 0 < auto["target_ongoing_requests"] <= dep["max_ongoing_requests"]
+        # A bounded queue: past it Serve answers RESOURCE_EXHAUSTED (tests/faults), never an
+        # unbounded wait (Serve's default, -1).
+        assert dep["max_queued_requests"] >= 8 * dep["max_ongoing_requests"], app["name"]
         assert dep["health_check_period_s"] > 0 and dep["ray_actor_options"]["num_cpus"] > 0
         gpus = dep["ray_actor_options"].get("num_gpus", 0)
         assert gpus == GPUS.get(app["name"], 0), app["name"]

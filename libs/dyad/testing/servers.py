@@ -66,7 +66,8 @@ class RayServe(LocalServe):
     """The repository's Serve config (``deploy/ray/serve_config.yaml``), limited to ``apps``
     and fitted to ``num_cpus`` exactly as ``dyad serve`` fits it, on a local Ray with Serve's
     proxy on free loopback ports. ``env`` reaches the replicas and this process;
-    ``user_config`` overrides a deployment's ``user_config`` by application name::
+    ``user_config`` overrides a deployment's ``user_config`` and ``deployment`` its other keys
+    (None removes one) by application name::
 
         with RayServe(["motion"], {"DYAD_STORE_URI": store.root_uri}) as rs:
             stub = MotionServiceStub(grpc.insecure_channel(f"127.0.0.1:{rs.grpc_port}"))
@@ -79,6 +80,7 @@ class RayServe(LocalServe):
         *,
         num_cpus: int = 2,
         user_config: dict[str, dict[str, Any]] | None = None,
+        deployment: dict[str, dict[str, Any]] | None = None,
         metrics_port: int = 0,
     ) -> None:
         config = fit_to_machine(
@@ -92,6 +94,11 @@ class RayServe(LocalServe):
         for app in config["applications"]:
             for dep in app["deployments"]:
                 dep.setdefault("user_config", {}).update((user_config or {}).get(app["name"], {}))
+                for key, value in (deployment or {}).get(app["name"], {}).items():
+                    if value is None:  # e.g. autoscaling_config: None for a fixed replica
+                        dep.pop(key, None)
+                    else:
+                        dep[key] = value
         super().__init__(
             config,
             num_cpus=num_cpus,
