@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.chart_network_rules import check_network_policies
 from tests.chart_render import Rendered, render_with, rendered
-from tests.chart_rules import check_network_policies
 
 
 def _renders() -> dict[str, Rendered]:
