@@ -48,9 +48,6 @@ from tests.chart_rules import (
     check_serve_config,
 )
 
-pytest.importorskip("kubernetes_validate")
-pytest.importorskip("helm_python")
-
 
 @pytest.fixture(params=NAMES)
 def r(request: pytest.FixtureRequest) -> Rendered:

@@ -12,9 +12,6 @@ import pytest
 
 from tests.chart_render import CHART, VALUES_FILES, Rendered, pods, render_with, rendered, selects
 
-pytest.importorskip("kubernetes_validate")
-pytest.importorskip("helm_python")
-
 # ------------------------------------------------------------------------- NetworkPolicies
 
 

@@ -26,9 +26,6 @@ from tests.chart_rules import (
 )
 from tests.values_coverage import free_form_paths, schema_paths, undocumented_keys, value_paths
 
-pytest.importorskip("kubernetes_validate")
-pytest.importorskip("helm_python")
-
 
 def broken(name: str, edit: Callable[[Rendered], Any]) -> Rendered:
     r = copy.deepcopy(rendered(name))

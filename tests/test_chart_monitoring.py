@@ -7,14 +7,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import yaml
 
 from tests.chart_render import DASHBOARDS, REPO, RULES, rendered
 from tests.chart_rules import check_monitors
-
-pytest.importorskip("kubernetes_validate")
-pytest.importorskip("helm_python")
 
 
 def test_monitors_match_pods() -> None:

@@ -16,9 +16,6 @@ from tests.chart_render import CHART, NAMES, RenderError, env_of, load_values, r
 from tests.chart_rules import check_serve_config
 from tests.values_coverage import free_form_paths, schema_paths, undocumented_keys, value_paths
 
-pytest.importorskip("kubernetes_validate")
-pytest.importorskip("helm_python")
-
 
 @pytest.mark.parametrize(
     ("overrides", "message"),

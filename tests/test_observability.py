@@ -143,7 +143,8 @@ def test_the_queue_collector_registers_without_asking_redis() -> None:
 
 # --- GPU memory -----------------------------------------------------------------------------
 def test_gpu_memory_is_silent_without_cuda() -> None:
-    torch = pytest.importorskip("torch")
+    import torch
+
     if torch.cuda.is_available():
         pytest.skip("CUDA is here: test_gpu_memory_with_cuda covers it")
     assert list(GpuMemoryCollector().collect()) == []
@@ -159,7 +160,8 @@ def test_gpu_memory_is_silent_without_cuda() -> None:
 
 @pytest.mark.gpu
 def test_gpu_memory_with_cuda() -> None:
-    torch = pytest.importorskip("torch")
+    import torch
+
     if not torch.cuda.is_available():
         pytest.skip("no CUDA")
     x = torch.ones(1024, 1024, device="cuda")  # 4 MiB

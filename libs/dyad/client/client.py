@@ -19,6 +19,7 @@ from google.protobuf.json_format import ParseDict
 from dyad import errors
 from dyad.client.models import PRIORITIES, STATUSES, Artifact, Job, ProgressEvent
 from dyad.rpc.client import error_from_rpc
+from dyad.rpc.tls import channel_options
 from dyad.v1 import common_pb2 as c
 from dyad.v1 import job_service_pb2 as pb
 from dyad.v1 import job_service_pb2_grpc as pb_grpc
@@ -124,10 +125,7 @@ class DyadClient:
         if application:
             self._metadata += (("application", application),)
         # round_robin: a gateway behind a headless Service resolves to every pod; spread over them
-        options = [
-            ("grpc.max_receive_message_length", 8 * 1024 * 1024),
-            ("grpc.lb_policy_name", "round_robin"),
-        ]
+        options = channel_options()
         if endpoint.startswith("grpcs://"):
             creds = grpc.ssl_channel_credentials(root_certificates)
             self._channel = grpc.secure_channel(endpoint[len("grpcs://") :], creds, options)

@@ -8,6 +8,7 @@ import grpc
 from grpc import aio
 
 from dyad import errors
+from dyad.rpc.tls import DEFAULT_MAX_MESSAGE_BYTES, channel_options
 
 _BY_CODE: dict[str, type[errors.DyadError]] = {
     cls.code: cls
@@ -27,16 +28,11 @@ _BY_CODE: dict[str, type[errors.DyadError]] = {
 }
 
 
-def insecure_channel(target: str, *, max_message_bytes: int = 8 * 1024 * 1024) -> aio.Channel:
+def insecure_channel(
+    target: str, *, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+) -> aio.Channel:
     """An aio channel with the same message limits the servers use."""
-    return aio.insecure_channel(
-        target,
-        options=[
-            ("grpc.max_receive_message_length", max_message_bytes),
-            ("grpc.max_send_message_length", max_message_bytes),
-            ("grpc.lb_policy_name", "round_robin"),  # every replica a name resolves to
-        ],
-    )
+    return aio.insecure_channel(target, options=channel_options(max_message_bytes))
 
 
 def remaining_timeout(context: Any, default_s: float, *, margin_s: float = 0.05) -> float:

@@ -97,6 +97,20 @@ def _settings(settings: PlatformSettings | None) -> PlatformSettings:
     return settings if settings is not None else load(PlatformSettings)
 
 
+def _channel(
+    module: Any,
+    target: str,
+    settings: PlatformSettings | None,
+    options: Sequence[tuple[str, Any]] | None,
+) -> Any:
+    """``module`` (``grpc`` or ``grpc.aio``)'s channel, TLS when the settings say so."""
+    creds = channel_credentials(_settings(settings))
+    opts = list(options) if options is not None else channel_options()
+    if creds is None:
+        return module.insecure_channel(target, options=opts)
+    return module.secure_channel(target, creds, options=opts)
+
+
 def aio_channel(
     target: str,
     *,
@@ -104,11 +118,7 @@ def aio_channel(
     options: Sequence[tuple[str, Any]] | None = None,
 ) -> aio.Channel:
     """An asyncio client channel, TLS when the settings (default: the environment) say so."""
-    creds = channel_credentials(_settings(settings))
-    opts = list(options) if options is not None else channel_options()
-    if creds is None:
-        return aio.insecure_channel(target, options=opts)
-    return aio.secure_channel(target, creds, options=opts)
+    return _channel(aio, target, settings, options)
 
 
 def sync_channel(
@@ -118,8 +128,4 @@ def sync_channel(
     options: Sequence[tuple[str, Any]] | None = None,
 ) -> grpc.Channel:
     """A blocking client channel, TLS when the settings (default: the environment) say so."""
-    creds = channel_credentials(_settings(settings))
-    opts = list(options) if options is not None else channel_options()
-    if creds is None:
-        return grpc.insecure_channel(target, options=opts)
-    return grpc.secure_channel(target, creds, options=opts)
+    return _channel(grpc, target, settings, options)
