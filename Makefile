@@ -10,6 +10,7 @@ STAMP := $(VENV)/.setup-$(SETUP_HASH)
 APT_redis-server := redis-server
 APT_ffprobe := ffmpeg
 APT_espeak-ng := espeak-ng
+APT_flite := flite
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # promtool and prometheus (alert-rule tests, the Prometheus test): Debian's package unpacked
 # into the venv — no system service, nothing installed system-wide.
@@ -18,7 +19,7 @@ PROMTOOL := $(PROM_DIR)/usr/bin/promtool
 PYTEST_ARGS ?=
 SERVE_ARGS ?=
 
-.PHONY: setup apt prometheus demo test test-slow test-faults lint protos bench serve clean
+.PHONY: setup apt voices-extra prometheus demo test test-slow test-faults lint protos bench serve clean
 
 setup: apt $(STAMP) prometheus
 
@@ -27,10 +28,36 @@ apt:
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing $(APT_redis-server)"; \
 	command -v ffprobe >/dev/null 2>&1 || missing="$$missing $(APT_ffprobe)"; \
 	command -v espeak-ng >/dev/null 2>&1 || missing="$$missing $(APT_espeak-ng)"; \
+	command -v flite >/dev/null 2>&1 || missing="$$missing $(APT_flite)"; \
 	if [ -n "$$missing" ]; then \
 	  echo "setup: installing system packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# RHVoice (English voices alan, bdl, clb, slt; LGPL-2.1+) is only in Debian's contrib/non-free
+# components: add them in a separate deb822 source for this release's suites, then install.
+# Idempotent: the source file is written only when absent, packages only when missing.
+RHVOICE_SOURCES := /etc/apt/sources.list.d/dyad-contrib-non-free.sources
+voices-extra:
+	@if command -v RHVoice-test >/dev/null 2>&1 && dpkg -s rhvoice-english >/dev/null 2>&1; then \
+	  echo "voices-extra: rhvoice and rhvoice-english are already installed"; exit 0; fi; \
+	. /etc/os-release; \
+	if [ "$${ID:-}" != debian ] || [ -z "$${VERSION_CODENAME:-}" ]; then \
+	  echo "voices-extra: this target knows Debian only (found $${PRETTY_NAME:-unknown}); install rhvoice and rhvoice-english yourself" >&2; exit 2; fi; \
+	if [ -e $(RHVOICE_SOURCES) ]; then \
+	  echo "voices-extra: $(RHVOICE_SOURCES) already exists; leaving it as it is"; \
+	else \
+	  echo "voices-extra: adding Debian contrib+non-free for $$VERSION_CODENAME in $(RHVOICE_SOURCES)"; \
+	  printf '%s\n' "Types: deb" "URIs: http://deb.debian.org/debian" \
+	    "Suites: $$VERSION_CODENAME $$VERSION_CODENAME-updates" "Components: contrib non-free" \
+	    "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" \
+	    | $(SUDO) tee $(RHVOICE_SOURCES) >/dev/null; \
+	fi; \
+	echo "voices-extra: apt-get update"; \
+	$(SUDO) apt-get update -qq && \
+	echo "voices-extra: installing rhvoice rhvoice-english" && \
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq rhvoice rhvoice-english >/dev/null && \
+	echo "voices-extra: done ($$(command -v RHVoice-test))"
 
 prometheus: $(PROMTOOL)
 

@@ -14,7 +14,7 @@ from typing import Any
 from bench.common import median_s, write_result
 from dyad.services.dialogue.speech.acoustics import render_room
 from dyad.services.dialogue.speech.conversation import speak
-from dyad.services.dialogue.speech.engines import make_engine
+from dyad.services.dialogue.speech.voicebox import make_engine
 from dyad.services.dialogue.writing.composer import OfflineComposer
 
 PROMPT = "two old friends plan a weekend hiking trip in the mountains"

@@ -25,8 +25,8 @@ from dyad.rigs import get_rig
 from dyad.services.corpus.casting import prompt_for, recast
 from dyad.services.dialogue.speech.acoustics import render_room
 from dyad.services.dialogue.speech.conversation import SAMPLE_RATE, TAIL_S, speak
-from dyad.services.dialogue.speech.engines import SpeechEngine, make_engine
-from dyad.services.dialogue.speech.voices import VoiceSpec
+from dyad.services.dialogue.speech.voicebox import SpeechEngine, make_engine
+from dyad.services.dialogue.speech.voices import CastVoice, VoiceSpec
 from dyad.services.dialogue.writing.composer import OfflineComposer
 from dyad.services.motion.procedural.animator import ProceduralAnimator
 from dyad.timebase import FPS, SAMPLES_PER_FRAME
@@ -63,9 +63,10 @@ class _CachedEngine:
 
     def __init__(self, engine: SpeechEngine) -> None:
         self.engine, self.name = engine, engine.name
-        self.cache: dict[tuple[str, VoiceSpec, Any], np.ndarray] = {}
+        self.voices, self.cast = engine.voices, engine.cast
+        self.cache: dict[tuple[str, CastVoice | VoiceSpec, Any], np.ndarray] = {}
 
-    def synthesize(self, text: str, voice: VoiceSpec, emotion: Any) -> np.ndarray:
+    def synthesize(self, text: str, voice: CastVoice | VoiceSpec, emotion: Any) -> np.ndarray:
         key = (text, voice, emotion)
         if key not in self.cache:
             self.cache[key] = self.engine.synthesize(text, voice, emotion)

@@ -58,7 +58,7 @@ from dyad.services.corpus.clip import (
     synthesize_clip,
 )
 from dyad.services.dialogue.speech.conversation import SAMPLE_RATE
-from dyad.services.dialogue.speech.engines import make_engine
+from dyad.services.dialogue.speech.voicebox import make_engine
 from dyad.timebase import FPS
 
 FORMAT = "dyad.synthetic-dyadic/1"

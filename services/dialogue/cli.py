@@ -30,12 +30,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = cmds.add_parser("speak", help="dialogue JSON → two tracks, mix and timeline.json")
     s.add_argument("--dialogue", required=True, type=Path)
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument(
-        "--speech", choices=SPEECH_BACKENDS, help="default: DYAD_DIALOGUE_SPEECH (espeak)"
-    )
+    s.add_argument("--speech", choices=SPEECH_BACKENDS, help="default: DYAD_DIALOGUE_SPEECH (auto)")
+    s.add_argument("--voice-a", default="", help="speaker A's voice, `engine:name`; default: cast")
+    s.add_argument("--voice-b", default="", help="speaker B's voice, `engine:name`; default: cast")
     s.add_argument("--p-inter", type=float, help="interactive-word probability (default 0.5)")
     s.add_argument("--out", required=True, type=Path)
     s.set_defaults(func=speak)
+
+    v = cmds.add_parser("voices", help="the installed speech engines and voices")
+    v.add_argument("--speech", choices=SPEECH_BACKENDS, help="default: DYAD_DIALOGUE_SPEECH (auto)")
+    v.add_argument("--json", action="store_true", help="one JSON object per voice")
+    v.set_defaults(func=voices)
 
     f = cmds.add_parser("from-audio", help="recorded conversation → timeline.json + tracks")
     f.add_argument(
@@ -97,7 +102,8 @@ def speak(args: argparse.Namespace) -> int:
     if not 0.0 <= p <= 1.0:
         raise InvalidInput("--p-inter", "a probability, between 0 and 1")
     engine = engine_from_settings(settings, args.speech or "")
-    conv = speak_dialogue(dialogue, engine, seed=args.seed, p_inter=p)
+    wanted = {"a": (args.voice_a, "--voice-a"), "b": (args.voice_b, "--voice-b")}
+    conv = speak_dialogue(dialogue, engine, seed=args.seed, p_inter=p, voices=wanted)
     files = conv.write(args.out)
     segs = conv.timeline.segments
     print(
@@ -106,10 +112,36 @@ def speak(args: argparse.Namespace) -> int:
                 "duration_s": round(conv.timeline.duration_s, 3),
                 "sentences": sum(s.kind == "sentence" for s in segs),
                 "backchannels": sum(s.kind == "backchannel" for s in segs),
+                "voices": {s: who.voice for s, who in conv.timeline.speakers.items()},
                 "files": [str(f) for f in files],
             }
         )
     )
+    return 0
+
+
+def voices(args: argparse.Namespace) -> int:
+    # imported here: discovery looks for binaries and voice files
+    from dyad.services.dialogue.core import engine_from_settings
+    from dyad.services.dialogue.speech.voicebox import discover
+
+    settings = DialogueSettings.from_env()
+    engine = engine_from_settings(settings, args.speech or "")
+    found = engine.voices()
+    if args.json:
+        for voice in found:
+            print(json.dumps(voice.to_dict()))
+        return 0
+    print(f"{'voice':32} {'engine':8} {'gender':10} {'age':7} {'rate':>6}  licence")
+    for voice in found:
+        print(
+            f"{voice.id:32} {voice.engine:8} {voice.gender:10} {voice.age_band:7} "
+            f"{voice.sample_rate:>6}  {voice.licence}"
+        )
+    if (args.speech or settings.speech) == "auto":
+        _found, missing = discover(piper_voices=settings.tts_piper_voices)
+        for name, why in missing.items():
+            print(f"(not installed: {name} — {why})")
     return 0
 
 

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Mapping
 
 import numpy as np
 
-from dyad.domain import Dialogue, Emotion, Identity, StoredConversation
+from dyad.domain import Dialogue, Emotion, Identity, SpeakerId, StoredConversation
 from dyad.errors import ConfigError, InvalidInput
 from dyad.media import wav_bytes
 from dyad.services.dialogue.segmentation import load_pair, segment_conversation
 from dyad.services.dialogue.settings import PREFIX, SPEECH_BACKENDS, DialogueSettings
 from dyad.services.dialogue.speech.conversation import SAMPLE_RATE, Conversation, speak
-from dyad.services.dialogue.speech.engines import SpeechEngine, make_engine
-from dyad.services.dialogue.speech.voices import voice_for
+from dyad.services.dialogue.speech.voicebox import SpeechEngine, make_engine
 from dyad.services.dialogue.writing.writer import DialogueWriter
 from dyad.storage import ArtifactRef, ArtifactStore
 
@@ -30,6 +30,10 @@ def engine_from_settings(settings: DialogueSettings, name: str = "") -> SpeechEn
         raise InvalidInput(
             "speech_backend", f"unknown engine {name!r}; expected one of {list(SPEECH_BACKENDS)}"
         )
+    defaults: dict[SpeakerId, tuple[str, str]] = {
+        "a": (settings.tts_voice_a, f"{PREFIX}TTS_VOICE_A"),
+        "b": (settings.tts_voice_b, f"{PREFIX}TTS_VOICE_B"),
+    }
     if name == "http":
         # Misconfiguration, not a bad request: name the setting an operator must fix.
         url = settings.tts_base_url
@@ -43,12 +47,18 @@ def engine_from_settings(settings: DialogueSettings, name: str = "") -> SpeechEn
             raise ConfigError(f"{PREFIX}TTS_TIMEOUT_S", "must be positive")
         return make_engine(
             "http",
+            defaults,
             base_url=settings.tts_base_url,
             model=settings.tts_model,
             api_key=settings.tts_api_key,
             timeout_s=settings.tts_timeout_s,
         )
-    return make_engine(name)
+    return make_engine(
+        name,
+        defaults,
+        piper_voices=settings.tts_piper_voices,
+        sample_noise=settings.tts_piper_sample,
+    )
 
 
 class DialogueCore:
@@ -67,8 +77,17 @@ class DialogueCore:
             return self._engines[name]
 
     def warm_up(self) -> None:
-        """Load the default speech engine and speak one word."""
-        self.engine().synthesize("Hello.", voice_for(Identity(name="Warm Up")), Emotion())
+        """Load the default speech engine and speak one word with each voice casting may pick
+        first (loads the Piper model)."""
+        engine = self.engine()
+        cast = engine.cast(
+            {
+                "a": Identity("Warm Up", gender_presentation="masculine"),
+                "b": Identity("Warm Up", gender_presentation="feminine"),
+            }
+        )
+        for voice in cast.values():
+            engine.synthesize("Hello.", voice, Emotion())
 
     def speak(
         self,
@@ -77,11 +96,13 @@ class DialogueCore:
         seed: int = 0,
         speech_backend: str = "",
         p_inter: float | None = None,
+        voices: Mapping[SpeakerId, tuple[str, str]] | None = None,
     ) -> tuple[Conversation, StoredConversation]:
+        """``voices``: speaker → (voice id, the request field it came from)."""
         p = self.settings.p_inter if p_inter is None else p_inter
         if not 0.0 <= p <= 1.0:
             raise InvalidInput("interaction_probability", "a probability, between 0 and 1")
-        conv = speak(dialogue, self.engine(speech_backend), seed=seed, p_inter=p)
+        conv = speak(dialogue, self.engine(speech_backend), seed=seed, p_inter=p, voices=voices)
         stored = StoredConversation(
             conv.timeline,
             conv.dialogue,

@@ -86,6 +86,7 @@ class DialogueServicer(pb_grpc.DialogueServiceServicer):
             seed=request.seed if request.HasField("seed") else 0,
             speech_backend=request.speech_backend,
             p_inter=p,
+            voices={"a": (request.voice_a, "voice_a"), "b": (request.voice_b, "voice_b")},
         )
         return pb.SynthesizeConversationResponse(conversation=conversation_to_pb(stored))
 

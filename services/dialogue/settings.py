@@ -9,7 +9,7 @@ from dyad.errors import ConfigError
 
 PREFIX = "DYAD_DIALOGUE_"
 WRITERS = ("offline", "llm")
-SPEECH_BACKENDS = ("espeak", "http")
+SPEECH_BACKENDS = ("auto", "piper", "rhvoice", "flite", "espeak", "http")
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,20 @@ class DialogueSettings:
     llm_api_key: str = setting("", "bearer token for the endpoint (empty: none)", secret=True)
     llm_timeout_s: float = setting(60.0, "per-request timeout of the LLM endpoint")
     llm_max_repairs: int = setting(2, "re-asks after invalid JSON before giving up")
-    speech: str = setting("espeak", "speech engine", choices=SPEECH_BACKENDS)
+    speech: str = setting(
+        "auto",
+        "speech engine; `auto` casts voices across every installed local engine",
+        choices=SPEECH_BACKENDS,
+    )
+    tts_voice_a: str = setting("", "speaker A's voice (`engine:name`) when a request names none")
+    tts_voice_b: str = setting("", "speaker B's voice (`engine:name`) when a request names none")
+    tts_piper_voices: str = setting(
+        "",
+        "more Piper voices: directories or `.onnx` files, `:`-separated (plus the packaged one)",
+    )
+    tts_piper_sample: bool = setting(
+        False, "sample Piper's noise: livelier, but the same request no longer gives the same audio"
+    )
     tts_base_url: str = setting("", "OpenAI-compatible `/v1/audio/speech` endpoint (speech=http)")
     tts_model: str = setting("tts-1", "speech model name (speech=http)")
     tts_api_key: str = setting("", "bearer token for the speech endpoint", secret=True)

@@ -57,6 +57,8 @@ def register_submit(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--turns", default="", help="MIN-MAX turns per dialogue within 5-10")
     s.add_argument("--head-px", type=int, help="pixels per head in the video (default 512)")
     s.add_argument("--refine-steps", type=int, help="denoising steps of the refinement")
+    s.add_argument("--voice-a", default="", help="speaker A's voice, `engine:name`")
+    s.add_argument("--voice-b", default="", help="speaker B's voice, `engine:name`")
     _waiting(s)
     s.set_defaults(func=submit)
 
@@ -160,6 +162,8 @@ def submit(args: argparse.Namespace) -> int:
             turns=parse_turn_range(args.turns, "--turns"),
             head_px=args.head_px,
             refine_steps=args.refine_steps,
+            voice_a=args.voice_a,
+            voice_b=args.voice_b,
         )
         if not args.wait:
             _print_json(job.to_dict())

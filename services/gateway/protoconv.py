@@ -8,7 +8,7 @@ from google.protobuf.json_format import MessageToDict
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from dyad.domain import Identity
-from dyad.domain.limits import check_head_px
+from dyad.domain.limits import check_head_px, check_voice_id
 from dyad.errors import InvalidInput, Unimplemented
 from dyad.queue import JobEvent, JobRecord, JobStatus, Priority
 from dyad.services.gateway.core import AUDIO_SLOTS, JobInput, JobView, check_text
@@ -115,6 +115,10 @@ def options_from_pb(o: pb.JobOptions) -> dict[str, Any]:
         out["dataset_split"] = o.dataset_split or "train"
     elif o.dataset_split:
         raise InvalidInput("options.dataset_split", "only with options.dataset_prefix")
+    for name in ("voice_a", "voice_b"):
+        if getattr(o, name):
+            check_voice_id(getattr(o, name), field=f"options.{name}")
+            out[name] = getattr(o, name).strip()
     for name in ("identity_a", "identity_b"):
         if o.HasField(name):
             identity = getattr(o, name)

@@ -170,6 +170,8 @@ class DyadClient:
         refine_steps: int | None = None,
         dataset_prefix: str = "",
         dataset_split: str = "",
+        voice_a: str = "",
+        voice_b: str = "",
     ) -> Job:
         """Submit a prompt (or ``audio={"track_a": uri, "track_b": uri}`` / ``{"stereo": uri}``).
 
@@ -210,6 +212,7 @@ class DyadClient:
         if refine_steps is not None:
             o.refine_steps = refine_steps
         o.dataset_prefix, o.dataset_split = dataset_prefix, dataset_split
+        o.voice_a, o.voice_b = voice_a, voice_b
         for axis, value in (relation or {}).items():
             if value is not None:
                 setattr(o.relation, axis, bool(value))

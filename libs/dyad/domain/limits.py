@@ -8,6 +8,8 @@ before the renderer refused it.
 
 from __future__ import annotations
 
+import re
+
 from dyad.errors import InvalidInput
 
 #: Seeds are non-negative 64-bit signed integers (what numpy and torch generators accept, and a
@@ -36,3 +38,16 @@ def check_head_px(head_px: object, *, field: str = "head_px") -> int:
             field, f"expected an even size in {HEAD_PX_MIN}–{HEAD_PX_MAX} pixels, got {head_px}"
         )
     return head_px
+
+
+#: A speech voice: ``engine:name`` (``piper:en_US-joe-medium``, ``flite:slt``, ``espeak:en-us+f3``).
+VOICE_ID = re.compile(r"^([a-z]+):([A-Za-z0-9_.+-]{1,64})$")
+
+
+def check_voice_id(value: object, *, field: str = "voice") -> tuple[str, str]:
+    """``engine:name`` → (engine, name); InvalidInput naming ``field`` otherwise. Whether the
+    voice is installed is the dialogue service's to say."""
+    m = VOICE_ID.match(value.strip()) if isinstance(value, str) else None
+    if m is None:
+        raise InvalidInput(field, f"{value!r} is not a voice id (`engine:name`, e.g. `flite:slt`)")
+    return m.group(1), m.group(2)

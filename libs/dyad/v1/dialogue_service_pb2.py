@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from dyad.v1 import common_pb2 as dyad_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x64yad/v1/dialogue_service.proto\x12\x07\x64yad.v1\x1a\x14\x64yad/v1/common.proto\"\xb7\x02\n\x15WriteDialoguesRequest\x12\x0e\n\x06prompt\x18\x01 \x01(\t\x12\x15\n\rnum_dialogues\x18\x02 \x01(\x05\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12\x11\n\x04seed\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12\x18\n\x0btemperature\x18\x05 \x01(\x02H\x01\x88\x01\x01\x12)\n\x08relation\x18\x06 \x01(\x0b\x32\x17.dyad.v1.SocialRelation\x12)\n\x08scenario\x18\x07 \x01(\x0e\x32\x17.dyad.v1.ScenarioFamily\x12\x16\n\tmin_turns\x18\x08 \x01(\x05H\x02\x88\x01\x01\x12\x16\n\tmax_turns\x18\t \x01(\x05H\x03\x88\x01\x01\x42\x07\n\x05_seedB\x0e\n\x0c_temperatureB\x0c\n\n_min_turnsB\x0c\n\n_max_turns\">\n\x16WriteDialoguesResponse\x12$\n\tdialogues\x18\x01 \x03(\x0b\x32\x11.dyad.v1.Dialogue\"\xd2\x01\n\x1dSynthesizeConversationRequest\x12#\n\x08\x64ialogue\x18\x01 \x01(\x0b\x32\x11.dyad.v1.Dialogue\x12\x16\n\x0espeech_backend\x18\x02 \x01(\t\x12$\n\x17interaction_probability\x18\x03 \x01(\x02H\x00\x88\x01\x01\x12\x11\n\x04seed\x18\x04 \x01(\x03H\x01\x88\x01\x01\x12\x16\n\x0esample_rate_hz\x18\x05 \x01(\x05\x42\x1a\n\x18_interaction_probabilityB\x07\n\x05_seed\"M\n\x1eSynthesizeConversationResponse\x12+\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x15.dyad.v1.Conversation\"t\n\x1aSegmentConversationRequest\x12&\n\x06stereo\x18\x01 \x01(\x0b\x32\x14.dyad.v1.ArtifactRefH\x00\x12$\n\x06tracks\x18\x02 \x01(\x0b\x32\x12.dyad.v1.TrackPairH\x00\x42\x08\n\x06source\"Y\n\tTrackPair\x12%\n\x07track_a\x18\x01 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\x12%\n\x07track_b\x18\x02 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\"J\n\x1bSegmentConversationResponse\x12+\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x15.dyad.v1.Conversation2\xb1\x02\n\x0f\x44ialogueService\x12Q\n\x0eWriteDialogues\x12\x1e.dyad.v1.WriteDialoguesRequest\x1a\x1f.dyad.v1.WriteDialoguesResponse\x12i\n\x16SynthesizeConversation\x12&.dyad.v1.SynthesizeConversationRequest\x1a\'.dyad.v1.SynthesizeConversationResponse\x12`\n\x13SegmentConversation\x12#.dyad.v1.SegmentConversationRequest\x1a$.dyad.v1.SegmentConversationResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x64yad/v1/dialogue_service.proto\x12\x07\x64yad.v1\x1a\x14\x64yad/v1/common.proto\"\xb7\x02\n\x15WriteDialoguesRequest\x12\x0e\n\x06prompt\x18\x01 \x01(\t\x12\x15\n\rnum_dialogues\x18\x02 \x01(\x05\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12\x11\n\x04seed\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12\x18\n\x0btemperature\x18\x05 \x01(\x02H\x01\x88\x01\x01\x12)\n\x08relation\x18\x06 \x01(\x0b\x32\x17.dyad.v1.SocialRelation\x12)\n\x08scenario\x18\x07 \x01(\x0e\x32\x17.dyad.v1.ScenarioFamily\x12\x16\n\tmin_turns\x18\x08 \x01(\x05H\x02\x88\x01\x01\x12\x16\n\tmax_turns\x18\t \x01(\x05H\x03\x88\x01\x01\x42\x07\n\x05_seedB\x0e\n\x0c_temperatureB\x0c\n\n_min_turnsB\x0c\n\n_max_turns\">\n\x16WriteDialoguesResponse\x12$\n\tdialogues\x18\x01 \x03(\x0b\x32\x11.dyad.v1.Dialogue\"\xf4\x01\n\x1dSynthesizeConversationRequest\x12#\n\x08\x64ialogue\x18\x01 \x01(\x0b\x32\x11.dyad.v1.Dialogue\x12\x16\n\x0espeech_backend\x18\x02 \x01(\t\x12$\n\x17interaction_probability\x18\x03 \x01(\x02H\x00\x88\x01\x01\x12\x11\n\x04seed\x18\x04 \x01(\x03H\x01\x88\x01\x01\x12\x16\n\x0esample_rate_hz\x18\x05 \x01(\x05\x12\x0f\n\x07voice_a\x18\x06 \x01(\t\x12\x0f\n\x07voice_b\x18\x07 \x01(\tB\x1a\n\x18_interaction_probabilityB\x07\n\x05_seed\"M\n\x1eSynthesizeConversationResponse\x12+\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x15.dyad.v1.Conversation\"t\n\x1aSegmentConversationRequest\x12&\n\x06stereo\x18\x01 \x01(\x0b\x32\x14.dyad.v1.ArtifactRefH\x00\x12$\n\x06tracks\x18\x02 \x01(\x0b\x32\x12.dyad.v1.TrackPairH\x00\x42\x08\n\x06source\"Y\n\tTrackPair\x12%\n\x07track_a\x18\x01 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\x12%\n\x07track_b\x18\x02 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\"J\n\x1bSegmentConversationResponse\x12+\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x15.dyad.v1.Conversation2\xb1\x02\n\x0f\x44ialogueService\x12Q\n\x0eWriteDialogues\x12\x1e.dyad.v1.WriteDialoguesRequest\x1a\x1f.dyad.v1.WriteDialoguesResponse\x12i\n\x16SynthesizeConversation\x12&.dyad.v1.SynthesizeConversationRequest\x1a\'.dyad.v1.SynthesizeConversationResponse\x12`\n\x13SegmentConversation\x12#.dyad.v1.SegmentConversationRequest\x1a$.dyad.v1.SegmentConversationResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,15 +37,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WRITEDIALOGUESRESPONSE']._serialized_start=379
   _globals['_WRITEDIALOGUESRESPONSE']._serialized_end=441
   _globals['_SYNTHESIZECONVERSATIONREQUEST']._serialized_start=444
-  _globals['_SYNTHESIZECONVERSATIONREQUEST']._serialized_end=654
-  _globals['_SYNTHESIZECONVERSATIONRESPONSE']._serialized_start=656
-  _globals['_SYNTHESIZECONVERSATIONRESPONSE']._serialized_end=733
-  _globals['_SEGMENTCONVERSATIONREQUEST']._serialized_start=735
-  _globals['_SEGMENTCONVERSATIONREQUEST']._serialized_end=851
-  _globals['_TRACKPAIR']._serialized_start=853
-  _globals['_TRACKPAIR']._serialized_end=942
-  _globals['_SEGMENTCONVERSATIONRESPONSE']._serialized_start=944
-  _globals['_SEGMENTCONVERSATIONRESPONSE']._serialized_end=1018
-  _globals['_DIALOGUESERVICE']._serialized_start=1021
-  _globals['_DIALOGUESERVICE']._serialized_end=1326
+  _globals['_SYNTHESIZECONVERSATIONREQUEST']._serialized_end=688
+  _globals['_SYNTHESIZECONVERSATIONRESPONSE']._serialized_start=690
+  _globals['_SYNTHESIZECONVERSATIONRESPONSE']._serialized_end=767
+  _globals['_SEGMENTCONVERSATIONREQUEST']._serialized_start=769
+  _globals['_SEGMENTCONVERSATIONREQUEST']._serialized_end=885
+  _globals['_TRACKPAIR']._serialized_start=887
+  _globals['_TRACKPAIR']._serialized_end=976
+  _globals['_SEGMENTCONVERSATIONRESPONSE']._serialized_start=978
+  _globals['_SEGMENTCONVERSATIONRESPONSE']._serialized_end=1052
+  _globals['_DIALOGUESERVICE']._serialized_start=1055
+  _globals['_DIALOGUESERVICE']._serialized_end=1360
 # @@protoc_insertion_point(module_scope)

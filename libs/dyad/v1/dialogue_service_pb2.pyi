@@ -36,18 +36,22 @@ class WriteDialoguesResponse(_message.Message):
     def __init__(self, dialogues: _Optional[_Iterable[_Union[_common_pb2.Dialogue, _Mapping]]] = ...) -> None: ...
 
 class SynthesizeConversationRequest(_message.Message):
-    __slots__ = ("dialogue", "speech_backend", "interaction_probability", "seed", "sample_rate_hz")
+    __slots__ = ("dialogue", "speech_backend", "interaction_probability", "seed", "sample_rate_hz", "voice_a", "voice_b")
     DIALOGUE_FIELD_NUMBER: _ClassVar[int]
     SPEECH_BACKEND_FIELD_NUMBER: _ClassVar[int]
     INTERACTION_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
+    VOICE_A_FIELD_NUMBER: _ClassVar[int]
+    VOICE_B_FIELD_NUMBER: _ClassVar[int]
     dialogue: _common_pb2.Dialogue
     speech_backend: str
     interaction_probability: float
     seed: int
     sample_rate_hz: int
-    def __init__(self, dialogue: _Optional[_Union[_common_pb2.Dialogue, _Mapping]] = ..., speech_backend: _Optional[str] = ..., interaction_probability: _Optional[float] = ..., seed: _Optional[int] = ..., sample_rate_hz: _Optional[int] = ...) -> None: ...
+    voice_a: str
+    voice_b: str
+    def __init__(self, dialogue: _Optional[_Union[_common_pb2.Dialogue, _Mapping]] = ..., speech_backend: _Optional[str] = ..., interaction_probability: _Optional[float] = ..., seed: _Optional[int] = ..., sample_rate_hz: _Optional[int] = ..., voice_a: _Optional[str] = ..., voice_b: _Optional[str] = ...) -> None: ...
 
 class SynthesizeConversationResponse(_message.Message):
     __slots__ = ("conversation",)

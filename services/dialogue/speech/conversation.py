@@ -11,7 +11,8 @@ length), ``mix.wav`` and ``timeline.json``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,18 +20,26 @@ import numpy as np
 from dyad.domain import Dialogue, Segment, SpeakerId, Timeline
 from dyad.media import write_wav
 from dyad.services.dialogue.speech.acoustics import render_room, stereo_mix
-from dyad.services.dialogue.speech.engines import SpeechEngine
+from dyad.services.dialogue.speech.engines import check_no_markup, check_text
 from dyad.services.dialogue.speech.refinement import (
     BACKCHANNEL_EMOTION,
     pick_interactive_word,
     place_backchannel,
     refine_emotions,
 )
-from dyad.services.dialogue.speech.voices import voice_for
+from dyad.services.dialogue.speech.voicebox import SpeechEngine
 from dyad.timebase import SAMPLE_RATE
 
 LEAD_IN_S, TAIL_S = 0.4, 0.6
 OUTPUT_FILES = ("speaker_a.wav", "speaker_b.wav", "mix.wav", "timeline.json")
+
+
+def check_dialogue_text(dialogue: Dialogue) -> None:
+    """Every sentence speakable and free of markup, each error naming its field."""
+    for ti, turn in enumerate(dialogue.turns):
+        for si, sentence in enumerate(turn.sentences):
+            field = f"dialogue.turns[{ti}].sentences[{si}].text"
+            check_no_markup(check_text(sentence.text, field), field)
 
 
 @dataclass(frozen=True)
@@ -60,18 +69,24 @@ def speak(
     seed: int = 0,
     p_inter: float = 0.5,
     room: bool = True,
+    voices: Mapping[SpeakerId, tuple[str, str]] | None = None,
 ) -> Conversation:
-    """Synthesise ``dialogue`` as an interactive two-track conversation (deterministic per seed)."""
+    """Synthesise ``dialogue`` as an interactive two-track conversation (deterministic per seed).
+
+    ``voices``: speaker → (voice id, the field it came from), overriding casting. Every
+    sentence's text is checked (no markup) before anything is synthesised."""
+    check_dialogue_text(dialogue)
     rng = np.random.default_rng(seed)
     dialogue = refine_emotions(dialogue, rng)
-    voices = {"a": voice_for(dialogue.speaker_a), "b": voice_for(dialogue.speaker_b)}
+    speakers = {"a": dialogue.speaker_a, "b": dialogue.speaker_b}
+    cast = engine.cast(speakers, dialogue.dialogue_id, voices)
     placed: list[tuple[Segment, np.ndarray]] = []
     t = LEAD_IN_S
     for ti, turn in enumerate(dialogue.turns):
         if ti > 0:
             t += float(rng.uniform(0.15, 0.45))  # turn-taking gap
         for si, sentence in enumerate(turn.sentences):
-            audio = engine.synthesize(sentence.text, voices[turn.speaker], sentence.emotion)
+            audio = engine.synthesize(sentence.text, cast[turn.speaker], sentence.emotion)
             end = t + audio.size / SAMPLE_RATE
             seg = Segment(turn.speaker, "sentence", sentence.text, t, end, sentence.emotion, ti)
             placed.append((seg, audio))
@@ -82,7 +97,7 @@ def speak(
         if word is None:
             continue
         listener: SpeakerId = "b" if seg.speaker == "a" else "a"
-        bc_audio = engine.synthesize(word, voices[listener], BACKCHANNEL_EMOTION)
+        bc_audio = engine.synthesize(word, cast[listener], BACKCHANNEL_EMOTION)
         start = place_backchannel(audio, seg.start_s, bc_audio.size / SAMPLE_RATE, SAMPLE_RATE, rng)
         if start is not None:
             end = start + bc_audio.size / SAMPLE_RATE
@@ -102,7 +117,7 @@ def speak(
     timeline = Timeline(
         sample_rate=SAMPLE_RATE,
         duration_s=n / SAMPLE_RATE,
-        speakers={"a": dialogue.speaker_a, "b": dialogue.speaker_b},
+        speakers={s: replace(who, voice=cast[s].info.id) for s, who in speakers.items()},
         relation=dialogue.relation,
         sound_environment=dialogue.environment,
         segments=segments,

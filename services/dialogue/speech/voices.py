@@ -1,22 +1,13 @@
 """Voices for the dialogue service: a distinct voice per identity, and emotional prosody.
 
-``voice_for`` gives each identity an espeak-ng voice and base prosody (``VoiceSpec``) from its
-age band, gender presentation and name; ``prosody`` turns an emotion spoken by that voice into
-espeak settings (and a ``speed`` for engines that take only that).
+``VoiceInfo`` describes one installed voice of any engine (``engine:name``); ``CastVoice`` is a
+voice as one speaker uses it (their own pitch, tempo and timbre offsets). ``voice_for`` gives
+each identity an espeak-ng voice and base prosody (``VoiceSpec``) from its age band, gender
+presentation and name; ``prosody`` turns an emotion spoken by that voice into espeak settings
+(and a ``speed`` for engines that take only that).
 
-Emotion → prosody. Each row is the deviation at intensity 1; intensity ``i`` scales it
-geometrically (``factor ** i``, the gap linearly), then the Emotion's own ``rate``, ``pitch``
-and ``energy`` multipliers apply on top::
-
-    category    rate×  f0×   loud×  range×  word gap (+10 ms)
-    neutral     1.00   1.00  1.00   1.00    0
-    happy       1.10   1.20  1.15   1.35    0
-    sad         0.78   0.88  0.60   0.55    3
-    angry       1.22   1.06  1.60   1.50    0
-    surprised   1.08   1.25  1.20   1.70    0
-    fearful     1.20   1.18  0.90   1.25    0
-    disgusted   0.90   0.94  1.05   0.85    1
-    contempt    0.92   0.95  0.95   0.70    1
+Emotion → prosody: ``prosody.target_for`` gives the multipliers; ``prosody`` here maps them to
+espeak's own settings.
 
 espeak units: rate in words per minute (80–450); pitch 0–99, where +80 ≈ one octave
 (measured on espeak-ng 1.51: p 25 → 175 Hz, p 75 → 266 Hz for en-us+f3); amplitude 0–200,
@@ -35,29 +26,13 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
-from dyad.domain import AGE_BANDS, EMOTIONS, GENDERS, Emotion, Identity
+from dyad.domain import AGE_BANDS, GENDERS, Emotion, Identity
+from dyad.domain.limits import check_voice_id
 from dyad.errors import InvalidInput
+from dyad.services.dialogue.speech.prosody import ProsodyTarget, target_for
 
 NEUTRAL_AMPLITUDE = 60
 PITCH_UNITS_PER_OCTAVE = 80.0
-
-_EMOTION_TABLE: dict[str, tuple[float, float, float, float, float]] = {
-    "neutral": (1.00, 1.00, 1.00, 1.00, 0),
-    "happy": (1.10, 1.20, 1.15, 1.35, 0),
-    "sad": (0.78, 0.88, 0.60, 0.55, 3),
-    "angry": (1.22, 1.06, 1.60, 1.50, 0),
-    "surprised": (1.08, 1.25, 1.20, 1.70, 0),
-    "fearful": (1.20, 1.18, 0.90, 1.25, 0),
-    "disgusted": (0.90, 0.94, 1.05, 0.85, 1),
-    "contempt": (0.92, 0.95, 0.95, 0.70, 1),
-}
-assert set(_EMOTION_TABLE) == set(EMOTIONS)
-_EMOTION_LIMITS = {
-    "intensity": (0.0, 1.0),
-    "rate": (0.5, 2.0),
-    "pitch": (0.5, 2.0),
-    "energy": (0.0, 2.0),
-}
 
 # age band → (pitch offset, rate wpm, pitch range): children/teens higher and faster, seniors
 # slower with a narrower range.
@@ -103,6 +78,76 @@ class VoiceSpec:
         return f"{self.language}+{self.variant}" if self.variant else self.language
 
 
+#: Engines from best to plainest: casting prefers the first that has a fitting voice.
+ENGINE_QUALITY = {"http": 5, "piper": 4, "rhvoice": 3, "flite": 2, "espeak": 1}
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    """One installed voice: ``id`` is ``engine:name`` (``piper:en_US-joe-medium``)."""
+
+    engine: str
+    name: str
+    gender: str  # "masculine" | "feminine" (the identities' gender presentations)
+    age_band: str = "adult"
+    sample_rate: int = 16_000
+    licence: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.engine}:{self.name}"
+
+    @property
+    def quality(self) -> int:
+        return ENGINE_QUALITY.get(self.engine, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "engine": self.engine,
+            "voice": self.name,
+            "gender": self.gender,
+            "age_band": self.age_band,
+            "sample_rate": self.sample_rate,
+            "licence": self.licence,
+        }
+
+
+def parse_voice_id(value: str, field: str) -> tuple[str, str]:
+    """``engine:name`` → (engine, name); anything else is InvalidInput naming ``field``."""
+    return check_voice_id(value, field=field)
+
+
+@dataclass(frozen=True)
+class CastVoice:
+    """A voice as one speaker uses it. ``pitch_st`` (semitones), ``rate`` (tempo ×) and
+    ``formant`` (spectral-envelope warp ×; > 1 a smaller vocal tract) are the speaker's own
+    offsets on top of every sentence's emotion; ``espeak`` carries espeak's settings for the
+    speaker (its own base pitch and rate), ``requested`` the identity's voice string verbatim
+    (for the http engine's named voices)."""
+
+    info: VoiceInfo
+    pitch_st: float = 0.0
+    rate: float = 1.0
+    formant: float = 1.0
+    espeak: VoiceSpec = VoiceSpec()
+    requested: str = ""
+
+    @property
+    def shifted(self) -> bool:
+        return (
+            abs(self.pitch_st) > 1e-6 or abs(self.rate - 1) > 1e-6 or abs(self.formant - 1) > 1e-6
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **self.info.to_dict(),
+            "pitch_shift_semitones": round(self.pitch_st, 2),
+            "rate": round(self.rate, 3),
+            "formant": round(self.formant, 3),
+        }
+
+
 @functools.lru_cache(maxsize=1)
 def _espeak_catalog() -> tuple[frozenset[str], frozenset[str]] | None:
     """(languages, variants) this espeak-ng knows, or None when it is not installed."""
@@ -121,7 +166,7 @@ def _espeak_catalog() -> tuple[frozenset[str], frozenset[str]] | None:
     return frozenset(names), frozenset(re.findall(r"!v/([A-Za-z0-9_-]+)", variants.stdout))
 
 
-def _valid_voice(voice: str) -> tuple[str, str] | None:
+def valid_espeak_voice(voice: str) -> tuple[str, str] | None:
     m = _VOICE_RE.match(voice)
     if m is None:
         return None
@@ -153,7 +198,7 @@ def voice_for(identity: Identity) -> VoiceSpec:
     pitch = 50 + pitch_offset + (digest[0] % 9) - 4
     rate += (digest[1] % 7) - 3
     requested = identity.voice.strip()
-    chosen = _valid_voice(requested)
+    chosen = valid_espeak_voice(requested)
     if chosen is not None:
         language, variant = chosen
     else:
@@ -178,22 +223,17 @@ def prosody(emotion: Emotion, voice: VoiceSpec | None = None) -> dict[str, Any]:
     """espeak settings for ``emotion`` spoken by ``voice`` (a neutral default voice if None):
     ``rate`` (wpm), ``pitch`` (0–99), ``amplitude`` (0–200), ``range`` (0–99), ``word_gap``
     (10 ms units) and ``speed`` (the rate multiplier alone, for engines without the rest)."""
-    voice = voice or VoiceSpec()
-    if emotion.category not in _EMOTION_TABLE:
-        raise InvalidInput("emotion.category", f"{emotion.category!r} not in {EMOTIONS}")
-    for name, (lo, hi) in _EMOTION_LIMITS.items():
-        value = getattr(emotion, name)
-        if not isinstance(value, int | float) or not lo <= value <= hi:
-            raise InvalidInput(f"emotion.{name}", f"{value!r} is outside [{lo}, {hi}]")
-    i = float(emotion.intensity)
-    rate_f, f0_f, loud_f, range_f, gap = _EMOTION_TABLE[emotion.category]
-    rate_m = rate_f**i * emotion.rate
-    f0_m = f0_f**i * emotion.pitch
+    return espeak_settings(target_for(emotion), voice or VoiceSpec())
+
+
+def espeak_settings(t: ProsodyTarget, voice: VoiceSpec, pitch_st: float = 0.0) -> dict[str, Any]:
+    """``prosody`` from multipliers; ``pitch_st`` moves the voice's base pitch (semitones)."""
+    f0 = t.f0 * 2 ** (pitch_st / 12)
     return {
-        "rate": _clamp(voice.base_rate * rate_m, 80, 450),
-        "pitch": _clamp(voice.base_pitch + PITCH_UNITS_PER_OCTAVE * math.log2(f0_m), 0, 99),
-        "amplitude": _clamp(NEUTRAL_AMPLITUDE * loud_f**i * emotion.energy, 0, 200),
-        "range": _clamp(voice.pitch_range * range_f**i, 0, 99),
-        "word_gap": _clamp(gap * i, 0, 100),
-        "speed": min(4.0, max(0.25, rate_m)),
+        "rate": _clamp(voice.base_rate * t.rate, 80, 450),
+        "pitch": _clamp(voice.base_pitch + PITCH_UNITS_PER_OCTAVE * math.log2(f0), 0, 99),
+        "amplitude": _clamp(NEUTRAL_AMPLITUDE * t.gain, 0, 200),
+        "range": _clamp(voice.pitch_range * t.range, 0, 99),
+        "word_gap": _clamp(100 * t.word_gap_s, 0, 100),
+        "speed": min(4.0, max(0.25, t.rate)),
     }

@@ -12,7 +12,7 @@ import soundfile as sf
 
 from dyad.domain import Dialogue, Emotion, Identity, Relation, Sentence, SpeakerId, Turn
 from dyad.services.dialogue.speech.conversation import SAMPLE_RATE, Conversation, speak
-from dyad.services.dialogue.speech.engines import make_engine
+from dyad.services.dialogue.speech.voicebox import make_engine
 
 LINES: list[tuple[SpeakerId, str, str]] = [
     ("a", "Hi Sam, have you seen the new schedule for the spring concert?", "happy"),

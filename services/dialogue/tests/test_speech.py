@@ -22,7 +22,8 @@ from dyad.services.dialogue.speech.acoustics import (
     room_impulse_responses,
     stereo_mix,
 )
-from dyad.services.dialogue.speech.engines import EspeakEngine, HttpSpeechEngine, make_engine
+from dyad.services.dialogue.speech.engines import EspeakEngine, HttpSpeechEngine
+from dyad.services.dialogue.speech.voicebox import Voicebox, make_engine
 from dyad.services.dialogue.speech.voices import VoiceSpec, prosody, voice_for
 from dyad.timebase import SAMPLE_RATE as SR
 
@@ -128,7 +129,9 @@ def test_espeak_output_format_trim_and_determinism(espeak: EspeakEngine) -> None
     floor = rms.max() * 10 ** (-45 / 20)
     assert rms[:3].max() > floor and rms[-3:].max() > floor
     assert np.array_equal(x, espeak.synthesize(SENTENCE, voice, Emotion("happy", 0.6)))
-    assert espeak.name == "espeak" and isinstance(make_engine("espeak"), EspeakEngine)
+    box = make_engine("espeak")
+    assert espeak.name == "espeak" and isinstance(box.engines["espeak"], EspeakEngine)
+    assert set(box.engines) == {"espeak"}
 
 
 def test_identities_sound_different(espeak: EspeakEngine) -> None:
@@ -224,7 +227,7 @@ def tts_url() -> Iterator[str]:
 
 def test_http_engine_happy_path(tts_url: str) -> None:
     engine = make_engine("http", base_url=f"{tts_url}/ok", model="tts-x", api_key="sekret")
-    assert isinstance(engine, HttpSpeechEngine) and engine.name == "http"
+    assert isinstance(engine.engines["http"], HttpSpeechEngine) and engine.name == "http"
     x = engine.synthesize("Hello there.", VoiceSpec(), Emotion("angry", 1.0))
     assert x.dtype == np.float32 and x.ndim == 1 and abs(x.size / SR - 0.5) < 0.03
     named = engine.synthesize("Hi.", voice_for(Identity("N", voice="nova")), Emotion("sad", 1.0))
@@ -243,7 +246,7 @@ def test_http_engine_happy_path(tts_url: str) -> None:
 
 def test_http_engine_errors(tts_url: str) -> None:
     def call(path: str, timeout_s: float = 5.0, key: str = "sekret") -> None:
-        engine = HttpSpeechEngine(f"{tts_url}/{path}", "tts-x", key, timeout_s)
+        engine = Voicebox([HttpSpeechEngine(f"{tts_url}/{path}", "tts-x", key, timeout_s)], "http")
         engine.synthesize("Hello.", VoiceSpec(), Emotion())
 
     with pytest.raises(Unavailable, match="HTTP 500") as e:
@@ -261,7 +264,7 @@ def test_http_engine_errors(tts_url: str) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{s.getsockname()[1]}"
-    engine = HttpSpeechEngine(closed, "tts-x", "k", 2.0)
+    engine = Voicebox([HttpSpeechEngine(closed, "tts-x", "k", 2.0)], "http")
     with pytest.raises(Unavailable) as e:
         engine.synthesize("Hello.", VoiceSpec(), Emotion())
     assert closed in e.value.message

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from dyad.domain import parse_turn_range
+from dyad.domain.limits import check_voice_id
 from dyad.errors import InvalidInput
 
 
@@ -26,6 +27,12 @@ def register_generate(sub: argparse._SubParsersAction) -> None:
         default="",
         help="blood,equal as 0/1 flags (e.g. 1,0 parent–child); default: inferred from the prompt",
     )
+    for s in ("a", "b"):
+        g.add_argument(
+            f"--voice-{s}",
+            default="",
+            help=f"speaker {s.upper()}'s voice (`dyad dialogue voices`); default: cast",
+        )
     _common(g)
     g.set_defaults(func=generate)
 
@@ -96,6 +103,22 @@ def _orchestrator(args: argparse.Namespace) -> Any:
     return Orchestrator(EmbeddedStages(open_store(platform)))
 
 
+def check_installed_voices(voices: dict[str, str]) -> None:
+    """Each ``flag → voice id`` names a voice this machine has — checked before any work."""
+    if not voices:
+        return
+    from dyad.services.dialogue.core import engine_from_settings
+    from dyad.services.dialogue.settings import DialogueSettings
+
+    installed = {v.id for v in engine_from_settings(DialogueSettings.from_env()).voices()}
+    for flag, voice in voices.items():
+        engine, name = check_voice_id(voice, field=flag)
+        if f"{engine}:{name}" not in installed and engine != "espeak":
+            raise InvalidInput(
+                flag, f"no installed voice {voice!r}; `dyad dialogue voices` lists them"
+            )
+
+
 def check_out_dir(out: Path) -> Path:
     """``--out`` must be a directory or creatable as one — checked before any work starts.
 
@@ -117,11 +140,14 @@ def generate(args: argparse.Namespace) -> int:
 
     check_out_dir(args.out)
     prompt = check_prompt(args.prompt, 4000)
+    voices = {"a": args.voice_a.strip(), "b": args.voice_b.strip()}
+    check_installed_voices({f"--voice-{s}": v for s, v in voices.items() if v})
     opts = _options(
         args,
         n=args.n,
         turns=parse_turn_range(args.turns, "--turns"),
         relation=_relation(args.relation),
+        voices={s: v for s, v in voices.items() if v},
     )
     orch = _orchestrator(args)
     with ProgressReporter(("dialogue", "speech", "features", "motion", "refine", "render")) as rep:

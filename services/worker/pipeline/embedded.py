@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +49,11 @@ class EmbeddedStages:
         writer = self._core("dialogue").writer
         return writer.write(prompt, n, seed=seed, relation=relation, turns=turns)
 
-    def speak(self, dialogue: Dialogue, *, seed: int) -> StoredConversation:
-        return self._core("dialogue").speak(dialogue, seed=seed)[1]
+    def speak(
+        self, dialogue: Dialogue, *, seed: int, voices: Mapping[str, str] | None = None
+    ) -> StoredConversation:
+        wanted = {s: (v, f"voice_{s}") for s, v in (voices or {}).items()}
+        return self._core("dialogue").speak(dialogue, seed=seed, voices=wanted)[1]
 
     def segment(self, audio_a: ArtifactRef, audio_b: ArtifactRef | None) -> StoredConversation:
         a = self.store.get_bytes(audio_a)

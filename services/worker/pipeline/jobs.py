@@ -50,6 +50,7 @@ def options_from_spec(spec: dict[str, Any]) -> GenerateOptions:
             for s in ("a", "b")
             if o.get(f"identity_{s}")
         },
+        voices={s: str(o[f"voice_{s}"]) for s in ("a", "b") if o.get(f"voice_{s}")},
     ).validate()
 
 

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dyad.domain import Identity, Relation
-from dyad.domain.limits import check_head_px, check_seed
+from dyad.domain.limits import check_head_px, check_seed, check_voice_id
 from dyad.errors import InvalidInput
 from dyad.rigs import get_rig
 
@@ -29,6 +29,8 @@ class GenerateOptions:
     #: A job's ``identity_a``/``identity_b``: how each speaker looks in the video (the
     #: renderer's avatar), in place of the identity the dialogue writer gave them.
     identities: dict[str, Identity] = field(default_factory=dict)
+    #: Each speaker's voice (``engine:name``) in place of casting; "" casts.
+    voices: dict[str, str] = field(default_factory=dict)
 
     def validate(self, max_n: int = 100) -> GenerateOptions:
         if not 1 <= self.n <= max_n:
@@ -44,6 +46,9 @@ class GenerateOptions:
             raise InvalidInput("turns", f"{self.turns[0]}–{self.turns[1]}; expected within 5–10")
         if not 1 <= self.refine_steps <= 1000:
             raise InvalidInput("refine_steps", "expected 1–1000")
+        for s, voice in self.voices.items():
+            if voice:
+                check_voice_id(voice, field=f"voice_{s}")
         return self
 
     def to_dict(self) -> dict[str, Any]:

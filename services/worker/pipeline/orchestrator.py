@@ -174,8 +174,10 @@ class Orchestrator:
             self._record(log, "dialogue", write_s, write_hit)
             conv = self._cached(
                 "speech",
-                {"dialogue": dialogue.to_dict(), "seed": opts.seed + i},
-                lambda d=dialogue, s=opts.seed + i: self.stages.speak(d, seed=s),  # type: ignore[misc]
+                {"dialogue": dialogue.to_dict(), "seed": opts.seed + i, "voices": opts.voices},
+                lambda d=dialogue, s=opts.seed + i: self.stages.speak(  # type: ignore[misc]
+                    d, seed=s, voices=opts.voices
+                ),
                 StoredConversation.to_dict,
                 StoredConversation.from_dict,
                 log,

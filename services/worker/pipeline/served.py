@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -227,9 +227,15 @@ class ServedStages:
         resp = self._call("dialogue", "WriteDialogues", req)
         return [dialogue_from_pb(d) for d in resp.dialogues]
 
-    def speak(self, dialogue: Dialogue, *, seed: int) -> StoredConversation:
+    def speak(
+        self, dialogue: Dialogue, *, seed: int, voices: Mapping[str, str] | None = None
+    ) -> StoredConversation:
+        voices = voices or {}
         req = dialogue_pb.SynthesizeConversationRequest(
-            dialogue=dialogue_to_pb(dialogue), seed=seed
+            dialogue=dialogue_to_pb(dialogue),
+            seed=seed,
+            voice_a=voices.get("a", ""),
+            voice_b=voices.get("b", ""),
         )
         resp = self._call("dialogue", "SynthesizeConversation", req)
         return conversation_from_pb(resp.conversation)

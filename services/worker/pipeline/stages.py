@@ -13,7 +13,7 @@ The audio features are computed once (``encode``) and handed to ``animate`` and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -66,7 +66,9 @@ class Stages(Protocol):
         turns: tuple[int, int] | None = None,
     ) -> list[Dialogue]: ...
 
-    def speak(self, dialogue: Dialogue, *, seed: int) -> StoredConversation: ...
+    def speak(
+        self, dialogue: Dialogue, *, seed: int, voices: Mapping[str, str] | None = None
+    ) -> StoredConversation: ...
 
     def segment(self, audio_a: ArtifactRef, audio_b: ArtifactRef | None) -> StoredConversation: ...
 

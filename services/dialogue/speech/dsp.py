@@ -1,0 +1,124 @@
+"""Prosody by signal processing, for the controls an engine lacks (WORLD vocoder, ``pyworld``).
+
+``apply_prosody`` takes an engine's ``Rendered`` sentence to the conversation's 16 kHz with
+every ``ProsodyTarget`` control the engine did not apply itself, plus the speaker's own offsets
+(``CastVoice``: pitch shift, tempo, formant warp):
+
+* **F0** — WORLD analysis (DIO + StoneMask F0, CheapTrick envelope, D4C aperiodicity, 5 ms
+  frames); voiced frames move in log F0 around the sentence's mean:
+  ``log f0' = μ + log(f0×) + range× · (log f0 − μ)``.
+* **Timbre** — the spectral envelope's frequency axis is warped by ``formant`` (1.08: a
+  vocal tract 8 % shorter), so a shifted voice sounds like another person, not a sped tape.
+* **Tempo** — the frame sequence is resampled in time before synthesis (pitch unchanged).
+* **Loudness** — each sentence is levelled to ``REFERENCE_RMS`` over its active frames, then
+  scaled by the gain (engines with native gain keep their own level).
+
+A sentence that needs none of the first three never goes through the vocoder.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from dyad.services.dialogue.speech.engines.base import Rendered, finish_audio
+from dyad.services.dialogue.speech.prosody import ProsodyTarget
+from dyad.services.dialogue.speech.voices import CastVoice
+from dyad.timebase import SAMPLE_RATE
+
+FRAME_MS = 5.0
+F0_FLOOR, F0_CEIL = 55.0, 600.0
+#: Level of a neutral sentence (RMS over active 10 ms frames) ≈ espeak-ng at amplitude 60.
+REFERENCE_RMS = 0.07
+
+
+def to_rate(audio: np.ndarray, sample_rate: int, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """[N] float at ``sample_rate`` → float64 at ``rate`` (polyphase, anti-aliased)."""
+    x = np.asarray(audio, dtype=np.float64)
+    if sample_rate == rate:
+        return x
+    g = math.gcd(int(sample_rate), int(rate))
+    return np.asarray(resample_poly(x, rate // g, sample_rate // g), dtype=np.float64)
+
+
+def active_rms(x: np.ndarray, frame: int = SAMPLE_RATE // 100, floor_db: float = -40.0) -> float:
+    """RMS over the frames within ``floor_db`` of the loudest (pauses do not dilute it)."""
+    n = x.size // frame
+    if n == 0:
+        return 0.0
+    rms = np.sqrt(np.mean(x[: n * frame].reshape(n, frame) ** 2, axis=1))
+    loud = rms[rms >= rms.max() * 10 ** (floor_db / 20)]
+    return float(np.sqrt(np.mean(loud**2))) if loud.size else 0.0
+
+
+def warp_envelope(sp: np.ndarray, formant: float) -> np.ndarray:
+    """[T, F] spectral envelope with its frequency axis scaled: ``sp'(f) = sp(f / formant)``."""
+    bins = np.arange(sp.shape[1], dtype=np.float64)
+    src = np.clip(bins / formant, 0, sp.shape[1] - 1)
+    lo = np.floor(src).astype(int)
+    hi = np.minimum(lo + 1, sp.shape[1] - 1)
+    w = src - lo
+    return np.ascontiguousarray(sp[:, lo] * (1 - w) + sp[:, hi] * w)
+
+
+def stretch_frames(a: np.ndarray, n_out: int) -> np.ndarray:
+    """[T, ...] → [n_out, ...] by linear interpolation along time."""
+    pos = np.linspace(0, a.shape[0] - 1, n_out)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, a.shape[0] - 1)
+    w = (pos - lo).reshape(-1, *([1] * (a.ndim - 1)))
+    return np.ascontiguousarray(a[lo] * (1 - w) + a[hi] * w)
+
+
+def vocode(
+    x: np.ndarray, f0_scale: float, f0_range: float, formant: float, tempo: float
+) -> np.ndarray:
+    """WORLD analysis → modified F0 / envelope / timing → synthesis, at 16 kHz."""
+    with warnings.catch_warnings():  # pyworld 0.3.5 imports the deprecated pkg_resources
+        warnings.simplefilter("ignore", UserWarning)
+        import pyworld
+
+    f0, t = pyworld.dio(x, SAMPLE_RATE, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_MS)
+    f0 = pyworld.stonemask(x, f0, t, SAMPLE_RATE)
+    sp = pyworld.cheaptrick(x, f0, t, SAMPLE_RATE, f0_floor=F0_FLOOR)
+    ap = pyworld.d4c(x, f0, t, SAMPLE_RATE)
+    voiced = f0 > 0
+    if voiced.any():
+        log_f0 = np.log(f0[voiced])
+        mean = float(np.mean(log_f0))
+        f0 = f0.copy()
+        f0[voiced] = np.exp(mean + math.log(f0_scale) + f0_range * (log_f0 - mean))
+    if abs(formant - 1.0) > 1e-6:
+        sp = warp_envelope(sp, formant)
+    if abs(tempo - 1.0) > 1e-6:
+        n_out = max(2, round(f0.size / tempo))
+        keep_voiced = stretch_frames(voiced.astype(np.float64), n_out) >= 0.5
+        f0 = np.where(keep_voiced, stretch_frames(np.where(voiced, f0, 0.0), n_out), 0.0)
+        # interpolating across a voiced/unvoiced edge would halve F0: take the nearest voiced
+        f0 = np.where(keep_voiced & (f0 < F0_FLOOR * 0.9), F0_FLOOR, f0)
+        sp, ap = stretch_frames(sp, n_out), stretch_frames(ap, n_out)
+    y = pyworld.synthesize(
+        np.ascontiguousarray(f0), sp, np.ascontiguousarray(ap), SAMPLE_RATE, FRAME_MS
+    )
+    return np.asarray(y, dtype=np.float64)
+
+
+def apply_prosody(rendered: Rendered, voice: CastVoice, target: ProsodyTarget) -> np.ndarray:
+    """An engine's sentence → 16 kHz float32 with every control it lacked applied, finished
+    (trimmed, faded, peak-safe)."""
+    native = rendered.native
+    x = to_rate(rendered.audio, rendered.sample_rate)
+    f0_scale = 1.0 if "pitch" in native else target.f0 * 2 ** (voice.pitch_st / 12)
+    f0_range = 1.0 if "range" in native else target.range
+    tempo = 1.0 if "rate" in native else target.rate * voice.rate
+    formant = voice.formant
+    if any(abs(v - 1.0) > 1e-6 for v in (f0_scale, f0_range, tempo, formant)):
+        x = vocode(x, f0_scale, f0_range, formant, tempo)
+    if "gain" not in native:
+        level = active_rms(x)
+        if level > 0:
+            x = x * (REFERENCE_RMS * target.gain / level)
+    return finish_audio(x)
