@@ -8,11 +8,12 @@ For every voice that ``discover()`` finds (espeak: two variants, ``en-us+m3`` an
 2. **Emotion**: every category at intensity 1.0 on the same 3 sentences: F0 mean (Hz) and
    range (5th–95th percentile, semitones) from ``pyworld.harvest`` + ``stonemask`` (voiced
    frames of all 3 sentences pooled; ``dio`` made octave errors on Piper and RHVoice ``bdl``;
-   ΔF0 is taken between medians, which octave errors move least), speaking rate (syllables by a vowel-group heuristic / audio
-   seconds; the audio is trimmed by ``finish_audio``, so pauses inside sentences count), and
-   RMS energy in dBFS over active frames (25 ms frames within 35 dB of the loudest). Then the
-   deltas against neutral (ΔF0 semitones, rate ×, ΔdB) next to what ``prosody``'s table asks
-   for; a measured delta whose sign is opposite to the table's is flagged ``WRONG``.
+   ΔF0 is taken between medians, which octave errors move least), speaking rate (syllables by
+   a vowel-group heuristic / audio seconds; the audio is trimmed by ``finish_audio``, so pauses
+   inside sentences count), and RMS energy in dBFS over active frames (25 ms frames within
+   35 dB of the loudest). Then the deltas against neutral (ΔF0 semitones, rate ×, ΔdB) next
+   to what ``prosody``'s table asks for; a measured delta whose sign is opposite to the
+   table's is flagged ``WRONG``.
 3. **Speaker pairs** cast by ``make_engine("auto").cast``: the cast voices and their shifts,
    F0 distance (semitones between the median voiced F0 of each speaker over 3 neutral
    sentences) and spectral-envelope distance: RMS log-spectral distance in dB between the
@@ -303,10 +304,8 @@ def render(res: dict[str, Any]) -> str:
     rows = []
     for vid, cats in res["emotion"].items():
         for cat, e in cats.items():
-            rows.append(
-                [vid, cat, e["f0_mean_hz"], e["f0_median_hz"], e["f0_range_st"]]
-                + [e["syl_per_s"], e["rms_dbfs"]]
-            )
+            keys = ("f0_mean_hz", "f0_median_hz", "f0_range_st", "syl_per_s", "rms_dbfs")
+            rows.append([vid, cat, *(e[k] for k in keys)])
     out += table(
         ["voice", "emotion", "F0 mean Hz", "F0 median Hz", "F0 range st", "syl/s", "RMS dBFS"], rows
     )

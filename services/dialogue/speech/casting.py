@@ -136,9 +136,9 @@ def _shift_apart(
     rank_b = (_FEMININITY[who_b.gender_presentation], -AGE_BANDS.index(who_b.age_band))
     up = rank_b > rank_a or (rank_b == rank_a and _hash(key, "shift") % 2 == 0)
     sign = 1.0 if up else -1.0
+    # at least the shift apart; more where B's own age already sets them further apart
+    pitch = a.pitch_st + sign * max(SHIFT_SEMITONES, sign * (b.pitch_st - a.pitch_st))
+    warp = max(SHIFT_FORMANT, (b.formant / a.formant) ** sign)
     return replace(
-        b,
-        pitch_st=a.pitch_st + sign * SHIFT_SEMITONES,
-        formant=a.formant * SHIFT_FORMANT**sign,
-        rate=b.rate * (1.04 if up else 0.96),
+        b, pitch_st=pitch, formant=a.formant * warp**sign, rate=b.rate * (1.04 if up else 0.96)
     )

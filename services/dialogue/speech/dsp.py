@@ -4,7 +4,7 @@
 every ``ProsodyTarget`` control the engine did not apply itself, plus the speaker's own offsets
 (``CastVoice``: pitch shift, tempo, formant warp):
 
-* **F0** — WORLD analysis (DIO + StoneMask F0, CheapTrick envelope, D4C aperiodicity, 5 ms
+* **F0** — WORLD analysis (Harvest F0, CheapTrick envelope, D4C aperiodicity, 5 ms
   frames); voiced frames move in log F0 around the sentence's mean:
   ``log f0' = μ + log(f0×) + range× · (log f0 − μ)``.
 * **Timbre** — the spectral envelope's frequency axis is warped by ``formant`` (1.08: a
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 from scipy.signal import resample_poly
@@ -73,34 +74,67 @@ def stretch_frames(a: np.ndarray, n_out: int) -> np.ndarray:
     return np.ascontiguousarray(a[lo] * (1 - w) + a[hi] * w)
 
 
+def pyworld() -> Any:
+    """The WORLD bindings; pyworld 0.3.5 imports the deprecated ``pkg_resources`` (a warning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        import pyworld as module
+    return module
+
+
+def f0_track(x: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """[T] F0 in Hz every 5 ms (0 where unvoiced): WORLD's Harvest. DIO is 30× faster but read
+    Piper's 90 Hz male voice as ~110 Hz, and resynthesis then raised the voice by 4 semitones."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    f0, _t = pyworld().harvest(
+        x, sample_rate, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_MS
+    )
+    return np.asarray(f0)
+
+
+def smooth_octaves(f0: np.ndarray, window: int = 21) -> np.ndarray:
+    """[T] F0 with octave errors folded back: a voiced frame more than half an octave from
+    its neighbourhood's median (log scale) moves by whole octaves towards it, then to it.
+    A low, creaky voice (Piper's ~90 Hz male) otherwise comes back with doubled frames."""
+    voiced = np.flatnonzero(f0 > 0)
+    if voiced.size < 3:
+        return f0
+    log2 = np.log2(f0[voiced])
+    half = window // 2
+    padded = np.pad(log2, half, mode="edge")
+    ref = np.median(np.lib.stride_tricks.sliding_window_view(padded, window), axis=1)
+    d = log2 - ref
+    log2 = log2 - np.round(d)
+    log2 = np.where(np.abs(log2 - ref) > 0.5, ref, log2)
+    out = f0.copy()
+    out[voiced] = 2.0**log2
+    return out
+
+
 def vocode(
     x: np.ndarray, f0_scale: float, f0_range: float, formant: float, tempo: float
 ) -> np.ndarray:
     """WORLD analysis → modified F0 / envelope / timing → synthesis, at 16 kHz."""
-    with warnings.catch_warnings():  # pyworld 0.3.5 imports the deprecated pkg_resources
-        warnings.simplefilter("ignore", UserWarning)
-        import pyworld
-
-    f0, t = pyworld.dio(x, SAMPLE_RATE, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_MS)
-    f0 = pyworld.stonemask(x, f0, t, SAMPLE_RATE)
-    sp = pyworld.cheaptrick(x, f0, t, SAMPLE_RATE, f0_floor=F0_FLOOR)
-    ap = pyworld.d4c(x, f0, t, SAMPLE_RATE)
+    world = pyworld()
+    f0 = smooth_octaves(f0_track(x))
+    t = np.arange(f0.size) * (FRAME_MS / 1000)
+    sp = world.cheaptrick(x, f0, t, SAMPLE_RATE, f0_floor=F0_FLOOR)
+    ap = world.d4c(x, f0, t, SAMPLE_RATE)
     voiced = f0 > 0
     if voiced.any():
         log_f0 = np.log(f0[voiced])
-        mean = float(np.mean(log_f0))
+        mean = float(np.median(log_f0))  # the median: range scaling then leaves it in place
         f0 = f0.copy()
         f0[voiced] = np.exp(mean + math.log(f0_scale) + f0_range * (log_f0 - mean))
     if abs(formant - 1.0) > 1e-6:
         sp = warp_envelope(sp, formant)
     if abs(tempo - 1.0) > 1e-6:
         n_out = max(2, round(f0.size / tempo))
-        keep_voiced = stretch_frames(voiced.astype(np.float64), n_out) >= 0.5
-        f0 = np.where(keep_voiced, stretch_frames(np.where(voiced, f0, 0.0), n_out), 0.0)
-        # interpolating across a voiced/unvoiced edge would halve F0: take the nearest voiced
-        f0 = np.where(keep_voiced & (f0 < F0_FLOOR * 0.9), F0_FLOOR, f0)
+        # F0 by the nearest frame: interpolating across a voicing edge would invent low F0
+        nearest = np.rint(np.linspace(0, f0.size - 1, n_out)).astype(int)
+        f0 = np.ascontiguousarray(f0[nearest])
         sp, ap = stretch_frames(sp, n_out), stretch_frames(ap, n_out)
-    y = pyworld.synthesize(
+    y = world.synthesize(
         np.ascontiguousarray(f0), sp, np.ascontiguousarray(ap), SAMPLE_RATE, FRAME_MS
     )
     return np.asarray(y, dtype=np.float64)
@@ -113,7 +147,7 @@ def apply_prosody(rendered: Rendered, voice: CastVoice, target: ProsodyTarget) -
     x = to_rate(rendered.audio, rendered.sample_rate)
     f0_scale = 1.0 if "pitch" in native else target.f0 * 2 ** (voice.pitch_st / 12)
     f0_range = 1.0 if "range" in native else target.range
-    tempo = 1.0 if "rate" in native else target.rate * voice.rate
+    tempo = (1.0 if "rate" in native else target.rate * voice.rate) * rendered.residual_tempo
     formant = voice.formant
     if any(abs(v - 1.0) > 1e-6 for v in (f0_scale, f0_range, tempo, formant)):
         x = vocode(x, f0_scale, f0_range, formant, tempo)

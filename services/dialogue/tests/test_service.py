@@ -181,3 +181,40 @@ def test_cli_bad_input_writes_nothing(tmp_path: Path) -> None:
     bad.write_text('{"turns": []}')
     r = run("dialogue", "speak", "--dialogue", str(bad), "--out", str(out))
     assert r.returncode == 2 and "dialogue" in r.stderr and not out.exists()
+
+
+def test_voices_and_spoken_text_are_checked_before_synthesis(tmp_path: Path) -> None:
+    """Unknown or malformed voices, empty text and markup (SSML injection) in dialogue text:
+    INVALID_ARGUMENT naming the field; a known voice is used and reported in the timeline."""
+
+    async def t(stub: Any, store: LocalStore) -> None:
+        written = await stub.WriteDialogues(
+            pb.WriteDialoguesRequest(prompt="two friends plan a trip", seed=2), timeout=60
+        )
+        d = written.dialogues[0]
+
+        async def code(**fields: Any) -> tuple[Any, str]:
+            req = pb.SynthesizeConversationRequest(dialogue=d, seed=1, **fields)
+            with pytest.raises(grpc.aio.AioRpcError) as e:
+                await stub.SynthesizeConversation(req, timeout=60)
+            return e.value.code(), e.value.details()
+
+        status, details = await code(voice_a="piper:nobody")
+        assert status == grpc.StatusCode.INVALID_ARGUMENT and "voice_a" in details
+        status, details = await code(voice_b="espeak")
+        assert status == grpc.StatusCode.INVALID_ARGUMENT and "voice_b" in details
+        injected = '<prosody rate="x-slow">slow</prosody> <break time="60s"/>'
+        d.turns[1].sentences[0].text = injected
+        status, details = await code()
+        assert status == grpc.StatusCode.INVALID_ARGUMENT
+        assert "turns[1].sentences[0].text" in details and "markup" in details
+        d.turns[1].sentences[0].text = " "
+        status, details = await code()
+        assert status == grpc.StatusCode.INVALID_ARGUMENT and "turns[1]" in details
+        d.turns[1].sentences[0].text = "Fine, let us go on Friday."
+        ok = await stub.SynthesizeConversation(
+            pb.SynthesizeConversationRequest(dialogue=d, seed=1, voice_a="flite:slt"), timeout=120
+        )
+        assert ok.conversation.timeline.speaker_a.voice == "flite:slt"
+
+    serve(tmp_path, t)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from dyad.errors import ConfigError, DeadlineExceeded, FailedPrecondition, InvalidInput, Unavailable
-from dyad.services.dialogue.speech.engines.base import Rendered
+from dyad.services.dialogue.speech.engines.base import Rendered, speech_seconds
 from dyad.services.dialogue.speech.prosody import ProsodyTarget
 from dyad.services.dialogue.speech.voices import CastVoice, VoiceInfo
 
@@ -196,6 +196,19 @@ class PiperEngine:
             raise InvalidInput("text", "nothing speakable")
         ids = np.array([loaded.ids(phonemes)], dtype=np.int64)
         rate = min(4.0, max(0.25, target.rate * voice.rate))
+        audio = self._infer(loaded, ids, rate, voice.info.name)
+        residual = 1.0
+        if abs(rate - 1.0) > 1e-3:
+            # Each phoneme's length is rounded up to whole frames, so the length scale moves
+            # the total less than asked (×1.22 gave ×1.10): measure against the neutral take
+            # and leave the rest to dsp.
+            neutral = speech_seconds(self._infer(loaded, ids, 1.0, voice.info.name), 1000)
+            took = speech_seconds(audio, 1000)
+            if neutral > 0 and took > 0:
+                residual = took / (neutral / rate)
+        return Rendered(audio, loaded.sample_rate, _NATIVE, residual)
+
+    def _infer(self, loaded: _LoadedVoice, ids: np.ndarray, rate: float, name: str) -> np.ndarray:
         noise = (loaded.noise_scale, loaded.noise_w) if self.sample_noise else (0.0, 0.0)
         scales = np.array([noise[0], loaded.length_scale / rate, noise[1]], dtype=np.float32)
         feeds = {
@@ -207,6 +220,5 @@ class PiperEngine:
             try:
                 out = loaded.session.run(None, feeds)[0]
             except Exception as e:  # onnxruntime's own error types
-                raise Unavailable(f"Piper voice {voice.info.name} failed: {str(e)[:200]}") from None
-        audio = np.asarray(out, dtype=np.float32).reshape(-1)
-        return Rendered(audio, loaded.sample_rate, _NATIVE)
+                raise Unavailable(f"Piper voice {name} failed: {str(e)[:200]}") from None
+        return np.asarray(out, dtype=np.float32).reshape(-1)
