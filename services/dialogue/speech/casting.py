@@ -9,8 +9,9 @@
 * The speaker's own offsets follow age band (children higher, brighter and quicker, seniors
   lower and slower) and a ±0.5 semitone hash of the name.
 * The two speakers always sound different: B takes a distinct voice of the same quality when
-  one fits; where only one voice fits both, B keeps it shifted by ``SHIFT_SEMITONES`` and a
-  ``SHIFT_FORMANT`` timbre warp (up when B is younger or more feminine than A, else down).
+  one fits (then at least ``DISTINCT_SEMITONES`` apart: two voices can share a pitch); where
+  only one voice fits both, B keeps it shifted by ``SHIFT_SEMITONES`` and a ``SHIFT_FORMANT``
+  timbre warp (up when B is younger or more feminine than A, else down).
 * An explicit voice (``engine:name``: a request's ``voice_a``/``voice_b``, the identity's own
   ``voice``, or ``DYAD_DIALOGUE_TTS_VOICE_A``/``_B``) wins; an unknown one is InvalidInput
   naming where it came from.
@@ -36,9 +37,11 @@ from dyad.services.dialogue.speech.voices import (
 SPEAKERS: tuple[SpeakerId, SpeakerId] = ("a", "b")
 SHIFT_SEMITONES = 3.0
 SHIFT_FORMANT = 1.08
+#: Two distinct voices of one gender: B at least this far from A in pitch.
+DISTINCT_SEMITONES = 2.0
 #: age band → (pitch semitones, tempo ×, formant ×) on top of an adult voice.
 AGE_OFFSETS = {
-    "child": (5.0, 1.06, 1.14),
+    "child": (7.0, 1.06, 1.18),  # an adult female voice (~170 Hz) → ~255 Hz
     "teen": (2.0, 1.04, 1.05),
     "young_adult": (0.5, 1.02, 1.0),
     "adult": (0.0, 1.0, 1.0),
@@ -123,22 +126,30 @@ def cast(
         out[s] = CastVoice(info, pitch, tempo, formant, voice_for(who), who.voice)
     if chosen["a"].id == chosen["b"].id:
         out["b"] = _shift_apart(out["a"], out["b"], speakers, key)
+    elif chosen["a"].engine != "espeak" and chosen["a"].gender == chosen["b"].gender:
+        # two voices of one gender can share a pitch (RHVoice's clb and slt: both 171 Hz)
+        out["b"] = _shift_apart(out["a"], out["b"], speakers, key, DISTINCT_SEMITONES, 1.0)
     return out
 
 
 def _shift_apart(
-    a: CastVoice, b: CastVoice, speakers: Mapping[SpeakerId, Identity], key: str
+    a: CastVoice,
+    b: CastVoice,
+    speakers: Mapping[SpeakerId, Identity],
+    key: str,
+    semitones: float = SHIFT_SEMITONES,
+    warp_min: float = SHIFT_FORMANT,
 ) -> CastVoice:
-    """B on A's voice, moved a clearly audible step away (direction: who is younger or more
-    feminine goes up)."""
+    """B at least ``semitones`` (and a ``warp_min`` formant step) away from A (direction: who
+    is younger or more feminine goes up)."""
     who_a, who_b = speakers["a"], speakers["b"]
     rank_a = (_FEMININITY[who_a.gender_presentation], -AGE_BANDS.index(who_a.age_band))
     rank_b = (_FEMININITY[who_b.gender_presentation], -AGE_BANDS.index(who_b.age_band))
     up = rank_b > rank_a or (rank_b == rank_a and _hash(key, "shift") % 2 == 0)
     sign = 1.0 if up else -1.0
     # at least the shift apart; more where B's own age already sets them further apart
-    pitch = a.pitch_st + sign * max(SHIFT_SEMITONES, sign * (b.pitch_st - a.pitch_st))
-    warp = max(SHIFT_FORMANT, (b.formant / a.formant) ** sign)
+    pitch = a.pitch_st + sign * max(semitones, sign * (b.pitch_st - a.pitch_st))
+    warp = max(warp_min, (b.formant / a.formant) ** sign)
     return replace(
         b, pitch_st=pitch, formant=a.formant * warp**sign, rate=b.rate * (1.04 if up else 0.96)
     )

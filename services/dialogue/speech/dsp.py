@@ -13,7 +13,8 @@ every ``ProsodyTarget`` control the engine did not apply itself, plus the speake
 * **Loudness** — each sentence is levelled to ``REFERENCE_RMS`` over its active frames, then
   scaled by the gain (engines with native gain keep their own level).
 
-A sentence that needs none of the first three never goes through the vocoder.
+A sentence goes through the vocoder when its engine has no native pitch (always, so every
+sentence of a voice sounds alike) or when it needs range, timbre or tempo.
 """
 
 from __future__ import annotations
@@ -149,7 +150,11 @@ def apply_prosody(rendered: Rendered, voice: CastVoice, target: ProsodyTarget) -
     f0_range = 1.0 if "range" in native else target.range
     tempo = (1.0 if "rate" in native else target.rate * voice.rate) * rendered.residual_tempo
     formant = voice.formant
-    if any(abs(v - 1.0) > 1e-6 for v in (f0_scale, f0_range, tempo, formant)):
+    # An engine without native pitch always goes through the vocoder, neutral sentences too:
+    # resynthesis itself moves a voice's measured F0 (Piper's creaky 90 Hz joe by ~+1.5
+    # semitones), and every sentence of a voice must share that colour, or a "lower" emotion
+    # can come out above an untouched neutral one.
+    if "pitch" not in native or any(abs(v - 1.0) > 1e-6 for v in (f0_range, tempo, formant)):
         x = vocode(x, f0_scale, f0_range, formant, tempo)
     if "gain" not in native:
         level = active_rms(x)

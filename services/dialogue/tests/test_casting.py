@@ -7,7 +7,12 @@ import pytest
 
 from dyad.domain import Identity
 from dyad.errors import InvalidInput
-from dyad.services.dialogue.speech.casting import SHIFT_FORMANT, SHIFT_SEMITONES, cast
+from dyad.services.dialogue.speech.casting import (
+    DISTINCT_SEMITONES,
+    SHIFT_FORMANT,
+    SHIFT_SEMITONES,
+    cast,
+)
 from dyad.services.dialogue.speech.voices import VoiceInfo, voice_for
 
 JOE = VoiceInfo("piper", "en_US-joe-medium", "masculine", sample_rate=22050)
@@ -55,7 +60,9 @@ def test_two_speakers_on_one_voice_are_shifted_clearly_apart() -> None:
 def test_a_distinct_voice_of_the_same_quality_is_preferred_to_a_shift() -> None:
     got = cast(people(("feminine", "adult"), ("feminine", "adult")), EXTRA, key="d3")
     assert {got["a"].info.id, got["b"].info.id} == {"rhvoice:clb", "rhvoice:slt"}
-    assert not got["b"].shifted or got["b"].pitch_st != got["a"].pitch_st - SHIFT_SEMITONES
+    # distinct voices of one gender may share a pitch (clb and slt both ~171 Hz): kept apart
+    assert abs(got["b"].pitch_st - got["a"].pitch_st) >= DISTINCT_SEMITONES - 1e-9
+    assert got["b"].formant == got["a"].formant == 1.0  # their own timbres differ already
 
 
 def test_younger_or_more_feminine_goes_up() -> None:
@@ -67,7 +74,7 @@ def test_younger_or_more_feminine_goes_up() -> None:
 
 def test_children_take_feminine_voices_raised() -> None:
     got = cast(people(("masculine", "child"), ("masculine", "adult")), FRESH, key="k")
-    assert got["a"].info.gender == "feminine" and got["a"].pitch_st >= 3.0
+    assert got["a"].info.gender == "feminine" and got["a"].pitch_st >= 5.5  # ~170 → ~240 Hz
     assert got["a"].formant > 1.05 and got["a"].rate > 1.0
 
 

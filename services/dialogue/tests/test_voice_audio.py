@@ -206,3 +206,24 @@ def test_no_socket_is_opened_in_process(monkeypatch: pytest.MonkeyPatch) -> None
     box = make_engine("auto")
     for info in {v.engine: v for v in box.voices()}.values():
         assert box.synthesize("Offline.", CastVoice(info), Emotion()).size > 1600
+
+
+def test_backchannels_are_in_the_listeners_own_voice() -> None:
+    """Every interactive word is synthesised with its speaker's cast voice (and offsets)."""
+    box = make_engine("auto")
+    calls: list[tuple[str, CastVoice]] = []
+    synthesize = box.synthesize
+
+    def spy(text: str, voice: Any, emotion: Emotion) -> np.ndarray:
+        calls.append((text, voice))
+        return synthesize(text, voice, emotion)
+
+    box.synthesize = spy  # type: ignore[method-assign]
+    d = two_people()
+    conv = speak(d, box, seed=2, p_inter=1.0, room=False)
+    cast = box.cast({"a": d.speaker_a, "b": d.speaker_b}, d.dialogue_id)
+    assert cast["a"] != cast["b"]
+    words = [s for s in conv.timeline.segments if s.kind == "backchannel"]
+    assert {w.speaker for w in words} == {"a", "b"}
+    for w in words:
+        assert (w.text, cast[w.speaker]) in calls, w

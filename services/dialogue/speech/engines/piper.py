@@ -186,7 +186,7 @@ class PiperEngine:
                 raise Unavailable(f"espeak-ng failed (exit {done.returncode})")
             ipa = " ".join(done.stdout.decode("utf-8", "replace").split())
             if ipa:
-                parts.append(ipa + (punct[:1] if punct else ","))
+                parts.append(ipa + (punct[:1] if punct else "."))  # a statement unless marked
         return " ".join(parts)
 
     def render(self, text: str, voice: CastVoice, target: ProsodyTarget) -> Rendered:
