@@ -218,7 +218,7 @@ def test_backchannels_are_in_the_listeners_own_voice() -> None:
         calls.append((text, voice))
         return synthesize(text, voice, emotion)
 
-    box.synthesize = spy  # type: ignore[method-assign]
+    box.synthesize = spy
     d = two_people()
     conv = speak(d, box, seed=2, p_inter=1.0, room=False)
     cast = box.cast({"a": d.speaker_a, "b": d.speaker_b}, d.dialogue_id)
