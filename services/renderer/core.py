@@ -44,7 +44,7 @@ from dyad.storage import ArtifactRef, ArtifactStore
 from dyad.timebase import FPS
 from dyad.timebase import SAMPLE_RATE as AUDIO_RATE
 
-HEAD_MODELS = ("procedural", "flame")
+HEAD_MODELS = ("procedural", "human", "flame")
 
 
 def check_pair(motion_a: np.ndarray, rig_a: str, motion_b: np.ndarray | None, rig_b: str) -> None:
@@ -107,7 +107,7 @@ class RendererCore:
 
     # --- avatars ---------------------------------------------------------------------------
     def _head_model(self, rig: str) -> str:
-        return "flame" if rig == "flame56" else "procedural"
+        return "flame" if rig == "flame56" else self.settings.head
 
     def avatar(
         self,
@@ -132,7 +132,9 @@ class RendererCore:
             key = json.dumps(
                 [identity.to_dict() if hasattr(identity, "to_dict") else str(identity), rig, seed]
             )
-            av = self._avatars.get(key, lambda: self._new_avatar(identity, rig, seed))
+            av = self._avatars.get(
+                key, lambda: self._new_avatar(identity, self._head_model(rig), seed)
+            )
         # Checked on every request: a cached avatar may be asked for with another rig.
         if av.rig != rig:
             raise InvalidInput(field, f"the avatar is posed by {av.rig}, the clip is {rig}")
@@ -152,8 +154,7 @@ class RendererCore:
             raise InvalidInput(field, "no artefact store configured")
         return avatar_key(self.store, avatar_uri, field)
 
-    def _new_avatar(self, identity: Any, rig: str, seed: int) -> GaussianAvatar:
-        head = self._head_model(rig)
+    def _new_avatar(self, identity: Any, head: str, seed: int) -> GaussianAvatar:
         if head == "flame" and self.settings.flame_model is None:
             raise FailedPrecondition(
                 "flame56 motion needs a FLAME avatar: set DYAD_RENDER_FLAME_MODEL to FLAME 2020's "
@@ -175,8 +176,7 @@ class RendererCore:
             raise InvalidInput("head_model", f"expected one of {', '.join(HEAD_MODELS)}")
         if self.store is None:
             raise InvalidInput("store", "no artefact store configured")
-        rig = "flame56" if head_model == "flame" else "arkit55"
-        av = self._new_avatar(identity, rig, seed)
+        av = self._new_avatar(identity, head_model, seed)
         uri = store_avatar(self.store, av)
         return uri, self.store.put_bytes(png_bytes(self.preview(av)), "image/png")
 

@@ -20,6 +20,11 @@ class RendererSettings:
         choices=BACKENDS,
     )
     head_px: int = setting(512, "pixels per head (square); side by side is 2× wide")
+    head: str = setting(
+        "procedural",
+        "head model of generated arkit55 avatars: `procedural` or `human` (the MakeHuman bust)",
+        choices=("procedural", "human"),
+    )
     layout: str = setting("side", "layout for requests that name none", choices=LAYOUTS)
     background: str = setting("#e9edf2", "background colour, #rrggbb")
     flame_model: Path | None = setting(

