@@ -36,21 +36,17 @@ import re
 import statistics
 import sys
 import time
-import warnings
 from typing import Any
 
 import numpy as np
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # pyworld imports pkg_resources
-    import pyworld
 
 from bench.common import RESULTS, machine, write_result
 from dyad.domain import EMOTIONS, Emotion, Identity
 from dyad.services.dialogue.settings import DialogueSettings
 from dyad.services.dialogue.speech.conversation import speak
+from dyad.services.dialogue.speech.dsp import pyworld as dsp_pyworld
 from dyad.services.dialogue.speech.prosody import target_for
-from dyad.services.dialogue.speech.voicebox import Voicebox
+from dyad.services.dialogue.speech.voicebox import Voicebox, discover, make_engine
 from dyad.services.dialogue.speech.voices import CastVoice, VoiceInfo
 from dyad.services.dialogue.writing.writer import DialogueWriter
 from dyad.services.motion.procedural.animator import ProceduralAnimator
@@ -59,10 +55,7 @@ from dyad.services.motion.procedural.animator import ProceduralAnimator
 from dyad.services.motion.tests.test_procedural import col, frames, rms_envelope, segs
 from dyad.timebase import SAMPLE_RATE as SR
 
-try:  # make_engine and discover moved from engines/__init__ to voicebox
-    from dyad.services.dialogue.speech.voicebox import discover, make_engine
-except ImportError:
-    from dyad.services.dialogue.speech.engines import discover, make_engine  # type: ignore
+pyworld = dsp_pyworld()
 
 ESPEAK_VARIANTS = ("en-us+m3", "en-us+f3")
 RTF_SENTENCES = (
