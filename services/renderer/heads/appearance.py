@@ -9,8 +9,9 @@ leaves open is drawn from a generator seeded by a hash of the normalised text, s
 descriptor always gives the same person and two people described alike still differ a little.
 The empty string gives the neutral default (average proportions, no randomness).
 
-Facial hair, glasses and clothing words are recognised as words but not drawn (the head has
-no geometry for them).
+Facial hair, glasses, jewellery and clothing words become ``Appearance.extras`` (with the
+clothing colour in the palette), drawn by the human head; the procedural head ignores them.
+``NOT_DRAWN`` lists the writer's words a bust does not show.
 """
 
 from __future__ import annotations
@@ -28,12 +29,16 @@ from dyad.errors import InvalidInput
 from .descriptor_words import (
     AGE_SHAPE,
     AGE_WORDS,
+    CLOTHING_COLOURS,
+    EXTRA_WORDS,
     EYE_COLOURS,
     GENDER_SHAPE,
     GENDER_WORDS,
     GREY,
     HAIR_COLOURS,
     HAIR_ONLY,
+    METAL_COLOURS,
+    RANDOM_CLOTHING,
     RANDOM_EYES,
     RANDOM_HAIR,
     RGB,
@@ -58,6 +63,9 @@ class Appearance:
     age_band: str = "adult"
     gender: str = "androgynous"
     descriptor: str = ""  # the normalised text it was made from
+    #: drawable extras (``EXTRA_WORDS`` values: facial hair kinds, ``glasses``, ``earrings``,
+    #: ``nose_ring``, ``clothing:<kind>``); the human head draws them, the procedural does not
+    extras: frozenset[str] = frozenset()
 
 
 def normalise(text: str) -> str:
@@ -146,6 +154,8 @@ def appearance_from_identity(identity: Identity | str) -> Appearance:
     r_eyes = RANDOM_EYES[int(rng.integers(0, len(RANDOM_EYES)))]
     r_style = float(rng.uniform())
     r_lip = float(rng.uniform(-0.04, 0.04))
+    r_clothing = RANDOM_CLOTHING[int(rng.integers(0, len(RANDOM_CLOTHING)))]
+    r_metal = METAL_COLOURS[int(rng.integers(0, len(METAL_COLOURS)))]
 
     clauses = text.split(",") if text else []
     gender = gender or next(
@@ -179,6 +189,7 @@ def appearance_from_identity(identity: Identity | str) -> Appearance:
                     style = s
         elif not re.search(r"\bskin|\beyes?\b|eyed", c) and (w := _find(HAIR_ONLY, c)):
             hair_rgb = HAIR_COLOURS[HAIR_ONLY[w]]  # "a blonde woman", "redhead"
+    extras, clothing_rgb = _extras(clauses, r_clothing)
     if style is None:
         style = _default_style(gender, r_style)
     if hair_rgb is None:
@@ -200,6 +211,8 @@ def appearance_from_identity(identity: Identity | str) -> Appearance:
     shape = HeadShape(**values)
     skin = skin_colour(tone)
     palette = _palette(skin, hair_rgb, eyes, band, r_lip)
+    palette[Material.CLOTH] = clothing_rgb
+    palette[Material.METAL] = r_metal
     return Appearance(
         shape=shape,
         hair=style,
@@ -207,7 +220,27 @@ def appearance_from_identity(identity: Identity | str) -> Appearance:
         age_band=band,
         gender=gender or "androgynous",
         descriptor=text,
+        extras=extras,
     )
+
+
+def _extras(clauses: list[str], fallback_colour: str) -> tuple[frozenset[str], RGB]:
+    """Drawable extras and the clothing colour; without a clothing word, a shirt in
+    ``fallback_colour`` (a bust on a video call wears something)."""
+    found: set[str] = set()
+    colour: RGB | None = None
+    for c in clauses:
+        c = re.sub(r"\bon a cord\b", "", c)
+        if (w := _find(EXTRA_WORDS, c)) is None:
+            continue
+        found.add(EXTRA_WORDS[w])
+        if EXTRA_WORDS[w].startswith("clothing:") and (k := _find(CLOTHING_COLOURS, c)):
+            colour = CLOTHING_COLOURS[k]
+    kinds = sorted(x for x in found if x.startswith("clothing:"))
+    found -= set(kinds[1:])  # one garment: the first named (sorted: deterministic)
+    if not kinds:
+        found.add("clothing:shirt")
+    return frozenset(found), colour or CLOTHING_COLOURS[fallback_colour]
 
 
 def _default_style(gender: str | None, u: float) -> HairStyle:

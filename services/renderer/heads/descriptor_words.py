@@ -199,3 +199,70 @@ AGE_SHAPE = {
     "adult": {},
     "senior": {"lip_fullness": 0.88, "ear_size": 1.08, "nose_length": 1.05, "brow_thickness": 0.9},
 }
+
+#: Drawable extras (the human head draws them), phrase → feature; the longest phrase of a
+#: clause wins. Facial hair kinds, glasses, jewellery and ``clothing:<kind>``.
+EXTRA_WORDS: dict[str, str] = {
+    "stubble": "stubble",
+    "moustache": "moustache",
+    "mustache": "moustache",
+    "goatee": "goatee",
+    "short beard": "beard_short",
+    "full beard": "beard",
+    "beard": "beard",
+    "bearded": "beard",
+    "glasses": "glasses",
+    "spectacles": "glasses",
+    "bifocals": "glasses",
+    "earrings": "earrings",
+    "earring": "earrings",
+    "nose ring": "nose_ring",
+    "nose stud": "nose_ring",
+    "shirt": "clothing:shirt",
+    "t-shirt": "clothing:shirt",
+    "blouse": "clothing:shirt",
+    "jacket": "clothing:jacket",
+    "coat": "clothing:jacket",
+    "blazer": "clothing:blazer",
+    "suit": "clothing:blazer",
+    "hoodie": "clothing:hoodie",
+    "cardigan": "clothing:cardigan",
+    "sweater": "clothing:cardigan",
+    "jumper": "clothing:cardigan",
+    "dress": "clothing:dress",
+}
+CLOTHING_KINDS = ("shirt", "jacket", "blazer", "hoodie", "cardigan", "dress")
+#: Phrases the renderer reads but a bust does not show (or the head does not draw yet): the
+#: vocabulary test tells them from words nobody handles.
+NOT_DRAWN: tuple[str, ...] = (
+    "dimples",
+    "a warm smile",
+    "freckles",
+    "a gap-toothed grin",
+    "a plaster on one knee",
+    "braces",
+    "headphones around the neck",
+    "laugh lines",
+    "deep laugh lines",
+    "rosy cheeks",
+)
+#: Clothing colours by word; unspecified clothing takes one of ``RANDOM_CLOTHING``.
+CLOTHING_COLOURS: dict[str, RGB] = {
+    "denim": (0.26, 0.36, 0.55),
+    "navy": (0.14, 0.18, 0.32),
+    "black": (0.08, 0.08, 0.09),
+    "white": (0.90, 0.90, 0.88),
+    "grey": (0.50, 0.50, 0.52),
+    "gray": (0.50, 0.50, 0.52),
+    "red": (0.62, 0.14, 0.14),
+    "green": (0.22, 0.40, 0.26),
+    "blue": (0.20, 0.32, 0.62),
+    "brown": (0.40, 0.28, 0.18),
+    "beige": (0.78, 0.70, 0.56),
+    "knitted": (0.74, 0.66, 0.52),
+    "yellow": (0.85, 0.72, 0.25),
+    "pink": (0.85, 0.55, 0.62),
+    "purple": (0.42, 0.26, 0.52),
+}
+RANDOM_CLOTHING = ("navy", "grey", "denim", "green", "white", "black", "brown", "red", "beige")
+METAL_COLOURS: tuple[RGB, ...] = ((0.80, 0.66, 0.30), (0.78, 0.78, 0.80), (0.15, 0.15, 0.16))

@@ -34,6 +34,8 @@ class Material(IntEnum):
     EYELID = 9  # skin coloured, separate so a renderer can shade lid margins
     TONGUE = 10
     NECK = 11  # skin coloured; below the jaw line
+    CLOTH = 12  # clothing on the shoulders, collars
+    METAL = 13  # glasses frames, earrings, a nose ring
 
 
 @runtime_checkable

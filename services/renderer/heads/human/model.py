@@ -9,15 +9,21 @@ decimetres).
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
 from dyad.rigs import ARKIT_BLENDSHAPES, get_rig
 
-from ..model import apply_head_pose, validated_clip
+from ..appearance import Appearance
+from ..model import Material, apply_head_pose, validated_clip
+from ..shape import HairStyle
 from .bust import Bust, crop_bust, label_faces, neck_line
-from .data import face_unit_files, load_base_mesh, read_target
+from .data import BaseMesh, face_unit_files, load_base_mesh, read_target
+from .hair import hair_shell
+from .identity import identity_offsets
 
 _N_BLENDSHAPES = len(ARKIT_BLENDSHAPES)  # 52
 DM_TO_M = 0.1
@@ -29,92 +35,144 @@ _NECK_HI = 0.1
 _UNIT_ALIASES: dict[str, str] = {}
 
 
+@dataclass(frozen=True)
+class _Base:
+    """What every identity shares, parsed once: the base mesh, the bust, the face units (dm)
+    and the face labels (measured on the undeformed bust; identities keep the topology)."""
+
+    mesh: BaseMesh
+    bust: Bust
+    deltas_dm: np.ndarray  # [52, V, 3] float64
+    labels: np.ndarray  # [F] int8
+    missing_units: tuple[str, ...]
+    extra_units: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def _base() -> _Base:
+    mesh = load_base_mesh()
+    bust = crop_bust(mesh)
+    units = face_unit_files()
+    wanted = {_UNIT_ALIASES.get(n, n) for n in ARKIT_BLENDSHAPES}
+    missing = tuple(n for n in ARKIT_BLENDSHAPES if _UNIT_ALIASES.get(n, n) not in units)
+    deltas = np.zeros((_N_BLENDSHAPES, len(bust.vertices), 3), dtype=np.float64)  # [52, V, 3]
+    for k, name in enumerate(ARKIT_BLENDSHAPES):
+        path = units.get(_UNIT_ALIASES.get(name, name))
+        if path is not None:
+            deltas[k] = bust.scatter(*read_target(path, len(mesh.vertices)))
+    eyes = {}
+    for side in "lr":
+        c = mesh.group_centroid(f"joint-{side}-eye")
+        fwd = mesh.group_centroid(f"joint-{side}-eye-target") - c
+        eyes[side] = (c, fwd / np.linalg.norm(fwd))
+    moved = np.linalg.norm(deltas, axis=2)  # [52, V]
+    idx = {n: i for i, n in enumerate(ARKIT_BLENDSHAPES)}
+    lid = moved[idx["eyeBlinkLeft"]] + moved[idx["eyeBlinkRight"]]
+    brow_units = ("browDownLeft", "browDownRight")
+    brow = sum(moved[idx[n]] / max(moved[idx[n]].max(), 1e-12) for n in brow_units)
+    labels = label_faces(bust, eyes, lid, np.asarray(brow))  # [F] int8
+    return _Base(mesh, bust, deltas, labels, missing, tuple(sorted(set(units) - wanted)))
+
+
 class HumanHead:
-    """A human bust (head, neck, top of the shoulders, eyeballs, teeth, tongue, lashes).
+    """A human bust (head, neck, top of the shoulders, eyeballs, teeth, tongue, lashes, hair).
 
     Implements ``HeadModel`` with rig ``arkit55``: the 52 face units are a linear delta basis
     ``[52, V, 3]`` in ``ARKIT_BLENDSHAPES`` order (eye gaze too: the units move the eyeball
     helpers); ``headPitch/Yaw/Roll`` turn the head about the ``joint-head`` cube (top of the
-    neck) with a smooth falloff down the neck so the shoulders stay still.
+    neck) with a smooth falloff down the neck so the shoulders stay still. ``appearance``
+    shapes the identity (``identity``: MakeHuman's age/gender/ethnicity and feature targets)
+    and picks the hair (``hair``: shells over the scalp that follow their skin vertex); None
+    is the bald base mesh.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, appearance: Appearance | None = None, hair_seed: int | None = None) -> None:
         self.rig = get_rig("arkit55")
-        mesh = load_base_mesh()
-        self.bust: Bust = crop_bust(mesh)
-        v_dm = self.bust.vertices  # [V, 3] decimetres
+        base = _base()
+        mesh, self.bust = base.mesh, base.bust
+        self.missing_units, self.extra_units = base.missing_units, base.extra_units
+        offsets = (
+            identity_offsets(appearance, len(mesh.vertices))
+            if appearance is not None
+            else np.zeros_like(mesh.vertices)
+        )  # [Vbase, 3] dm
+        moved = mesh.vertices + offsets
+
+        def joint(name: str) -> np.ndarray:
+            return np.asarray(moved[mesh.group_vertices(name)].mean(axis=0))  # [3] dm
+
+        v_dm = self.bust.vertices + offsets[self.bust.base_index]  # [V, 3] decimetres
         body = self.bust.vertices_in("body")
-        head_skin = body[neck_line(v_dm[body]) > 0.0]
-        eye_y = 0.5 * (
-            mesh.group_centroid("joint-l-eye")[1] + mesh.group_centroid("joint-r-eye")[1]
-        )
+        head_skin = body[neck_line(self.bust.vertices[body]) > 0.0]
+        eye_y = 0.5 * (joint("joint-l-eye")[1] + joint("joint-r-eye")[1])
         z_mid = 0.5 * (v_dm[head_skin, 2].max() + v_dm[head_skin, 2].min())
         self.origin_dm = np.array([0.0, eye_y, z_mid])  # [3] base-mesh point at our origin
 
-        units = face_unit_files()
-        wanted = {_UNIT_ALIASES.get(n, n) for n in ARKIT_BLENDSHAPES}
-        self.missing_units = tuple(
-            n for n in ARKIT_BLENDSHAPES if _UNIT_ALIASES.get(n, n) not in units
-        )
-        self.extra_units = tuple(sorted(set(units) - wanted))
-        deltas = np.zeros((_N_BLENDSHAPES, len(v_dm), 3), dtype=np.float64)  # [52, V, 3] dm
-        for k, name in enumerate(ARKIT_BLENDSHAPES):
-            path = units.get(_UNIT_ALIASES.get(name, name))
-            if path is not None:
-                deltas[k] = self.bust.scatter(*read_target(path, len(mesh.vertices)))
-        self.deltas = (deltas * DM_TO_M).astype(np.float32)  # [52, V, 3] metres
-
-        eyes = {}
-        for side in "lr":
-            c = mesh.group_centroid(f"joint-{side}-eye")
-            fwd = mesh.group_centroid(f"joint-{side}-eye-target") - c
-            eyes[side] = (c, fwd / np.linalg.norm(fwd))
-        moved = np.linalg.norm(deltas, axis=2)  # [52, V]
-        idx = {n: i for i, n in enumerate(ARKIT_BLENDSHAPES)}
-        lid = moved[idx["eyeBlinkLeft"]] + moved[idx["eyeBlinkRight"]]
-        brow_units = ("browDownLeft", "browDownRight")
-        brow = sum(moved[idx[n]] / max(moved[idx[n]].max(), 1e-12) for n in brow_units)
+        self.deltas = (base.deltas_dm * DM_TO_M).astype(np.float32)  # [52, V, 3] metres
         self.faces = self.bust.faces  # [F, 3] int32
-        self.face_labels = label_faces(self.bust, eyes, lid, np.asarray(brow))  # [F] int8
-
+        self.face_labels = base.labels  # [F] int8
         self._neutral = ((v_dm - self.origin_dm) * DM_TO_M).astype(np.float32)  # [V, 3]
-        self.neck_pivot = ((mesh.group_centroid("joint-head") - self.origin_dm) * DM_TO_M).astype(
-            np.float32
-        )  # [3]
-        t = np.clip((neck_line(v_dm) - _NECK_LO) / (_NECK_HI - _NECK_LO), 0.0, 1.0)
+        self.neck_pivot = ((joint("joint-head") - self.origin_dm) * DM_TO_M).astype(np.float32)
+        # The turn's falloff is measured on the undeformed bust: the same skin turns for all.
+        t = np.clip((neck_line(self.bust.vertices) - _NECK_LO) / (_NECK_HI - _NECK_LO), 0.0, 1.0)
         self.head_weights = (t * t * (3.0 - 2.0 * t)).astype(np.float32)  # [V]
         self._active = np.flatnonzero(np.any(self.deltas != 0.0, axis=(0, 2)))  # [A]
         self._flat_deltas = np.ascontiguousarray(
             self.deltas[:, self._active].reshape(_N_BLENDSHAPES, -1)
         )  # [52, A·3]
 
+        self.hair = appearance.hair if appearance is not None else HairStyle.BALD
+        if hair_seed is None:
+            text = appearance.descriptor if appearance is not None else ""
+            hair_seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+        hair_v, hair_f, self._hair_skin = hair_shell(
+            self._neutral, self.faces, self.face_labels, self.hair, seed=hair_seed
+        )  # [H, 3], [G, 3] (indexing bust ⊕ hair), [H]: the skin vertex each follows
+        self._hair_rest = np.asarray(hair_v, dtype=np.float32)
+        self.faces = np.concatenate([self.faces, hair_f]).astype(np.int32)
+        self.face_labels = np.concatenate(
+            [self.face_labels, np.full(len(hair_f), Material.HAIR, dtype=np.int8)]
+        )
+        self._pose_weights = np.concatenate(
+            [self.head_weights, self.head_weights[self._hair_skin]]
+        ).astype(np.float32)
+
     @property
     def num_vertices(self) -> int:
-        return len(self._neutral)
+        return len(self._neutral) + len(self._hair_rest)
 
     def to_head(self, points_dm: np.ndarray) -> np.ndarray:
         """Base-mesh points ``[..., 3]`` (dm) → head coordinates (m), float32."""
         return ((np.asarray(points_dm) - self.origin_dm) * DM_TO_M).astype(np.float32)
 
     def neutral(self) -> np.ndarray:
-        """``[V, 3]`` float32 rest pose."""
-        return self._neutral.copy()
+        """``[V + H, 3]`` float32 rest pose (bust, then hair)."""
+        return np.concatenate([self._neutral, self._hair_rest]).astype(np.float32)
 
     def pose(self, motion: np.ndarray) -> np.ndarray:
-        """``[T, 55]`` arkit55 clip → ``[T, V, 3]`` float32: linear face-unit deltas, then the
-        head turn about ``neck_pivot`` with the neck falloff (DESIGN §2 angles)."""
+        """``[T, 55]`` arkit55 clip → ``[T, V + H, 3]`` float32: linear face-unit deltas, hair
+        carried by its skin vertex, then the head turn about ``neck_pivot`` with the neck
+        falloff (DESIGN §2 angles)."""
         clip = validated_clip(self.rig, motion)  # [T, 55]
-        n_t = clip.shape[0]
-        verts = np.repeat(self._neutral[None], n_t, axis=0)  # [T, V, 3]
+        n_t, n_b = clip.shape[0], len(self._neutral)
+        verts = np.repeat(self.neutral()[None], n_t, axis=0)  # [T, V + H, 3]
         moved = clip[:, :_N_BLENDSHAPES] @ self._flat_deltas  # [T, A·3]
         verts[:, self._active] += moved.reshape(n_t, -1, 3)
+        s = self._hair_skin
+        verts[:, n_b:] += verts[:, s] - self._neutral[s]  # hair follows its skin vertex
         pose = clip[:, _N_BLENDSHAPES:]  # [T, 3] pitch, yaw, roll
         if np.any(pose):
-            verts = apply_head_pose(verts, pose, self.neck_pivot, self.head_weights)
+            verts = apply_head_pose(verts, pose, self.neck_pivot, self._pose_weights)
         return verts.astype(np.float32, copy=False)
 
 
 @lru_cache(maxsize=1)
 def default_human_head() -> HumanHead:
-    """One shared ``HumanHead`` (building it parses ~2 MB of text: about a second)."""
+    """The bald base bust, shared (the base data is parsed once: about a second)."""
     return HumanHead()
+
+
+@lru_cache(maxsize=32)
+def human_head(appearance: Appearance) -> HumanHead:
+    """The bust of ``appearance`` (identity shape and hair), cached per appearance."""
+    return HumanHead(appearance)
