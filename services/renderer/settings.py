@@ -21,8 +21,8 @@ class RendererSettings:
     )
     head_px: int = setting(512, "pixels per head (square); side by side is 2× wide")
     head: str = setting(
-        "procedural",
-        "head model of generated arkit55 avatars: `procedural` or `human` (the MakeHuman bust)",
+        "human",
+        "head of generated arkit55 avatars: `human` (the MakeHuman bust) or `procedural`",
         choices=("procedural", "human"),
     )
     layout: str = setting("side", "layout for requests that name none", choices=LAYOUTS)

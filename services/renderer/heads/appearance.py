@@ -266,6 +266,7 @@ def _palette(
         Material.EYELID: _mix(skin, (0.70, 0.45, 0.42), 0.12),
         Material.LIPS: lips,
         Material.HAIR: hair,
+        Material.STUBBLE: _mix(skin, _scale(hair, 0.8), 0.45),
         Material.BROW: brow,
         Material.SCLERA: (0.93, 0.92, 0.88) if age_band != "senior" else (0.90, 0.88, 0.80),
         Material.IRIS: eyes,

@@ -36,6 +36,7 @@ class Material(IntEnum):
     NECK = 11  # skin coloured; below the jaw line
     CLOTH = 12  # clothing on the shoulders, collars
     METAL = 13  # glasses frames, earrings, a nose ring
+    STUBBLE = 14  # a shadow of beard: hair colour blended into the skin
 
 
 @runtime_checkable

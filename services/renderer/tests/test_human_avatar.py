@@ -30,7 +30,7 @@ def test_human_avatar_binds_one_gaussian_per_triangle_and_round_trips(tmp_path: 
         create_avatar(WHO, head="clay")
 
 
-def test_renderer_setting_picks_the_human_head_and_the_preview_shows_a_face() -> None:
+def test_the_human_head_is_the_default_and_the_preview_shows_a_bust() -> None:
     core = RendererCore(None, replace(RendererSettings(), head="human"))
     av = core.avatar(WHO)
     assert av.head_config["kind"] == "human"
@@ -40,5 +40,6 @@ def test_renderer_setting_picks_the_human_head_and_the_preview_shows_a_face() ->
     covered = np.abs(img.astype(int) - background).sum(-1) > 30
     assert 0.25 < covered.mean() < 0.9  # a bust fills the frame, not a speck, not all of it
     assert covered[-1].mean() > 0.5  # the shoulders reach the bottom edge: a bust
-    default = RendererCore(None, RendererSettings()).avatar(WHO)
-    assert default.head_config["kind"] == "procedural"
+    assert RendererCore(None, RendererSettings()).avatar(WHO).head_config["kind"] == "human"
+    fallback = RendererCore(None, replace(RendererSettings(), head="procedural")).avatar(WHO)
+    assert fallback.head_config["kind"] == "procedural"

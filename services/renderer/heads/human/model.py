@@ -20,8 +20,13 @@ from dyad.rigs import ARKIT_BLENDSHAPES, get_rig
 from ..appearance import Appearance
 from ..model import Material, apply_head_pose, validated_clip
 from ..shape import HairStyle
+from .accessories import ITEMS as ACCESSORIES
+from .accessories import accessories
 from .bust import Bust, crop_bust, label_faces, neck_line
+from .clothing import dress
 from .data import BaseMesh, face_unit_files, load_base_mesh, read_target
+from .facial_hair import KINDS as FACIAL_HAIR
+from .facial_hair import facial_hair_shell
 from .hair import hair_shell
 from .identity import identity_offsets
 
@@ -125,21 +130,66 @@ class HumanHead:
         if hair_seed is None:
             text = appearance.descriptor if appearance is not None else ""
             hair_seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
-        hair_v, hair_f, self._hair_skin = hair_shell(
+        # Extras (hair, accessories, …): vertices carried by a bust vertex each.
+        self._extra_rest = np.zeros((0, 3), np.float32)  # [H, 3]
+        self._extra_skin = np.zeros(0, np.int64)  # [H] the bust vertex each follows
+        hair_v, hair_f, hair_skin = hair_shell(
             self._neutral, self.faces, self.face_labels, self.hair, seed=hair_seed
-        )  # [H, 3], [G, 3] (indexing bust ⊕ hair), [H]: the skin vertex each follows
-        self._hair_rest = np.asarray(hair_v, dtype=np.float32)
-        self.faces = np.concatenate([self.faces, hair_f]).astype(np.int32)
-        self.face_labels = np.concatenate(
-            [self.face_labels, np.full(len(hair_f), Material.HAIR, dtype=np.int8)]
-        )
+        )  # [H, 3], [G, 3] (indexing bust ⊕ hair), [H]
+        self._add_extra(hair_v, hair_f, hair_skin, np.full(len(hair_f), Material.HAIR, np.int8))
+        extras = appearance.extras if appearance is not None else frozenset()
+        n_b, n_f = len(self._neutral), len(self.bust.faces)
+        bust_labels = self.face_labels[:n_f].copy()
+        self.facial_hair = next((x for x in sorted(extras) if x in FACIAL_HAIR), "")
+        if self.facial_hair:
+            fv, ff, fs = facial_hair_shell(
+                self._neutral, self.bust.faces, bust_labels, self.facial_hair, seed=hair_seed
+            )  # faces index bust ⊕ these: shift them past the extras so far
+            ff = np.where(ff >= n_b, ff + len(self._extra_rest), ff)
+            material = Material.STUBBLE if self.facial_hair == "stubble" else Material.HAIR
+            self._add_extra(fv, ff, fs, np.full(len(ff), material, np.int8))
+        self.clothing = next((x[9:] for x in sorted(extras) if x.startswith("clothing:")), "")
+        if self.clothing:
+            relabelled, cv, cf, cs, cl = dress(
+                self._neutral,
+                self.bust.faces,
+                bust_labels,
+                self.clothing,
+                seed=hair_seed,
+                head_weights=self.head_weights,
+            )
+            labels = self.face_labels.copy()  # base.labels is shared by every head
+            labels[:n_f] = relabelled
+            self.face_labels = labels
+            cf = np.where(cf >= n_b, cf + len(self._extra_rest), cf)
+            self._add_extra(cv, cf, cs, cl)
+        self.accessories = frozenset(x for x in extras if x in ACCESSORIES)
+        acc_v, acc_f, acc_skin, acc_labels = accessories(
+            self._neutral,
+            self.bust.faces,
+            bust_labels,
+            self.accessories,
+            seed=hair_seed,
+            offset=len(self._neutral) + len(self._extra_rest),
+        )  # faces index bust ⊕ hair ⊕ accessories; acc_skin: the bust vertex each follows
+        self._add_extra(acc_v, acc_f, acc_skin, acc_labels)
         self._pose_weights = np.concatenate(
-            [self.head_weights, self.head_weights[self._hair_skin]]
+            [self.head_weights, self.head_weights[self._extra_skin]]
         ).astype(np.float32)
+
+    def _add_extra(
+        self, verts: np.ndarray, faces: np.ndarray, skin: np.ndarray, labels: np.ndarray
+    ) -> None:
+        """Append geometry carried by bust vertices ``skin`` (faces already index the whole
+        vertex array: bust ⊕ every extra so far ⊕ these)."""
+        self._extra_rest = np.concatenate([self._extra_rest, verts]).astype(np.float32)
+        self._extra_skin = np.concatenate([self._extra_skin, skin]).astype(np.int64)
+        self.faces = np.concatenate([self.faces, faces]).astype(np.int32)
+        self.face_labels = np.concatenate([self.face_labels, labels]).astype(np.int8)
 
     @property
     def num_vertices(self) -> int:
-        return len(self._neutral) + len(self._hair_rest)
+        return len(self._neutral) + len(self._extra_rest)
 
     def to_head(self, points_dm: np.ndarray) -> np.ndarray:
         """Base-mesh points ``[..., 3]`` (dm) → head coordinates (m), float32."""
@@ -147,7 +197,7 @@ class HumanHead:
 
     def neutral(self) -> np.ndarray:
         """``[V + H, 3]`` float32 rest pose (bust, then hair)."""
-        return np.concatenate([self._neutral, self._hair_rest]).astype(np.float32)
+        return np.concatenate([self._neutral, self._extra_rest]).astype(np.float32)
 
     def pose(self, motion: np.ndarray) -> np.ndarray:
         """``[T, 55]`` arkit55 clip → ``[T, V + H, 3]`` float32: linear face-unit deltas, hair
@@ -158,7 +208,7 @@ class HumanHead:
         verts = np.repeat(self.neutral()[None], n_t, axis=0)  # [T, V + H, 3]
         moved = clip[:, :_N_BLENDSHAPES] @ self._flat_deltas  # [T, A·3]
         verts[:, self._active] += moved.reshape(n_t, -1, 3)
-        s = self._hair_skin
+        s = self._extra_skin
         verts[:, n_b:] += verts[:, s] - self._neutral[s]  # hair follows its skin vertex
         pose = clip[:, _N_BLENDSHAPES:]  # [T, 3] pitch, yaw, roll
         if np.any(pose):
