@@ -29,6 +29,7 @@ from dyad.services.renderer.avatars.stored import (
     load_stored_avatar,
     store_avatar,
 )
+from dyad.services.renderer.backdrop import backdrop
 from dyad.services.renderer.layout import active_speaker, check_layout, compose
 from dyad.services.renderer.raster import resolve_backend
 from dyad.services.renderer.settings import RendererSettings
@@ -75,6 +76,7 @@ class RenderArgs:
     head_px: int
     per_speaker: bool
     relation: tuple[bool, bool]
+    environment: str = ""  # the sound environment: its backdrop behind the heads; "" plain
 
 
 class FrameCounter(Protocol):
@@ -180,12 +182,30 @@ class RendererCore:
         uri = store_avatar(self.store, av)
         return uri, self.store.put_bytes(png_bytes(self.preview(av)), "image/png")
 
-    def preview(self, av: GaussianAvatar, head_px: int | None = None) -> np.ndarray:
-        """A neutral front view ``[h, h, 3]`` uint8."""
+    def preview(
+        self, av: GaussianAvatar, head_px: int | None = None, environment: str = ""
+    ) -> np.ndarray:
+        """A neutral front view ``[h, h, 3]`` uint8 (over ``environment``'s backdrop if given)."""
         rest = np.zeros((1, len(get_rig(av.rig).channels)), np.float32)
-        camera = head_camera("front", head_px or self.settings.head_px)
-        track = HeadTrack(av, rest, camera)
-        return next(head_frames(track, background=self.background, backend=self.settings.backend))
+        px = head_px or self.settings.head_px
+        track = HeadTrack(av, rest, head_camera("front", px))
+        bg = self.backgrounds(environment, px, ("front",))
+        return next(
+            head_frames(
+                track,
+                background=bg["front"] if isinstance(bg, dict) else bg,
+                backend=self.settings.backend,
+            )
+        )
+
+    def backgrounds(
+        self, environment: str, head_px: int, sides: tuple[str, ...] = ("a", "b")
+    ) -> tuple[float, float, float] | dict[str, np.ndarray]:
+        """What goes behind the heads: with ``DYAD_RENDER_BACKDROP=environment`` and an
+        ``environment``, its plate per camera side; else the plain background colour."""
+        if self.settings.backdrop == "environment" and environment:
+            return {s: backdrop(environment, head_px, s) for s in sides}
+        return self.background
 
     # --- rendering ---------------------------------------------------------------------------
     def _heads(
@@ -229,6 +249,7 @@ class RendererCore:
         head_px: int = 0,
         singles: bool = True,
         relation: tuple[bool, bool] = (False, True),
+        environment: str = "",
         progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, Path]:
         """Write ``conversation.mp4`` (the layout, with ``mix`` — ``[N, 2]`` or ``[N]`` — or the
@@ -236,7 +257,8 @@ class RendererCore:
         ``speaker_b.mp4`` (each with its own track) into ``out_dir``.
 
         Clips ``[T, C]`` of ``rig`` (``motion_b`` None: A alone, ``single`` layout only);
-        tracks ``[N]`` float at 16 kHz; no audio at all gives silent videos.
+        tracks ``[N]`` float at 16 kHz; no audio at all gives silent videos. ``environment``
+        (a sound environment) picks the backdrop behind the heads; "" the plain colour.
         """
         layout = layout or self.settings.layout
         head_px = head_px or self.settings.head_px
@@ -274,7 +296,7 @@ class RendererCore:
             heads,
             outputs,
             audio_rate=AUDIO_RATE,
-            background=self.background,
+            background=self.backgrounds(environment, head_px),
             backend=self.settings.backend,
             crf=self.settings.crf,
             relation=relation,
@@ -334,6 +356,7 @@ class RendererCore:
                 head_px=args.head_px,
                 singles=args.per_speaker,
                 relation=args.relation,
+                environment=args.environment,
                 progress=progress,
                 **loaded,
             )
@@ -360,6 +383,7 @@ class RendererCore:
             head_px=args.head_px,
             active=active,
             relation=args.relation,
+            environment=args.environment,
         )
 
     def stream_frames(
@@ -374,6 +398,7 @@ class RendererCore:
         head_px: int = 0,
         active: np.ndarray | None = None,
         relation: tuple[bool, bool] = (False, True),
+        environment: str = "",
     ) -> Iterator[tuple[int, list[bytes]]]:
         """Composite frames as PNGs in chunks of ``stream_chunk_frames``: (start, [png…])."""
         layout = layout or self.settings.layout
@@ -382,9 +407,13 @@ class RendererCore:
         check_pair(motion_a, rig, motion_b, rig)
         clips = {"a": motion_a} if motion_b is None else {"a": motion_a, "b": motion_b}
         heads = self._heads(clips, rig, identities or {}, avatar_uris or {}, head_px)
+        bg = self.backgrounds(environment, head_px)
         streams = {
             s: head_frames(
-                h, background=self.background, backend=self.settings.backend, relation=relation
+                h,
+                background=bg[s] if isinstance(bg, dict) else bg,
+                backend=self.settings.backend,
+                relation=relation,
             )
             for s, h in heads.items()
         }

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from dyad.domain import ENVIRONMENTS
 from dyad.domain.limits import check_seed
 from dyad.errors import InvalidInput
 from dyad.protoconv import check_clip_claims, identity_from_pb, relation_from_pb
@@ -55,6 +56,11 @@ def parse_render(req: pb.RenderVideoRequest) -> RenderArgs:
         if m.name or m.appearance
     }
     relation = relation_from_pb(req.relation)
+    if req.sound_environment and req.sound_environment not in ENVIRONMENTS:
+        raise InvalidInput(
+            "sound_environment",
+            f"{req.sound_environment!r} is not one of {', '.join(ENVIRONMENTS)} (or empty)",
+        )
     assert motion_a is not None
     return RenderArgs(
         motion=(motion_a, motion_b),
@@ -66,6 +72,7 @@ def parse_render(req: pb.RenderVideoRequest) -> RenderArgs:
         head_px=head_px,
         per_speaker=req.per_speaker_videos,
         relation=(relation.blood, relation.equal) if relation else (False, True),
+        environment=req.sound_environment,
     )
 
 

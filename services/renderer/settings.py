@@ -10,6 +10,7 @@ from dyad.config import load, setting
 PREFIX = "DYAD_RENDER_"
 BACKENDS = ("auto", "cpu", "gsplat", "torch")
 LAYOUTS = ("side", "pip", "single")
+BACKDROPS = ("environment", "plain")
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,15 @@ class RendererSettings:
         choices=("procedural", "human"),
     )
     layout: str = setting("side", "layout for requests that name none", choices=LAYOUTS)
-    background: str = setting("#e9edf2", "background colour, #rrggbb")
+    backdrop: str = setting(
+        "environment",
+        "behind the heads: `environment` (a soft-focus plate of the conversation's sound "
+        "environment, when the request names one) or `plain` (the background colour)",
+        choices=BACKDROPS,
+    )
+    background: str = setting(
+        "#e9edf2", "background colour, #rrggbb (plain backdrop, or no environment given)"
+    )
     flame_model: Path | None = setting(
         None, "FLAME 2020 `generic_model.pkl` (user-supplied; needed for flame56 clips)"
     )

@@ -48,6 +48,12 @@ def parse_colour(text: str, field: str = "background") -> tuple[float, float, fl
     return tuple(int(t[i : i + 2], 16) / 255.0 for i in (0, 2, 4))  # type: ignore[return-value]
 
 
+Colour = tuple[float, float, float]
+#: A head's background: a flat colour, or an ``[h, h, 3]`` float plate (``backdrop``).
+Background = Colour | np.ndarray
+_BLACK = (0.0, 0.0, 0.0)
+
+
 @dataclass(frozen=True)
 class HeadTrack:
     """One speaker to draw: avatar, ``[T, C]`` clip of the avatar's rig, camera."""
@@ -60,13 +66,26 @@ class HeadTrack:
 def head_frames(
     head: HeadTrack,
     *,
-    background: tuple[float, float, float],
+    background: Background,
     backend: str,
     relation: tuple[bool, bool] = (False, True),
 ) -> Iterator[np.ndarray]:
-    """``[h, h, 3]`` uint8 frames of one head."""
+    """``[h, h, 3]`` uint8 frames of one head over a colour or a plate.
+
+    A plate is composited behind the Gaussians drawn over black: ``rgb + (1 − alpha)·plate``.
+    """
+    plate = None
+    if isinstance(background, np.ndarray):
+        shape = (head.camera.height, head.camera.width, 3)
+        if background.shape != shape:
+            raise InvalidInput("background", f"plate is {background.shape}, frames are {shape}")
+        plate = background.astype(np.float32, copy=False)
     for scene in head.avatar.scenes(head.motion, relation=relation, cull_from=head.camera.position):
-        yield to_uint8(render(scene, head.camera, background=background, backend=backend).rgb)
+        if plate is None:
+            yield to_uint8(render(scene, head.camera, background=background, backend=backend).rgb)
+            continue
+        out = render(scene, head.camera, background=_BLACK, backend=backend)
+        yield to_uint8(out.rgb + (1.0 - out.alpha)[..., None] * plate)
 
 
 @dataclass(frozen=True)
@@ -105,7 +124,7 @@ def render_videos(
     outputs: list[VideoOutput],
     *,
     audio_rate: int,
-    background: tuple[float, float, float] = (0.91, 0.93, 0.95),
+    background: Colour | dict[str, np.ndarray] = (0.91, 0.93, 0.95),
     backend: str = "auto",
     crf: int = 20,
     relation: tuple[bool, bool] = (False, True),
@@ -113,6 +132,7 @@ def render_videos(
 ) -> int:
     """Render ``heads`` (``{"a": …, "b": …}``, equal T) once and encode every output.
 
+    ``background`` is one colour for every head or a plate per head (``{"a": [h, h, 3], …}``).
     Returns the number of frames. ``progress(done, total)`` is called per frame.
     """
     lengths = {k: h.motion.shape[0] for k, h in heads.items()}
@@ -122,7 +142,12 @@ def render_videos(
     for o in outputs:
         frame_size(o.layout, next(iter(heads.values())).camera.height)  # validates the layout
     streams = {
-        k: head_frames(h, background=background, backend=backend, relation=relation)
+        k: head_frames(
+            h,
+            background=background[k] if isinstance(background, dict) else background,
+            backend=backend,
+            relation=relation,
+        )
         for k, h in heads.items()
     }
     queues: list[queue.Queue[object]] = [queue.Queue(maxsize=4) for _ in outputs]

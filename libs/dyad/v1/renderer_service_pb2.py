@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from dyad.v1 import common_pb2 as dyad_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x64yad/v1/renderer_service.proto\x12\x07\x64yad.v1\x1a\x14\x64yad/v1/common.proto\"\xcd\x03\n\x12RenderVideoRequest\x12%\n\x08motion_a\x18\x01 \x01(\x0b\x32\x13.dyad.v1.MotionClip\x12%\n\x08motion_b\x18\x02 \x01(\x0b\x32\x13.dyad.v1.MotionClip\x12#\n\x05\x61udio\x18\x03 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\x12\x14\n\x0c\x61vatar_a_uri\x18\x04 \x01(\t\x12\x14\n\x0c\x61vatar_b_uri\x18\x05 \x01(\t\x12%\n\nidentity_a\x18\x06 \x01(\x0b\x32\x11.dyad.v1.Identity\x12%\n\nidentity_b\x18\x07 \x01(\x0b\x32\x11.dyad.v1.Identity\x12\x1f\n\x06layout\x18\x08 \x01(\x0e\x32\x0f.dyad.v1.Layout\x12\x14\n\x0chead_size_px\x18\t \x01(\x05\x12%\n\x07track_a\x18\n \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\x12%\n\x07track_b\x18\x0b \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\x12\x1a\n\x12per_speaker_videos\x18\x0c \x01(\x08\x12)\n\x08relation\x18\r \x01(\x0b\x32\x17.dyad.v1.SocialRelation\"\xcb\x01\n\x13RenderVideoResponse\x12#\n\x05video\x18\x01 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\x12\x12\n\nnum_frames\x18\x02 \x01(\x05\x12\r\n\x05width\x18\x03 \x01(\x05\x12\x0e\n\x06height\x18\x04 \x01(\x05\x12-\n\x0fspeaker_a_video\x18\x05 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\x12-\n\x0fspeaker_b_video\x18\x06 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\"5\n\nFrameChunk\x12\x13\n\x0bstart_frame\x18\x01 \x01(\x05\x12\x12\n\npng_frames\x18\x02 \x03(\x0c\"j\n\x13\x43reateAvatarRequest\x12#\n\x08identity\x18\x01 \x01(\x0b\x32\x11.dyad.v1.Identity\x12\x12\n\nhead_model\x18\x02 \x01(\t\x12\x11\n\x04seed\x18\x03 \x01(\x03H\x00\x88\x01\x01\x42\x07\n\x05_seed\"U\n\x14\x43reateAvatarResponse\x12\x12\n\navatar_uri\x18\x01 \x01(\t\x12)\n\x0bpreview_png\x18\x02 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef2\xec\x01\n\x0fRendererService\x12H\n\x0bRenderVideo\x12\x1b.dyad.v1.RenderVideoRequest\x1a\x1c.dyad.v1.RenderVideoResponse\x12\x42\n\x0cStreamFrames\x12\x1b.dyad.v1.RenderVideoRequest\x1a\x13.dyad.v1.FrameChunk0\x01\x12K\n\x0c\x43reateAvatar\x12\x1c.dyad.v1.CreateAvatarRequest\x1a\x1d.dyad.v1.CreateAvatarResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x64yad/v1/renderer_service.proto\x12\x07\x64yad.v1\x1a\x14\x64yad/v1/common.proto\"\xe8\x03\n\x12RenderVideoRequest\x12%\n\x08motion_a\x18\x01 \x01(\x0b\x32\x13.dyad.v1.MotionClip\x12%\n\x08motion_b\x18\x02 \x01(\x0b\x32\x13.dyad.v1.MotionClip\x12#\n\x05\x61udio\x18\x03 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\x12\x14\n\x0c\x61vatar_a_uri\x18\x04 \x01(\t\x12\x14\n\x0c\x61vatar_b_uri\x18\x05 \x01(\t\x12%\n\nidentity_a\x18\x06 \x01(\x0b\x32\x11.dyad.v1.Identity\x12%\n\nidentity_b\x18\x07 \x01(\x0b\x32\x11.dyad.v1.Identity\x12\x1f\n\x06layout\x18\x08 \x01(\x0e\x32\x0f.dyad.v1.Layout\x12\x14\n\x0chead_size_px\x18\t \x01(\x05\x12%\n\x07track_a\x18\n \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\x12%\n\x07track_b\x18\x0b \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\x12\x1a\n\x12per_speaker_videos\x18\x0c \x01(\x08\x12)\n\x08relation\x18\r \x01(\x0b\x32\x17.dyad.v1.SocialRelation\x12\x19\n\x11sound_environment\x18\x0e \x01(\t\"\xcb\x01\n\x13RenderVideoResponse\x12#\n\x05video\x18\x01 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\x12\x12\n\nnum_frames\x18\x02 \x01(\x05\x12\r\n\x05width\x18\x03 \x01(\x05\x12\x0e\n\x06height\x18\x04 \x01(\x05\x12-\n\x0fspeaker_a_video\x18\x05 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\x12-\n\x0fspeaker_b_video\x18\x06 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef\"5\n\nFrameChunk\x12\x13\n\x0bstart_frame\x18\x01 \x01(\x05\x12\x12\n\npng_frames\x18\x02 \x03(\x0c\"j\n\x13\x43reateAvatarRequest\x12#\n\x08identity\x18\x01 \x01(\x0b\x32\x11.dyad.v1.Identity\x12\x12\n\nhead_model\x18\x02 \x01(\t\x12\x11\n\x04seed\x18\x03 \x01(\x03H\x00\x88\x01\x01\x42\x07\n\x05_seed\"U\n\x14\x43reateAvatarResponse\x12\x12\n\navatar_uri\x18\x01 \x01(\t\x12)\n\x0bpreview_png\x18\x02 \x01(\x0b\x32\x14.dyad.v1.ArtifactRef2\xec\x01\n\x0fRendererService\x12H\n\x0bRenderVideo\x12\x1b.dyad.v1.RenderVideoRequest\x1a\x1c.dyad.v1.RenderVideoResponse\x12\x42\n\x0cStreamFrames\x12\x1b.dyad.v1.RenderVideoRequest\x1a\x13.dyad.v1.FrameChunk0\x01\x12K\n\x0c\x43reateAvatar\x12\x1c.dyad.v1.CreateAvatarRequest\x1a\x1d.dyad.v1.CreateAvatarResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,15 +33,15 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dyad.v1.renderer_service_pb
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RENDERVIDEOREQUEST']._serialized_start=66
-  _globals['_RENDERVIDEOREQUEST']._serialized_end=527
-  _globals['_RENDERVIDEORESPONSE']._serialized_start=530
-  _globals['_RENDERVIDEORESPONSE']._serialized_end=733
-  _globals['_FRAMECHUNK']._serialized_start=735
-  _globals['_FRAMECHUNK']._serialized_end=788
-  _globals['_CREATEAVATARREQUEST']._serialized_start=790
-  _globals['_CREATEAVATARREQUEST']._serialized_end=896
-  _globals['_CREATEAVATARRESPONSE']._serialized_start=898
-  _globals['_CREATEAVATARRESPONSE']._serialized_end=983
-  _globals['_RENDERERSERVICE']._serialized_start=986
-  _globals['_RENDERERSERVICE']._serialized_end=1222
+  _globals['_RENDERVIDEOREQUEST']._serialized_end=554
+  _globals['_RENDERVIDEORESPONSE']._serialized_start=557
+  _globals['_RENDERVIDEORESPONSE']._serialized_end=760
+  _globals['_FRAMECHUNK']._serialized_start=762
+  _globals['_FRAMECHUNK']._serialized_end=815
+  _globals['_CREATEAVATARREQUEST']._serialized_start=817
+  _globals['_CREATEAVATARREQUEST']._serialized_end=923
+  _globals['_CREATEAVATARRESPONSE']._serialized_start=925
+  _globals['_CREATEAVATARRESPONSE']._serialized_end=1010
+  _globals['_RENDERERSERVICE']._serialized_start=1013
+  _globals['_RENDERERSERVICE']._serialized_end=1249
 # @@protoc_insertion_point(module_scope)

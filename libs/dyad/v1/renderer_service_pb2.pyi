@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RenderVideoRequest(_message.Message):
-    __slots__ = ("motion_a", "motion_b", "audio", "avatar_a_uri", "avatar_b_uri", "identity_a", "identity_b", "layout", "head_size_px", "track_a", "track_b", "per_speaker_videos", "relation")
+    __slots__ = ("motion_a", "motion_b", "audio", "avatar_a_uri", "avatar_b_uri", "identity_a", "identity_b", "layout", "head_size_px", "track_a", "track_b", "per_speaker_videos", "relation", "sound_environment")
     MOTION_A_FIELD_NUMBER: _ClassVar[int]
     MOTION_B_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,7 @@ class RenderVideoRequest(_message.Message):
     TRACK_B_FIELD_NUMBER: _ClassVar[int]
     PER_SPEAKER_VIDEOS_FIELD_NUMBER: _ClassVar[int]
     RELATION_FIELD_NUMBER: _ClassVar[int]
+    SOUND_ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     motion_a: _common_pb2.MotionClip
     motion_b: _common_pb2.MotionClip
     audio: _common_pb2.ArtifactRef
@@ -35,7 +36,8 @@ class RenderVideoRequest(_message.Message):
     track_b: _common_pb2.ArtifactRef
     per_speaker_videos: bool
     relation: _common_pb2.SocialRelation
-    def __init__(self, motion_a: _Optional[_Union[_common_pb2.MotionClip, _Mapping]] = ..., motion_b: _Optional[_Union[_common_pb2.MotionClip, _Mapping]] = ..., audio: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., avatar_a_uri: _Optional[str] = ..., avatar_b_uri: _Optional[str] = ..., identity_a: _Optional[_Union[_common_pb2.Identity, _Mapping]] = ..., identity_b: _Optional[_Union[_common_pb2.Identity, _Mapping]] = ..., layout: _Optional[_Union[_common_pb2.Layout, str]] = ..., head_size_px: _Optional[int] = ..., track_a: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., track_b: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., per_speaker_videos: _Optional[bool] = ..., relation: _Optional[_Union[_common_pb2.SocialRelation, _Mapping]] = ...) -> None: ...
+    sound_environment: str
+    def __init__(self, motion_a: _Optional[_Union[_common_pb2.MotionClip, _Mapping]] = ..., motion_b: _Optional[_Union[_common_pb2.MotionClip, _Mapping]] = ..., audio: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., avatar_a_uri: _Optional[str] = ..., avatar_b_uri: _Optional[str] = ..., identity_a: _Optional[_Union[_common_pb2.Identity, _Mapping]] = ..., identity_b: _Optional[_Union[_common_pb2.Identity, _Mapping]] = ..., layout: _Optional[_Union[_common_pb2.Layout, str]] = ..., head_size_px: _Optional[int] = ..., track_a: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., track_b: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., per_speaker_videos: _Optional[bool] = ..., relation: _Optional[_Union[_common_pb2.SocialRelation, _Mapping]] = ..., sound_environment: _Optional[str] = ...) -> None: ...
 
 class RenderVideoResponse(_message.Message):
     __slots__ = ("video", "num_frames", "width", "height", "speaker_a_video", "speaker_b_video")

@@ -140,16 +140,18 @@ def _shift_apart(
     semitones: float = SHIFT_SEMITONES,
     warp_min: float = SHIFT_FORMANT,
 ) -> CastVoice:
-    """B at least ``semitones`` (and a ``warp_min`` formant step) away from A (direction: who
-    is younger or more feminine goes up)."""
+    """B at least ``semitones`` (and a ``warp_min`` formant step) away from A; where B's own
+    offsets fall short, B moves up when younger (or, as old, more feminine), else down."""
     who_a, who_b = speakers["a"], speakers["b"]
-    rank_a = (_FEMININITY[who_a.gender_presentation], -AGE_BANDS.index(who_a.age_band))
-    rank_b = (_FEMININITY[who_b.gender_presentation], -AGE_BANDS.index(who_b.age_band))
+    # younger first (a child's voice goes up whatever their presentation), then femininity
+    rank_a = (-AGE_BANDS.index(who_a.age_band), _FEMININITY[who_a.gender_presentation])
+    rank_b = (-AGE_BANDS.index(who_b.age_band), _FEMININITY[who_b.gender_presentation])
     up = rank_b > rank_a or (rank_b == rank_a and _hash(key, "shift") % 2 == 0)
     sign = 1.0 if up else -1.0
-    # at least the shift apart; more where B's own age already sets them further apart
-    pitch = a.pitch_st + sign * max(semitones, sign * (b.pitch_st - a.pitch_st))
-    warp = max(warp_min, (b.formant / a.formant) ** sign)
-    return replace(
-        b, pitch_st=pitch, formant=a.formant * warp**sign, rate=b.rate * (1.04 if up else 0.96)
-    )
+    # B's own offsets stand where they already set the two far enough apart
+    gap = b.pitch_st - a.pitch_st
+    pitch = b.pitch_st if abs(gap) >= semitones else a.pitch_st + sign * semitones
+    ratio = b.formant / a.formant
+    keep_warp = max(ratio, 1 / ratio) >= warp_min
+    formant = b.formant if keep_warp else a.formant * warp_min**sign
+    return replace(b, pitch_st=pitch, formant=formant, rate=b.rate * (1.04 if up else 0.96))

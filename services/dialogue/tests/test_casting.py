@@ -112,3 +112,13 @@ def test_espeak_only_keeps_each_identitys_own_voice() -> None:
     twins = {s: Identity("Same Name", gender_presentation="feminine") for s in ("a", "b")}
     same = cast(twins, espeak, key="e")
     assert same["a"].info.id == same["b"].info.id and same["b"].shifted
+
+
+def test_a_child_keeps_a_childs_voice_beside_an_adult_of_the_same_voice_kind() -> None:
+    """The child's own offsets (+7 semitones, a shorter vocal tract) are not undone by the
+    rule that keeps two same-gender voices apart."""
+    for voices in (FRESH, EXTRA):
+        got = cast(people(("feminine", "adult"), ("masculine", "child")), voices, key="c")
+        assert got["b"].info.gender == "feminine"
+        assert got["b"].pitch_st >= 5.0 and got["b"].formant > 1.1, got["b"].describe()
+        assert got["b"].pitch_st - got["a"].pitch_st >= DISTINCT_SEMITONES

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +40,26 @@ from .offsetnet import GaussianOffsetNet, OffsetNetConfig
 FORMAT = "dyad-gaussian-avatar"
 VERSION = 1
 SH_C0 = 0.28209479177387814  # the degree-0 spherical-harmonic constant (3DGS PLY colours)
-# Key light from the upper front, on the camera's left; head coordinates (DESIGN §2).
+# Three-point lighting in head coordinates (DESIGN §2): a key from the upper front on the
+# subject's right (the camera's left), a weaker fill from the other side, and a rim that
+# brightens the outline against the backdrop; a little Blinn–Phong specular from the key on
+# skin, lips, eyes (the corneal highlight), teeth and metal.
 LIGHT_DIR = np.array([-0.35, 0.45, 0.82]) / np.linalg.norm([-0.35, 0.45, 0.82])
-AMBIENT, DIFFUSE = 0.52, 0.55
+FILL_DIR = np.array([0.6, 0.05, 0.8]) / np.linalg.norm([0.6, 0.05, 0.8])
+AMBIENT, DIFFUSE, FILL, RIM = 0.44, 0.52, 0.16, 0.22
+#: material → (specular strength, Blinn–Phong exponent)
+GLOSS = {
+    Material.SKIN: (0.05, 16.0),
+    Material.NECK: (0.04, 16.0),
+    Material.EYELID: (0.05, 16.0),
+    Material.LIPS: (0.14, 28.0),
+    Material.SCLERA: (0.55, 90.0),
+    Material.IRIS: (0.55, 90.0),
+    Material.PUPIL: (0.55, 90.0),
+    Material.TEETH: (0.12, 30.0),
+    Material.METAL: (0.55, 40.0),
+    Material.HAIR: (0.04, 10.0),
+}
 # Each Gaussian starts moment-matched to its triangle (the covariance of a uniform density
 # over it, std inflated by SPREAD so neighbours overlap into a closed surface) and THIN along
 # the normal (in triangle units k).
@@ -67,6 +84,9 @@ class GaussianAvatar:
     shading: bool = True
     offsetnet: GaussianOffsetNet | None = None
     anchor: torch.Tensor | None = None  # [N] long: the anchor each Gaussian takes offsets from
+    _gloss_cache: tuple[np.ndarray, np.ndarray] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def num_gaussians(self) -> int:
@@ -114,11 +134,12 @@ class GaussianAvatar:
                 means, quats, scales, normals = bind_frame(verts[i], faces, *params)
                 if offsets is not None:
                     means += offsets[i]
-                colours = self.shade(normals)
                 if cull_from is None:
+                    colours = self.shade(normals)
                     yield GaussianScene(means, quats, scales, opacity, colours)
                     continue
                 view = cull_from.astype(np.float32) - means  # [N, 3]
+                colours = self.shade(normals, view / np.linalg.norm(view, axis=1, keepdims=True))
                 facing = np.einsum("ij,ij->i", normals, view)
                 keep = facing > -BACKFACE_MARGIN * np.linalg.norm(view, axis=1)
                 yield GaussianScene(
@@ -135,16 +156,40 @@ class GaussianAvatar:
             c = self.offsetnet(relation[0], relation[1], t)  # [t, anchors, 3]
         return (c if self.anchor is None else c[:, self.anchor]).numpy()
 
-    def shade(self, normals: np.ndarray) -> np.ndarray:
-        """Colours ``[N, 3]`` of one frame from its triangle normals ``[N, 3]``: albedo × (ambient
-        + diffuse Lambert) under the fixed key light; soft materials flatter."""
+    def shade(self, normals: np.ndarray, view: np.ndarray | None = None) -> np.ndarray:
+        """Colours ``[N, 3]`` of one frame from its triangle normals ``[N, 3]`` and the unit
+        directions to the camera ``[N, 3]`` (None: straight ahead, +z): albedo × (ambient +
+        key + fill) + rim + specular; soft materials flatter."""
         albedo = self.albedo.detach().numpy()
         if not self.shading:
             return albedo.astype(np.float32, copy=True)
-        k = AMBIENT + DIFFUSE * np.maximum(normals @ LIGHT_DIR.astype(np.float32), 0.0)
+        n = normals.astype(np.float32, copy=False)
+        ahead = np.array([0.0, 0.0, 1.0], np.float32)
+        v = np.broadcast_to(ahead, n.shape) if view is None else view
+        key = np.maximum(n @ LIGHT_DIR.astype(np.float32), 0.0)
+        k = AMBIENT + DIFFUSE * key + FILL * np.maximum(n @ FILL_DIR.astype(np.float32), 0.0)
         soft = self.soft.detach().numpy()
         k = k + soft * (0.95 - k) * 0.7
-        return np.clip(albedo * k[:, None], 0.0, 1.0).astype(np.float32)
+        facing = np.clip(np.einsum("ij,ij->i", n, v), 0.0, 1.0)
+        rim = RIM * (1.0 - facing) ** 3  # grazing angles, i.e. the outline
+        strength, exponent = self._gloss()
+        half = LIGHT_DIR.astype(np.float32) + v
+        half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-6)
+        spec = strength * np.maximum(np.einsum("ij,ij->i", n, half), 0.0) ** exponent
+        spec *= key > 0.0
+        out = albedo * (k + rim)[:, None] + spec[:, None]
+        return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+    def _gloss(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-Gaussian specular strength and exponent ``[N]`` from its triangle's material."""
+        if self._gloss_cache is None or self._gloss_cache[0].shape[0] != self.num_gaussians:
+            labels = np.asarray(self.head.face_labels)[self.binding.numpy()]
+            strength = np.zeros(labels.shape, np.float32)
+            exponent = np.ones(labels.shape, np.float32)
+            for material, (g, e) in GLOSS.items():
+                strength[labels == material], exponent[labels == material] = g, e
+            self._gloss_cache = (strength, exponent)
+        return self._gloss_cache
 
     # --- storage ----------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:

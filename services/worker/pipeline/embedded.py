@@ -14,7 +14,12 @@ from typing import Any
 
 from dyad import __version__
 from dyad.domain import Dialogue, Identity, Relation, StoredConversation, StoredFeatures
-from dyad.services.worker.pipeline.stages import FeaturePair, MotionPair, RenderedVideos
+from dyad.services.worker.pipeline.stages import (
+    FeaturePair,
+    MotionPair,
+    RenderedVideos,
+    render_environment,
+)
 from dyad.storage import ArtifactRef, ArtifactStore
 
 
@@ -120,6 +125,7 @@ class EmbeddedStages:
             head_px=head_px,
             per_speaker=True,
             relation=(relation.blood, relation.equal),
+            environment=render_environment(conv.timeline),
         )
         on_frames = None if progress is None else (lambda done, total: progress(done / total))
         out = self._core("renderer").render_request(args, progress=on_frames)

@@ -21,7 +21,13 @@ from typing import Any, Protocol, TypeVar
 from dyad.domain import Dialogue, StoredConversation, StoredFeatures, Timeline
 from dyad.observability import observe_stage, prepare_stages
 from dyad.services.worker.pipeline.options import GenerateOptions
-from dyad.services.worker.pipeline.stages import FeaturePair, MotionPair, RenderedVideos, Stages
+from dyad.services.worker.pipeline.stages import (
+    FeaturePair,
+    MotionPair,
+    RenderedVideos,
+    Stages,
+    render_environment,
+)
 from dyad.storage import ArtifactRef, ArtifactStore
 
 PROMPT_STAGES = ("dialogue", "speech", "features", "motion", "refine", "render")
@@ -308,6 +314,7 @@ class Orchestrator:
             "layout": opts.layout,
             "head_px": opts.head_px,
             "identities": [x.to_dict() for x in identities],
+            "environment": render_environment(conv.timeline),
         }
         return self._cached(
             "render",

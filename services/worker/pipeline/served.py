@@ -36,7 +36,12 @@ from dyad.protoconv import (
 from dyad.rpc.client import error_from_rpc
 from dyad.rpc.tls import sync_channel
 from dyad.services.worker.pipeline.settings import SERVICES, PipelineSettings
-from dyad.services.worker.pipeline.stages import FeaturePair, MotionPair, RenderedVideos
+from dyad.services.worker.pipeline.stages import (
+    FeaturePair,
+    MotionPair,
+    RenderedVideos,
+    render_environment,
+)
 from dyad.storage import ArtifactRef, ArtifactStore
 from dyad.v1 import audio_encoder_service_pb2 as audio_pb
 from dyad.v1 import audio_encoder_service_pb2_grpc as audio_grpc
@@ -320,6 +325,7 @@ class ServedStages:
             head_size_px=head_px,
             per_speaker_videos=True,
             relation=relation_to_pb(conv.timeline.relation),
+            sound_environment=render_environment(conv.timeline),
         )
         if conv.mix is not None:
             req.audio.CopyFrom(conv.mix.to_proto())

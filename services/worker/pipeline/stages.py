@@ -17,11 +17,26 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from dyad.domain import Dialogue, Identity, Relation, StoredConversation, StoredFeatures
+from dyad.domain import (
+    ENVIRONMENTS,
+    Dialogue,
+    Identity,
+    Relation,
+    StoredConversation,
+    StoredFeatures,
+    Timeline,
+)
 from dyad.storage import ArtifactRef, ArtifactStore
 
 MotionPair = tuple[ArtifactRef, ArtifactRef]
 FeaturePair = tuple[StoredFeatures, StoredFeatures]
+
+
+def render_environment(timeline: Timeline) -> str:
+    """The sound environment the renderer draws behind the heads ("" when the timeline names
+    none it knows, e.g. ``unknown`` for uploaded audio: the plain background)."""
+    env = timeline.sound_environment
+    return env if env in ENVIRONMENTS else ""
 
 
 @dataclass(frozen=True)

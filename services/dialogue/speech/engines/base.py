@@ -7,13 +7,17 @@ rest, resamples to 16 kHz and ``finish_audio`` trims and fades the ends.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from dyad.errors import InvalidInput
+from dyad.errors import DeadlineExceeded, FailedPrecondition, InvalidInput, Unavailable
 from dyad.services.dialogue.speech.prosody import ProsodyTarget
 from dyad.services.dialogue.speech.voices import CastVoice, VoiceInfo
 from dyad.timebase import SAMPLE_RATE
@@ -102,3 +106,47 @@ def finish_audio(x: np.ndarray, *, frame_s: float = 0.01, floor_db: float = -40.
         out[:n] *= ramp
         out[-n:] *= ramp[::-1]
     return out
+
+
+def run_engine(
+    name: str, cmd: list[str], timeout_s: float, missing: str
+) -> subprocess.CompletedProcess[bytes]:
+    """A speech program's argv (no shell): a missing binary is FailedPrecondition(``missing``),
+    too slow is DeadlineExceeded, a failure is Unavailable with its stderr."""
+    try:
+        done = subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False)
+    except FileNotFoundError:
+        raise FailedPrecondition(missing) from None
+    except subprocess.TimeoutExpired:
+        raise DeadlineExceeded(f"{name} took longer than {timeout_s} s") from None
+    if done.returncode != 0:
+        err = done.stderr.decode("utf-8", "replace").strip()[:200]
+        raise Unavailable(f"{name} failed (exit {done.returncode}): {err}")
+    return done
+
+
+def render_through_files(
+    name: str,
+    text: str,
+    command: Callable[[str, str], tuple[list[str], frozenset[str]]],
+    run: Callable[[list[str]], subprocess.CompletedProcess[bytes]],
+) -> Rendered:
+    """Text into a file, the program (``command(text_path, wav_path)`` → argv and the controls
+    it applies) writes a WAV, read back at its own rate as mono float32. Text never reaches
+    an argv, so a leading ``-`` or markup is just text."""
+    import soundfile as sf
+
+    with tempfile.TemporaryDirectory(prefix=f"dyad-{name.lower()}-") as tmp:
+        text_path, wav_path = os.path.join(tmp, "text.txt"), os.path.join(tmp, "out.wav")
+        with open(text_path, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+        cmd, native = command(text_path, wav_path)
+        done = run(cmd)
+        try:
+            audio, rate = sf.read(wav_path, dtype="float32", always_2d=True)
+        except (OSError, RuntimeError, sf.LibsndfileError):
+            err = done.stderr.decode("utf-8", "replace").strip()[:200]
+            raise Unavailable(f"{name} wrote no audio: {err}") from None
+    if audio.shape[0] == 0:
+        raise Unavailable(f"{name} wrote an empty file")
+    return Rendered(np.ascontiguousarray(audio.mean(axis=1), dtype=np.float32), int(rate), native)

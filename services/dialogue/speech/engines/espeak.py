@@ -8,16 +8,20 @@ there: with nothing else installed everything still works.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from dataclasses import replace
 from xml.sax.saxutils import escape
 
 import numpy as np
 
 from dyad.domain import Emotion
-from dyad.errors import DeadlineExceeded, FailedPrecondition, InvalidInput, Unavailable
+from dyad.errors import FailedPrecondition, InvalidInput, Unavailable
 from dyad.media.audio import load_audio
-from dyad.services.dialogue.speech.engines.base import Rendered, check_text, finish_audio
+from dyad.services.dialogue.speech.engines.base import (
+    Rendered,
+    check_text,
+    finish_audio,
+    run_engine,
+)
 from dyad.services.dialogue.speech.prosody import CONTROLS, ProsodyTarget, target_for
 from dyad.services.dialogue.speech.voices import (
     CastVoice,
@@ -82,15 +86,9 @@ class EspeakEngine:
             spec = replace(spec, language=lang, variant=variant)
         tempo = replace(target, rate=target.rate * voice.rate)
         cmd = self.command(text, spec, tempo, voice.pitch_st)
-        try:
-            done = subprocess.run(cmd, capture_output=True, timeout=self.timeout_s, check=False)
-        except FileNotFoundError:
-            raise FailedPrecondition("espeak-ng not found: run `make setup`") from None
-        except subprocess.TimeoutExpired:
-            raise DeadlineExceeded(f"espeak-ng took longer than {self.timeout_s} s") from None
-        if done.returncode != 0 or not done.stdout:
-            err = done.stderr.decode("utf-8", "replace").strip()[:200]
-            raise Unavailable(f"espeak-ng failed (exit {done.returncode}): {err}")
+        done = run_engine("espeak-ng", cmd, self.timeout_s, "espeak-ng not found: run `make setup`")
+        if not done.stdout:
+            raise Unavailable("espeak-ng returned no audio")
         try:
             audio = load_audio(done.stdout, SAMPLE_RATE)
         except InvalidInput:

@@ -25,17 +25,12 @@ Native controls, measured with pyworld (dio + stonemask) over three sentences:
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 
-import numpy as np
-import soundfile as sf
-
-from dyad.errors import DeadlineExceeded, FailedPrecondition, InvalidInput, Unavailable
-from dyad.services.dialogue.speech.engines.base import Rendered
+from dyad.errors import FailedPrecondition, InvalidInput
+from dyad.services.dialogue.speech.engines.base import Rendered, render_through_files, run_engine
 from dyad.services.dialogue.speech.prosody import ProsodyTarget
 from dyad.services.dialogue.speech.voices import CastVoice, VoiceInfo
 
@@ -117,21 +112,12 @@ class FliteEngine:
             raise InvalidInput("voice", f"{voice.info.id} is not a flite voice")
         if not float(target.rate) * float(voice.rate) > 0:
             raise InvalidInput("rate", f"tempo {target.rate * voice.rate!r} is not positive")
-        with tempfile.TemporaryDirectory(prefix="dyad-flite-") as tmp:
-            text_path, wav_path = os.path.join(tmp, "text.txt"), os.path.join(tmp, "out.wav")
-            with open(text_path, "w", encoding="utf-8") as f:
-                f.write(text + "\n")
-            cmd, native = self.command(voice, target, text_path, wav_path)
-            done = self._run(cmd)
-            try:
-                audio, rate = sf.read(wav_path, dtype="float32", always_2d=True)
-            except (OSError, RuntimeError, sf.LibsndfileError):
-                err = done.stderr.decode("utf-8", "replace").strip()[:200]
-                raise Unavailable(f"flite wrote no audio: {err}") from None
-        if audio.shape[0] == 0:
-            raise Unavailable("flite wrote an empty file")
-        mono = np.ascontiguousarray(audio.mean(axis=1), dtype=np.float32)
-        return Rendered(mono, int(rate), native)
+        return render_through_files(
+            "flite",
+            text,
+            lambda text_path, wav_path: self.command(voice, target, text_path, wav_path),
+            self._run,
+        )
 
     def _voice_name(self, name: str) -> str:
         if name not in self.installed():
@@ -141,13 +127,4 @@ class FliteEngine:
         return name
 
     def _run(self, cmd: list[str]) -> subprocess.CompletedProcess[bytes]:
-        try:
-            done = subprocess.run(cmd, capture_output=True, timeout=self.timeout_s, check=False)
-        except FileNotFoundError:
-            raise FailedPrecondition("flite not found: run `make setup`") from None
-        except subprocess.TimeoutExpired:
-            raise DeadlineExceeded(f"flite took longer than {self.timeout_s} s") from None
-        if done.returncode != 0:
-            err = done.stderr.decode("utf-8", "replace").strip()[:200]
-            raise Unavailable(f"flite failed (exit {done.returncode}): {err}")
-        return done
+        return run_engine("flite", cmd, self.timeout_s, "flite not found: run `make setup`")

@@ -22,14 +22,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
-
-from dyad.errors import DeadlineExceeded, FailedPrecondition, InvalidInput, Unavailable
-from dyad.services.dialogue.speech.engines.base import Rendered
+from dyad.errors import FailedPrecondition, InvalidInput
+from dyad.services.dialogue.speech.engines.base import Rendered, render_through_files, run_engine
 from dyad.services.dialogue.speech.prosody import ProsodyTarget
 from dyad.services.dialogue.speech.voices import CastVoice, VoiceInfo
 
@@ -117,30 +113,12 @@ class RHVoiceEngine:
         return [*cmd, "-i", text_path, "-o", wav_path], frozenset(native)
 
     def render(self, text: str, voice: CastVoice, target: ProsodyTarget) -> Rendered:
-        with tempfile.TemporaryDirectory(prefix="dyad-rhvoice-") as tmp:
-            text_path, wav_path = os.path.join(tmp, "text.txt"), os.path.join(tmp, "out.wav")
-            cmd, native = self.command(voice, target, text_path, wav_path)
-            with open(text_path, "w", encoding="utf-8") as f:
-                f.write(text + "\n")
-            done = self._run(cmd)
-            try:
-                audio, rate = sf.read(wav_path, dtype="float32", always_2d=True)
-            except (OSError, RuntimeError, sf.LibsndfileError):
-                err = done.stderr.decode("utf-8", "replace").strip()[:200]
-                raise Unavailable(f"RHVoice wrote no audio: {err}") from None
-        if audio.shape[0] == 0:
-            raise Unavailable("RHVoice wrote an empty file")
-        mono = np.ascontiguousarray(audio.mean(axis=1), dtype=np.float32)
-        return Rendered(mono, int(rate), native)
+        return render_through_files(
+            "RHVoice",
+            text,
+            lambda text_path, wav_path: self.command(voice, target, text_path, wav_path),
+            self._run,
+        )
 
     def _run(self, cmd: list[str]) -> subprocess.CompletedProcess[bytes]:
-        try:
-            done = subprocess.run(cmd, capture_output=True, timeout=self.timeout_s, check=False)
-        except FileNotFoundError:
-            raise FailedPrecondition(MISSING) from None
-        except subprocess.TimeoutExpired:
-            raise DeadlineExceeded(f"RHVoice took longer than {self.timeout_s} s") from None
-        if done.returncode != 0:
-            err = done.stderr.decode("utf-8", "replace").strip()[:200]
-            raise Unavailable(f"RHVoice failed (exit {done.returncode}): {err}")
-        return done
+        return run_engine("RHVoice", cmd, self.timeout_s, MISSING)

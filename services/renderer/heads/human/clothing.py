@@ -22,7 +22,7 @@ import numpy as np
 
 from ..model import Material
 from .facial_hair import offset_shell, smoothed_normals
-from .hair import _distance_to, _edges, _smoothstep
+from .shells import distance_to, edges_of, smoothstep
 
 KINDS = ("shirt", "jacket", "blazer", "hoodie", "cardigan", "dress")
 
@@ -79,7 +79,7 @@ _CLOTHABLE = (Material.SKIN, Material.NECK)
 def _fallback_weights(v: np.ndarray) -> np.ndarray:
     p = v * 10.0 + _BASE_ORIGIN_DM
     line = p[:, 1] - 6.0 + 0.625 * (p[:, 2] - 1.0)
-    return _smoothstep((line - _NECK_LO) / (_NECK_HI - _NECK_LO))
+    return smoothstep((line - _NECK_LO) / (_NECK_HI - _NECK_LO))
 
 
 def neckline_height(points: np.ndarray, neckline: str) -> np.ndarray:
@@ -90,7 +90,7 @@ def neckline_height(points: np.ndarray, neckline: str) -> np.ndarray:
     depth, half = _OPENING[neckline]
     t = np.clip(1.0 - np.abs(x) / half, 0.0, 1.0)
     shape = t if neckline in ("v", "open") else np.sqrt(t * (2.0 - t))
-    return y - depth * shape * _smoothstep((z - 0.0) / 0.02)
+    return y - depth * shape * smoothstep((z - 0.0) / 0.02)
 
 
 def _outward(pts: np.ndarray, faces: np.ndarray, centre: np.ndarray) -> np.ndarray:
@@ -148,24 +148,24 @@ def dress(
     skin_faces = f[clothable]
     normals = smoothed_normals(v, skin_faces)
     region = f[cloth]
-    edges = _edges(region)
+    edges = edges_of(region)
     in_region = np.zeros(n_v, dtype=bool)
     in_region[region.ravel()] = True
     # The neck edge: region vertices with a clothable neighbour above the neckline.
-    all_edges = _edges(skin_faces)
+    all_edges = edges_of(skin_faces)
     outside = ~in_region
     nb_out = np.zeros(n_v, dtype=bool)
     np.logical_or.at(nb_out, all_edges[:, 0], outside[all_edges[:, 1]])
     np.logical_or.at(nb_out, all_edges[:, 1], outside[all_edges[:, 0]])
     neck_edge = in_region & nb_out & (v[:, 1] > -0.24) & (np.abs(v[:, 0]) < 0.12)
-    d_neck = _distance_to(neck_edge, v, edges)
-    thickness = thick_full * (0.6 + 0.4 * _smoothstep(d_neck / 0.02))
+    d_neck = distance_to(neck_edge, v, edges)
+    thickness = thick_full * (0.6 + 0.4 * smoothstep(d_neck / 0.02))
     lapel = _LAPEL.get(kind, 0.0)
     if lapel:
         # A ridge along the front opening: the neck edge in front of the neck's axis.
         opening = neck_edge & (v[:, 2] > 0.0) & (v[:, 1] < _LINE_FRONT + 0.005)
-        d_open = _distance_to(opening, v, edges)
-        thickness += lapel * _smoothstep(1.0 - d_open / _LAPEL_WIDTH)
+        d_open = distance_to(opening, v, edges)
+        thickness += lapel * smoothstep(1.0 - d_open / _LAPEL_WIDTH)
     shell, shell_faces, used, _ = offset_shell(
         v, region, normals, thickness, relax=3 if thick_full > 0.003 else 0
     )
@@ -185,7 +185,7 @@ def dress(
             theta = np.arctan2(v[back, 0], -(v[back, 2] - _NECK_AXIS_Z))
             back = back[np.argsort(theta)]
             theta = np.sort(theta)
-            h = height * _smoothstep((1.9 - np.abs(theta)) / 0.8)
+            h = height * smoothstep((1.9 - np.abs(theta)) / 0.8)
             radial = v[back] - centre
             radial[:, 1] = 0.0
             radial /= np.maximum(np.linalg.norm(radial, axis=1, keepdims=True), 1e-12)

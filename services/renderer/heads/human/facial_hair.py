@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import Material
-from .hair import _distance_to, _edges, _neighbour_mean, _smoothstep, _vertex_normals
+from .shells import distance_to, edges_of, neighbour_mean, relax_heights, smoothstep, vertex_normals
 
 KINDS = ("stubble", "moustache", "goatee", "beard_short", "beard")
 
@@ -135,7 +135,7 @@ def offset_shell(
     local = np.full(n_v, -1, dtype=np.int64)
     local[used] = np.arange(len(used))
     rf = local[region]
-    edges = _edges(rf)
+    edges = edges_of(rf)
     base = v[used]
     nrm = normals[used]
     thick = thickness[used]
@@ -146,22 +146,7 @@ def offset_shell(
     on_edge = np.zeros(len(used), dtype=bool)
     on_edge[boundary.ravel()] = True
 
-    height = thick.copy()
-    count = np.maximum(np.bincount(edges.ravel(), minlength=len(base)), 1)
-    for _ in range(relax):
-        shell = base + nrm * height[:, None]
-        total = np.zeros(len(base))
-        np.add.at(
-            total,
-            edges[:, 0],
-            np.einsum("ij,ij->i", shell[edges[:, 1]] - base[edges[:, 0]], nrm[edges[:, 0]]),
-        )
-        np.add.at(
-            total,
-            edges[:, 1],
-            np.einsum("ij,ij->i", shell[edges[:, 0]] - base[edges[:, 1]], nrm[edges[:, 1]]),
-        )
-        height = np.where(on_edge, height, np.maximum(0.8 * thick, total / count))
+    height = relax_heights(base, nrm, thick, edges, on_edge, relax)
     shell = base + nrm * height[:, None]
 
     faces = [rf + n_v]
@@ -176,10 +161,10 @@ def offset_shell(
 
 def smoothed_normals(v: np.ndarray, skin_faces: np.ndarray, iterations: int = 4) -> np.ndarray:
     """``[V, 3]`` unit vertex normals of ``skin_faces``, averaged over neighbours."""
-    edges = _edges(skin_faces)
-    normals = _vertex_normals(v, skin_faces)
+    edges = edges_of(skin_faces)
+    normals = vertex_normals(v, skin_faces)
     for _ in range(iterations):
-        normals = _neighbour_mean(normals, edges, len(v))
+        normals = neighbour_mean(normals, edges, len(v))
         normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-20)
     return normals
 
@@ -241,7 +226,7 @@ def facial_hair_shell(
     else:
         # Taper towards the region's edge and towards the lips (geodesic distances over the
         # skin), thicken below the chin, and add a little seeded unevenness.
-        edges_all = _edges(skin_faces)
+        edges_all = edges_of(skin_faces)
         in_region = np.zeros(len(v), dtype=bool)
         in_region[region.ravel()] = True
         outside = np.ones(len(v), dtype=bool)
@@ -252,14 +237,14 @@ def facial_hair_shell(
         np.logical_or.at(nb_out, edges_all[:, 0], out_v[edges_all[:, 1]])
         np.logical_or.at(nb_out, edges_all[:, 1], out_v[edges_all[:, 0]])
         edge_v = in_region & nb_out
-        d_edge = _distance_to(edge_v, v, edges_all)
-        d_lip = _distance_to(near_lips, v, edges_all)
-        ramp = _smoothstep(d_edge / _RAMP[kind])
+        d_edge = distance_to(edge_v, v, edges_all)
+        d_lip = distance_to(near_lips, v, edges_all)
+        ramp = smoothstep(d_edge / _RAMP[kind])
         thickness = full * (_EDGE_FRACTION + (1.0 - _EDGE_FRACTION) * ramp)
-        thickness *= _LIP_FRACTION + (1.0 - _LIP_FRACTION) * _smoothstep(d_lip / _LIP_RAMP[kind])
+        thickness *= _LIP_FRACTION + (1.0 - _LIP_FRACTION) * smoothstep(d_lip / _LIP_RAMP[kind])
         extra = _CHIN_EXTRA.get(kind, 0.0)
         if extra:
-            thickness += extra * _smoothstep((_CHIN_Y - v[:, 1]) / 0.02) * ramp
+            thickness += extra * smoothstep((_CHIN_Y - v[:, 1]) / 0.02) * ramp
         waves = rng.normal(size=(4, 3))
         waves /= np.linalg.norm(waves, axis=1, keepdims=True)
         phase = rng.uniform(0.0, 2.0 * np.pi, size=4)

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..model import Material
 from ..shape import HairStyle
+from .shells import distance_to, edges_of, neighbour_mean, relax_heights, smoothstep, vertex_normals
 
 #: Full hair thickness over the scalp (metres) by style; near the hairline it tapers to
 #: ``_EDGE_FRACTION`` of this over ``_RAMP`` metres (hair thins out at its edge).
@@ -112,55 +113,6 @@ def scalp_vertices(vertices_m: np.ndarray, style: HairStyle) -> np.ndarray:
     if style is HairStyle.RECEDING:
         keep &= np.linalg.norm(v - _CROWN, axis=1) > _CROWN_RADIUS
     return keep
-
-
-def _edges(faces: np.ndarray) -> np.ndarray:
-    """``[E, 2]`` unique undirected edges (i < j) of ``faces [F, 3]``."""
-    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    return np.unique(np.sort(e, axis=1), axis=0)
-
-
-def _neighbour_mean(values: np.ndarray, edges: np.ndarray, n: int) -> np.ndarray:
-    """Mean of each vertex's neighbours' ``values [n, ...]`` (itself where it has none)."""
-    total = np.zeros_like(values)
-    np.add.at(total, edges[:, 0], values[edges[:, 1]])
-    np.add.at(total, edges[:, 1], values[edges[:, 0]])
-    count = np.bincount(edges.ravel(), minlength=n).astype(np.float64)
-    shape = (-1,) + (1,) * (values.ndim - 1)
-    has = count > 0
-    out = values.copy()
-    out[has] = total[has] / count[has].reshape(shape)
-    return out
-
-
-def _vertex_normals(v: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """``[V, 3]`` area-weighted unit vertex normals (zero where no face touches)."""
-    tri = v[faces]
-    fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # [F, 3], |fn| = 2·area
-    vn = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(vn, faces[:, k], fn)
-    return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-20)
-
-
-def _distance_to(sources: np.ndarray, v: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """``[V]`` shortest edge-path length from any vertex in ``sources [V]`` bool (inf where
-    unreachable): Bellman–Ford relaxation, vectorised over the edges."""
-    d = np.where(sources, 0.0, np.inf)
-    length = np.linalg.norm(v[edges[:, 0]] - v[edges[:, 1]], axis=1)
-    for _ in range(len(v)):
-        new = d.copy()
-        np.minimum.at(new, edges[:, 0], d[edges[:, 1]] + length)
-        np.minimum.at(new, edges[:, 1], d[edges[:, 0]] + length)
-        if np.array_equal(new, d):
-            break
-        d = new
-    return d
-
-
-def _smoothstep(t: np.ndarray) -> np.ndarray:
-    t = np.clip(t, 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
 
 
 def _soft_max(a: np.ndarray, b: float, soft: float = 0.01) -> np.ndarray:
@@ -275,17 +227,17 @@ def hair_shell(
         return empty
 
     # Smoothed normals of the whole skin (so the region's edge sees its neighbours too).
-    skin_edges = _edges(skin_faces)
-    normals = _vertex_normals(v, skin_faces)
+    skin_edges = edges_of(skin_faces)
+    normals = vertex_normals(v, skin_faces)
     for _ in range(4):
-        normals = _neighbour_mean(normals, skin_edges, n_v)
+        normals = neighbour_mean(normals, skin_edges, n_v)
         normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-20)
 
     used = np.unique(region)  # [H0] bust vertices under the shell
     local = np.full(n_v, -1, dtype=np.int64)
     local[used] = np.arange(len(used))
     rf = local[region]  # [R, 3] local indices
-    edges = _edges(rf)
+    edges = edges_of(rf)
     pos = v[used]
     nrm = normals[used]
 
@@ -302,19 +254,19 @@ def hair_shell(
     if style is HairStyle.SHAVED:
         thick = np.full(len(used), full)
     else:
-        depth = _distance_to(on_edge, pos, edges)
-        ramp = _smoothstep(depth / _RAMP)
+        depth = distance_to(on_edge, pos, edges)
+        ramp = smoothstep(depth / _RAMP)
         thick = full * (_EDGE_FRACTION + (1.0 - _EDGE_FRACTION) * ramp)
         if style is HairStyle.CURLY:
             thick *= 1.0 + _CURL_NOISE * _curl_noise(pos, rng) * ramp
         if style is HairStyle.LONG:
             # Hangs off the neck: thicker from the ears down, for hair the neck doesn't hold.
-            hang = _smoothstep((0.0 - pos[:, 1]) / 0.06)
+            hang = smoothstep((0.0 - pos[:, 1]) / 0.06)
             thick += (_LONG_HANG - full) * hang * ramp
         if style is HairStyle.RECEDING:
             # Thinning towards the crown's bald spot.
             near = np.linalg.norm(pos - _CROWN, axis=1)
-            thick *= 0.45 + 0.55 * _smoothstep((near - _CROWN_RADIUS) / 0.03)
+            thick *= 0.45 + 0.55 * smoothstep((near - _CROWN_RADIUS) / 0.03)
 
     base = pos.copy()
     if style is HairStyle.LONG:
@@ -322,10 +274,10 @@ def hair_shell(
         # surroundings), bulged out far enough to clear the ear.
         ear = _in_ear(pos, _EAR_MARGIN)
         for _ in range(300):
-            base[ear] = _neighbour_mean(base, edges, len(base))[ear]
-        membrane_n = _vertex_normals(base, rf)
+            base[ear] = neighbour_mean(base, edges, len(base))[ear]
+        membrane_n = vertex_normals(base, rf)
         for _ in range(4):
-            membrane_n = _neighbour_mean(membrane_n, edges, len(base))
+            membrane_n = neighbour_mean(membrane_n, edges, len(base))
             membrane_n /= np.maximum(np.linalg.norm(membrane_n, axis=1, keepdims=True), 1e-20)
         nrm = np.where(ear[:, None], membrane_n, nrm)
         lateral = np.sign(pos[:, 0])
@@ -336,7 +288,7 @@ def hair_shell(
             np.maximum.at(grown, edges[:, 1], clear[edges[:, 0]])
             clear = grown
         for _ in range(8):
-            clear = np.where(on_edge, 0.0, _neighbour_mean(clear, edges, len(base)))
+            clear = np.where(on_edge, 0.0, neighbour_mean(clear, edges, len(base)))
         thick = thick + clear
 
     height = thick.copy()
@@ -344,33 +296,20 @@ def hair_shell(
         # Relax the shell a little (hair bridges the scalp's small dents): each vertex moves
         # along its own normal only (no sliding), to where its neighbours' shell crosses that
         # line on average, keeping at least most of its thickness; the edge stays put.
-        for _ in range(2 if style is HairStyle.CURLY else 6):
-            shell = base + nrm * height[:, None]
-            total = np.zeros(len(base))
-            np.add.at(
-                total,
-                edges[:, 0],
-                np.einsum("ij,ij->i", shell[edges[:, 1]] - base[edges[:, 0]], nrm[edges[:, 0]]),
-            )
-            np.add.at(
-                total,
-                edges[:, 1],
-                np.einsum("ij,ij->i", shell[edges[:, 0]] - base[edges[:, 1]], nrm[edges[:, 1]]),
-            )
-            count = np.maximum(np.bincount(edges.ravel(), minlength=len(base)), 1)
-            relaxed = np.maximum(0.8 * thick, total / count)
-            height = np.where(on_edge, height, relaxed)
+        height = relax_heights(
+            base, nrm, thick, edges, on_edge, 2 if style is HairStyle.CURLY else 6
+        )
     shell = base + nrm * height[:, None]
 
     if style is HairStyle.LONG:
         # Below the ears the hair hangs straight down rather than hugging the neck.
-        hang = _smoothstep((-0.005 - shell[:, 1]) / 0.05) * _smoothstep(depth / _RAMP)
+        hang = smoothstep((-0.005 - shell[:, 1]) / 0.05) * smoothstep(depth / _RAMP)
         # (A smooth maximum, strictly increasing, so no two vertices land on one line.)
         side = np.abs(shell[:, 0])
-        push_x = hang * _smoothstep((side - 0.02) / 0.03) * (_soft_max(side, _DRAPE_X) - side)
+        push_x = hang * smoothstep((side - 0.02) / 0.03) * (_soft_max(side, _DRAPE_X) - side)
         shell[:, 0] += np.sign(shell[:, 0]) * push_x
         behind = -shell[:, 2]
-        back = _smoothstep((behind - 0.01) / 0.04)
+        back = smoothstep((behind - 0.01) / 0.04)
         shell[:, 2] -= hang * back * (_soft_max(behind, -_DRAPE_Z) - behind)
 
     new_vertices = [shell]
