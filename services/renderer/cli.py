@@ -41,7 +41,11 @@ def register_avatar(sub: argparse._SubParsersAction) -> None:
     avatar.set_defaults(func=lambda _a: avatar.print_help() or 2)
     c = cmds.add_parser("create", help="identity text → avatar directory (+ preview.png, .ply)")
     c.add_argument("--identity", default="", help="descriptor text; empty: a neutral default")
-    c.add_argument("--head-model", choices=("procedural", "human", "flame"), default="procedural")
+    c.add_argument(
+        "--head-model",
+        choices=("procedural", "human", "flame"),
+        help="default: DYAD_RENDER_HEAD (human)",
+    )
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--out", required=True, type=Path)
     c.set_defaults(func=create)
@@ -135,7 +139,10 @@ def create(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     av = create_avatar(
-        args.identity, head=args.head_model, flame_model=settings.flame_model, seed=args.seed
+        args.identity,
+        head=args.head_model or settings.head,
+        flame_model=settings.flame_model,
+        seed=args.seed,
     )
     av.save(args.out)
     av.to_ply(args.out / "avatar.ply")

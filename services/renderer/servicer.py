@@ -120,7 +120,7 @@ class RendererServicer(pb_grpc.RendererServiceServicer):
         uri, preview = await asyncio.to_thread(
             self.core.create_avatar,
             identity,
-            head_model=request.head_model or "procedural",
+            head_model=request.head_model or self.core.settings.head,
             seed=seed,
         )
         return pb.CreateAvatarResponse(avatar_uri=uri, preview_png=preview.to_proto())
