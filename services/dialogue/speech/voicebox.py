@@ -10,7 +10,6 @@ backend uses that engine alone.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -85,7 +84,6 @@ class Voicebox:
                 raise ConfigError(
                     setting, f"no installed voice {value!r} (installed: {sorted(known)})"
                 )
-        self._lock = threading.Lock()
 
     def voices(self) -> tuple[VoiceInfo, ...]:
         return self._voices
