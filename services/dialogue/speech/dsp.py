@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import resample_poly
 
-from dyad.services.dialogue.speech.engines.base import Rendered, finish_audio
+from dyad.services.dialogue.speech.engines.base import Rendered, finish_audio, frame_rms
 from dyad.services.dialogue.speech.prosody import ProsodyTarget
 from dyad.services.dialogue.speech.voices import CastVoice
 from dyad.timebase import SAMPLE_RATE
@@ -48,10 +48,9 @@ def to_rate(audio: np.ndarray, sample_rate: int, rate: int = SAMPLE_RATE) -> np.
 
 def active_rms(x: np.ndarray, frame: int = SAMPLE_RATE // 100, floor_db: float = -40.0) -> float:
     """RMS over the frames within ``floor_db`` of the loudest (pauses do not dilute it)."""
-    n = x.size // frame
-    if n == 0:
+    rms = frame_rms(x, frame)
+    if rms.size == 0:
         return 0.0
-    rms = np.sqrt(np.mean(x[: n * frame].reshape(n, frame) ** 2, axis=1))
     loud = rms[rms >= rms.max() * 10 ** (floor_db / 20)]
     return float(np.sqrt(np.mean(loud**2))) if loud.size else 0.0
 

@@ -49,13 +49,19 @@ class LocalEngine(Protocol):
     def render(self, text: str, voice: CastVoice, target: ProsodyTarget) -> Rendered: ...
 
 
+def frame_rms(x: np.ndarray, hop: int) -> np.ndarray:
+    """``[x.size // hop]`` RMS of consecutive ``hop``-sample frames (float64)."""
+    n = x.size // hop
+    frames = x[: n * hop].astype(np.float64).reshape(n, hop)
+    return np.sqrt(np.mean(frames**2, axis=1)) if n else np.zeros(0)
+
+
 def speech_seconds(x: np.ndarray, sample_rate: int, floor_db: float = -40.0) -> float:
     """Seconds from the first to the last 10 ms frame within ``floor_db`` of the loudest."""
     hop = max(1, sample_rate // 100)
-    n = x.size // hop
-    if n == 0:
+    rms = frame_rms(x, hop)
+    if rms.size == 0:
         return 0.0
-    rms = np.sqrt(np.mean(x[: n * hop].astype(np.float64).reshape(n, hop) ** 2, axis=1))
     loud = np.flatnonzero(rms >= rms.max() * 10 ** (floor_db / 20))
     return float((loud[-1] - loud[0] + 1) * hop / sample_rate) if loud.size else 0.0
 
@@ -91,9 +97,7 @@ def finish_audio(x: np.ndarray, *, frame_s: float = 0.01, floor_db: float = -40.
     if peak > 0.99:
         x = x * np.float32(0.99 / peak)
     hop = max(1, round(frame_s * SAMPLE_RATE))
-    n_frames = x.size // hop
-    frames = x[: n_frames * hop].reshape(n_frames, hop).astype(np.float64)
-    rms = np.sqrt(np.mean(frames**2, axis=1)) if n_frames else np.zeros(0)
+    rms = frame_rms(x, hop)
     loud = np.flatnonzero(rms >= max(rms.max(initial=0.0) * 10 ** (floor_db / 20), 1e-4))
     if loud.size == 0:
         raise InvalidInput("text", "the synthesiser produced no audible speech")

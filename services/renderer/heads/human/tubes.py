@@ -163,6 +163,19 @@ def smooth(points: np.ndarray, closed: bool, iterations: int) -> np.ndarray:
     return p
 
 
+def _shortfall(
+    c: np.ndarray, radius: float, closed: bool, surface: Surface
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The tube along ``c [N, 3]`` and, per centreline point, how far its worst vertex falls
+    short of ``CLEARANCE`` ``[N]`` and the skin normal to push it along ``[N, 3]``."""
+    verts, faces = tube(c, radius, closed)
+    d, n = surface.outward(verts[: len(c) * TUBE_SIDES])
+    deficit = (CLEARANCE + 2e-4 - d).reshape(len(c), TUBE_SIDES)
+    worst = deficit.argmax(axis=1)
+    rows = np.arange(len(c))
+    return verts, faces, deficit[rows, worst], n.reshape(len(c), TUBE_SIDES, 3)[rows, worst]
+
+
 def cleared_tube(
     centre: np.ndarray, radius: float, closed: bool, surface: Surface
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -172,14 +185,9 @@ def cleared_tube(
     c = centre.copy()
     for _ in range(4):
         for _ in range(30):
-            verts, faces = tube(c, radius, closed)
-            d, n = surface.outward(verts[: len(c) * TUBE_SIDES])
-            deficit = (CLEARANCE + 2e-4 - d).reshape(len(c), TUBE_SIDES)
-            worst = deficit.argmax(axis=1)
-            need = deficit[np.arange(len(c)), worst]
+            verts, faces, need, push = _shortfall(c, radius, closed, surface)
             if need.max() <= 0.0:
                 break
-            push = n.reshape(len(c), TUBE_SIDES, 3)[np.arange(len(c)), worst]
             disp = push * np.maximum(need, 0.0)[:, None]
             spread = disp.copy()
             for shift, w in ((1, 0.6), (2, 0.3)):
@@ -199,14 +207,9 @@ def cleared_tube(
             return verts, faces
         c = resample(c, closed)
     for _ in range(30):  # last resort: plain pushes until clear
-        verts, faces = tube(c, radius, closed)
-        d, n = surface.outward(verts[: len(c) * TUBE_SIDES])
-        deficit = (CLEARANCE + 2e-4 - d).reshape(len(c), TUBE_SIDES)
-        worst = deficit.argmax(axis=1)
-        need = deficit[np.arange(len(c)), worst]
+        verts, faces, need, push = _shortfall(c, radius, closed, surface)
         if need.max() <= 0.0:
             break
-        push = n.reshape(len(c), TUBE_SIDES, 3)[np.arange(len(c)), worst]
         c += push * np.maximum(need, 0.0)[:, None]
     return verts, faces
 
