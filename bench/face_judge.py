@@ -110,4 +110,23 @@ def matrix_yaw_deg(m: np.ndarray) -> float:
     return math.degrees(math.atan2(float(m[0, 2]), float(m[2, 2])))
 
 
-# --- the benchmark ------------------------------------------------------------------------------
+# --- statistics the benchmarks share -----------------------------------------------------------
+
+
+def mirror(name: str) -> str | None:
+    """The Left↔Right twin of an ARKit channel name, or None."""
+    if name.endswith("Left"):
+        return name[: -len("Left")] + "Right"
+    if name.endswith("Right"):
+        return name[: -len("Right")] + "Left"
+    return None
+
+
+def pearson(x: list[float], y: list[float]) -> float:
+    """Pearson r; NaN for fewer than 3 points or a series that does not move."""
+    if len(x) < 3:
+        return float("nan")
+    a, b = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if a.std() < 1e-12 or b.std() < 1e-12:
+        return float("nan")  # the reader did not move at all: undefined, counted as a miss
+    return float(np.corrcoef(a, b)[0, 1])

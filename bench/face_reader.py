@@ -24,7 +24,9 @@ shared neutral frame), reads each frame and reports:
 - MediaPipe's head yaw (from the transformation matrix) and its blendshape scores on the
   neutral frames (what the resting face reads as).
 
-``python -m bench.face_reader [--head procedural|human] [--out PATH.md] [--size 512]`` writes
+``python -m bench.face_reader [--head procedural|human] [--out PATH.md] [--size 512]
+[--channels a,b] [--identities Mei,Ravi] [--yaws 0,25]`` (the last three: a quick subset, written
+to ``/tmp/face_reader/quick.{md,json}`` unless ``--out``) writes
 ``bench/results/face_reader-<hostname>.{json,md}`` (``face_reader_<head>-…`` for other heads; or
 ``--out`` and its ``.json``), prints the markdown, and saves a few frames as PNG under
 ``/tmp/face_reader/``. Progress goes to stderr.
@@ -46,7 +48,14 @@ from typing import Any
 import numpy as np
 
 from bench.common import RESULTS, machine, write_result
-from bench.face_judge import MODEL_PACKAGE, MODEL_SHA256, FaceReader, matrix_yaw_deg
+from bench.face_judge import (
+    MODEL_PACKAGE,
+    MODEL_SHA256,
+    FaceReader,
+    matrix_yaw_deg,
+    mirror,
+    pearson,
+)
 from dyad.domain import Identity
 from dyad.rigs import get_rig
 
@@ -84,26 +93,6 @@ HEADS: dict[str, Callable[[Identity, int], Any]] = {
 }
 
 
-# --- the reader ---------------------------------------------------------------------------------
-
-
-def mirror(name: str) -> str | None:
-    if name.endswith("Left"):
-        return name[: -len("Left")] + "Right"
-    if name.endswith("Right"):
-        return name[: -len("Right")] + "Left"
-    return None
-
-
-def pearson(x: list[float], y: list[float]) -> float:
-    if len(x) < 3:
-        return float("nan")
-    a, b = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    if a.std() < 1e-12 or b.std() < 1e-12:
-        return float("nan")  # the reader did not move at all: undefined, counted as a miss
-    return float(np.corrcoef(a, b)[0, 1])
-
-
 def clip_for(channels: tuple[str, ...], driven: list[str], yaw_rad: float) -> np.ndarray:
     """Frame 0 neutral, then each driven channel at each non-zero drive level."""
     rows = [np.zeros(len(channels), np.float32)]
@@ -117,7 +106,15 @@ def clip_for(channels: tuple[str, ...], driven: list[str], yaw_rad: float) -> np
     return clip
 
 
-def run(head: str, size: int) -> dict[str, Any]:
+def run(
+    head: str,
+    size: int,
+    only: tuple[str, ...] = (),
+    who: tuple[str, ...] = (),
+    yaws: tuple[float, ...] = YAWS_DEG,
+) -> dict[str, Any]:
+    """The benchmark; ``only`` / ``who`` / ``yaws`` narrow it to some channels, identities
+    (by name) and yaws for quick iterations (empty: all)."""
     import numba
     import torch
 
@@ -140,7 +137,7 @@ def run(head: str, size: int) -> dict[str, Any]:
     driven: list[str] = []  # the 51 ARKit channels MediaPipe estimates (set from its output)
     # per (identity index, yaw): name → list of per-drive score dicts (None = no face)
     reads: dict[tuple[int, float], dict[str, list[dict[str, float] | None]]] = {}
-    neutral_yaw: dict[float, list[float]] = {y: [] for y in YAWS_DEG}
+    neutral_yaw: dict[float, list[float]] = {y: [] for y in yaws}
     neutral: dict[str, dict[str, float]] = {}  # condition → the reader's scores at rest
     try:
         # Which categories does the reader report? One neutral frame of the first identity.
@@ -152,10 +149,12 @@ def run(head: str, size: int) -> dict[str, Any]:
         probe = reader.read(first)
         if probe is None:
             raise RuntimeError("the reader finds no face on the neutral front frame")
-        driven = [c for c in channels if c in probe[0]]
+        driven = [c for c in channels if c in probe[0] and (not only or c in only)]
         for ii, identity in enumerate(IDENTITIES):
+            if who and identity.name not in who:
+                continue
             avatar = make(identity, ord("a"))
-            for yaw in YAWS_DEG:
+            for yaw in yaws:
                 clip = clip_for(channels, driven, math.radians(yaw))
                 t0 = time.perf_counter()
                 images = list(
@@ -177,7 +176,7 @@ def run(head: str, size: int) -> dict[str, Any]:
                     name: [scores[0], *scores[1 + k * 4 : 1 + (k + 1) * 4]]
                     for k, name in enumerate(driven)
                 }
-                if ii == 0 and yaw == 0.0:
+                if ii == 0 and yaw == 0.0 and not only:
                     for name in PNG_FRAMES:
                         im = images[0] if name == "neutral" else images[4 + 4 * driven.index(name)]
                         (PNG_DIR / f"{head}_{name}.png").write_bytes(png_bytes(im))
@@ -272,8 +271,8 @@ def summarise(
         "size": size,
         "camera": "front (head_camera('front')), yaw by the rig's headYaw channel",
         "drives": list(DRIVES),
-        "yaws_deg": list(YAWS_DEG),
-        "identities": [i.to_dict() for i in IDENTITIES],
+        "yaws_deg": sorted({y for _, y in conditions}, key=YAWS_DEG.index),
+        "identities": [IDENTITIES[i].to_dict() for i in sorted({i for i, _ in conditions})],
         "conditions": [[IDENTITIES[i].name, y] for i, y in conditions],
         "model": {"package": f"{MODEL_PACKAGE}==0.1.1", "sha256": MODEL_SHA256},
         "frames": frames,
@@ -370,8 +369,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--head", default="procedural", choices=sorted(HEADS))
     p.add_argument("--out", type=Path, default=None, help="markdown path (JSON beside it)")
     p.add_argument("--size", type=int, default=512, help="pixels per head (the product's 512)")
+    for flag, what in (("channels", "channels"), ("identities", "names"), ("yaws", "degrees")):
+        p.add_argument(f"--{flag}", default="", help=f"quick mode: comma-separated {what}")
     args = p.parse_args(argv)
-    res = run(args.head, args.size)
+    only, who = (tuple(x for x in a.split(",") if x) for a in (args.channels, args.identities))
+    yaws = tuple(float(y) for y in args.yaws.split(",") if y) or YAWS_DEG
+    res = run(args.head, args.size, only, who, yaws)
+    if args.out is None and (only or who or yaws != YAWS_DEG):
+        args.out = PNG_DIR / "quick.md"  # a quick subset never overwrites the results
     md = markdown(res)
     print(md)
     if args.out is None:

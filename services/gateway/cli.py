@@ -59,6 +59,12 @@ def register_submit(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--refine-steps", type=int, help="denoising steps of the refinement")
     s.add_argument("--voice-a", default="", help="speaker A's voice, `engine:name`")
     s.add_argument("--voice-b", default="", help="speaker B's voice, `engine:name`")
+    s.add_argument(
+        "--per-speaker-videos",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also render speaker_a.mp4 / speaker_b.mp4 beside the composite (default on)",
+    )
     _waiting(s)
     s.set_defaults(func=submit)
 
@@ -164,6 +170,7 @@ def submit(args: argparse.Namespace) -> int:
             refine_steps=args.refine_steps,
             voice_a=args.voice_a,
             voice_b=args.voice_b,
+            per_speaker_videos=args.per_speaker_videos,
         )
         if not args.wait:
             _print_json(job.to_dict())

@@ -115,6 +115,8 @@ def options_from_pb(o: pb.JobOptions) -> dict[str, Any]:
         out["dataset_split"] = o.dataset_split or "train"
     elif o.dataset_split:
         raise InvalidInput("options.dataset_split", "only with options.dataset_prefix")
+    if o.HasField("per_speaker_videos"):  # unset: the pipeline's default (on)
+        out["per_speaker_videos"] = o.per_speaker_videos
     for name in ("voice_a", "voice_b"):
         if getattr(o, name):
             check_voice_id(getattr(o, name), field=f"options.{name}")

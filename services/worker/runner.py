@@ -18,7 +18,9 @@ it appear once the job's outputs are complete.
 ``options`` holds only what the client set (the runner applies its defaults otherwise):
 ``motion_backend`` (procedural | neural), ``rig`` (arkit55 | flame56), ``refine`` (bool),
 ``layout`` (side | pip | single), ``seed`` (int), ``relation`` ``{blood, equal}`` (both
-booleans; absent = infer), ``identity_a``/``identity_b`` (``dyad.v1.Identity`` as a dict).
+booleans; absent = infer), ``identity_a``/``identity_b`` (``dyad.v1.Identity`` as a dict),
+``per_speaker_videos`` (bool; absent = on: ``speaker_a.mp4``/``speaker_b.mp4`` beside the
+composite).
 
 The result (JSON)::
 

@@ -172,11 +172,14 @@ class DyadClient:
         dataset_split: str = "",
         voice_a: str = "",
         voice_b: str = "",
+        per_speaker_videos: bool | None = None,
     ) -> Job:
         """Submit a prompt (or ``audio={"track_a": uri, "track_b": uri}`` / ``{"stereo": uri}``).
 
         The returned job's ``created`` is False when ``idempotency_key`` matched a job the
         team submitted before (that job is returned, whatever this call asked for).
+        ``per_speaker_videos=False`` asks for the composite video only (no ``speaker_a.mp4`` /
+        ``speaker_b.mp4``); None leaves the pipeline's default (on).
         """
         if priority not in PRIORITIES:
             raise errors.InvalidInput("priority", f"one of {list(PRIORITIES)}")
@@ -213,6 +216,8 @@ class DyadClient:
             o.refine_steps = refine_steps
         o.dataset_prefix, o.dataset_split = dataset_prefix, dataset_split
         o.voice_a, o.voice_b = voice_a, voice_b
+        if per_speaker_videos is not None:  # None: the pipeline's default (on)
+            o.per_speaker_videos = per_speaker_videos
         for axis, value in (relation or {}).items():
             if value is not None:
                 setattr(o.relation, axis, bool(value))

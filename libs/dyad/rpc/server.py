@@ -282,6 +282,14 @@ def run_abandoning(main: Coroutine[Any, Any, None]) -> None:
     loop.set_default_executor(pool)
     try:
         loop.run_until_complete(main)
+        # As ``asyncio.run``: cancel what is still pending (a stream's handler suspended in an
+        # await) and let it unwind, so that closing the async generators never finds one
+        # still running ("aclose(): asynchronous generator is already running").
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_asyncgens())
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

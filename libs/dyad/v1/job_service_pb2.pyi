@@ -40,7 +40,7 @@ PRIORITY_NORMAL: Priority
 PRIORITY_HIGH: Priority
 
 class JobOptions(_message.Message):
-    __slots__ = ("motion_backend", "rig", "refine", "layout", "seed", "relation", "identity_a", "identity_b", "head_size_px", "min_turns", "max_turns", "refine_steps", "dataset_prefix", "dataset_split", "voice_a", "voice_b")
+    __slots__ = ("motion_backend", "rig", "refine", "layout", "seed", "relation", "identity_a", "identity_b", "head_size_px", "min_turns", "max_turns", "refine_steps", "dataset_prefix", "dataset_split", "voice_a", "voice_b", "per_speaker_videos")
     MOTION_BACKEND_FIELD_NUMBER: _ClassVar[int]
     RIG_FIELD_NUMBER: _ClassVar[int]
     REFINE_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +57,7 @@ class JobOptions(_message.Message):
     DATASET_SPLIT_FIELD_NUMBER: _ClassVar[int]
     VOICE_A_FIELD_NUMBER: _ClassVar[int]
     VOICE_B_FIELD_NUMBER: _ClassVar[int]
+    PER_SPEAKER_VIDEOS_FIELD_NUMBER: _ClassVar[int]
     motion_backend: str
     rig: str
     refine: bool
@@ -73,7 +74,8 @@ class JobOptions(_message.Message):
     dataset_split: str
     voice_a: str
     voice_b: str
-    def __init__(self, motion_backend: _Optional[str] = ..., rig: _Optional[str] = ..., refine: _Optional[bool] = ..., layout: _Optional[_Union[_common_pb2.Layout, str]] = ..., seed: _Optional[int] = ..., relation: _Optional[_Union[_common_pb2.SocialRelation, _Mapping]] = ..., identity_a: _Optional[_Union[_common_pb2.Identity, _Mapping]] = ..., identity_b: _Optional[_Union[_common_pb2.Identity, _Mapping]] = ..., head_size_px: _Optional[int] = ..., min_turns: _Optional[int] = ..., max_turns: _Optional[int] = ..., refine_steps: _Optional[int] = ..., dataset_prefix: _Optional[str] = ..., dataset_split: _Optional[str] = ..., voice_a: _Optional[str] = ..., voice_b: _Optional[str] = ...) -> None: ...
+    per_speaker_videos: bool
+    def __init__(self, motion_backend: _Optional[str] = ..., rig: _Optional[str] = ..., refine: _Optional[bool] = ..., layout: _Optional[_Union[_common_pb2.Layout, str]] = ..., seed: _Optional[int] = ..., relation: _Optional[_Union[_common_pb2.SocialRelation, _Mapping]] = ..., identity_a: _Optional[_Union[_common_pb2.Identity, _Mapping]] = ..., identity_b: _Optional[_Union[_common_pb2.Identity, _Mapping]] = ..., head_size_px: _Optional[int] = ..., min_turns: _Optional[int] = ..., max_turns: _Optional[int] = ..., refine_steps: _Optional[int] = ..., dataset_prefix: _Optional[str] = ..., dataset_split: _Optional[str] = ..., voice_a: _Optional[str] = ..., voice_b: _Optional[str] = ..., per_speaker_videos: _Optional[bool] = ...) -> None: ...
 
 class SubmitJobRequest(_message.Message):
     __slots__ = ("prompt", "audio", "options", "priority", "idempotency_key", "n")

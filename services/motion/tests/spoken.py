@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -42,7 +43,10 @@ def _speak(dialogue_json: str, seed: int, p_inter: float) -> Spoken:
         src.write_text(dialogue_json)
         cmd = [sys.executable, "-m", "dyad.cli", "dialogue", "speak", "--dialogue", str(src)]
         cmd += ["--seed", str(seed), "--p-inter", str(p_inter), "--out", str(out)]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        # espeak-ng, whatever else is installed: the same audio on every machine (the default
+        # ``auto`` picks the best installed voices, which differ between machines)
+        env = {**os.environ, "DYAD_DIALOGUE_SPEECH": "espeak"}
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
         assert done.returncode == 0, done.stderr
         return Spoken(
             load_audio(out / "speaker_a.wav"),

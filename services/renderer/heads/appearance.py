@@ -66,6 +66,9 @@ class Appearance:
     #: drawable extras (``EXTRA_WORDS`` values: facial hair kinds, ``glasses``, ``earrings``,
     #: ``nose_ring``, ``clothing:<kind>``); the human head draws them, the procedural does not
     extras: frozenset[str] = frozenset()
+    #: what seeds every feature the descriptor leaves open: the descriptor without its
+    #: clauses about things worn (``person_clauses``), so glasses never change the face
+    person: str = ""
 
 
 def normalise(text: str) -> str:
@@ -77,8 +80,11 @@ def normalise(text: str) -> str:
 def _descriptor_text(identity: Identity | str) -> tuple[str, str | None, str | None, str]:
     """(clauses joined by commas, age band, gender, hashing key) of a descriptor."""
     if isinstance(identity, Identity):
-        clauses = [normalise(a) for a in identity.appearance]
-        key = "|".join([identity.name, identity.age_band, identity.gender_presentation, *clauses])
+        clauses = [
+            normalise(_JOINED.sub("salt-and-pepper", a.lower())) for a in identity.appearance
+        ]
+        who = [identity.name, identity.age_band, identity.gender_presentation]
+        key = "|".join([*who, *person_clauses(clauses)])
         gender = (
             identity.gender_presentation if identity.gender_presentation != "androgynous" else None
         )
@@ -89,12 +95,25 @@ def _descriptor_text(identity: Identity | str) -> tuple[str, str | None, str | N
         )
     if len(identity) > _MAX_TEXT:
         raise InvalidInput("identity", f"descriptor longer than {_MAX_TEXT} characters")
-    clauses = [normalise(c) for c in re.split(r"[,;/\n]| with | and ", identity.lower())]
+    text = _JOINED.sub("salt-and-pepper", identity.lower())
+    clauses = [normalise(c) for c in re.split(r"[,;/\n]| with | and ", text)]
     clauses = [c for c in clauses if c]
-    return ",".join(clauses), None, None, ",".join(clauses)
+    return ",".join(clauses), None, None, ",".join(person_clauses(clauses))
 
 
-def _find(words: Mapping[str, object], clause: str) -> str | None:
+#: Phrases with " and " inside that are one description, not two clauses.
+_JOINED = re.compile(r"\bsalt\s*(?:and|&|n)\s*pepper\b")
+
+
+def person_clauses(clauses: list[str]) -> list[str]:
+    """The clauses that describe the person rather than something worn or grown on the face
+    (a clause naming any ``EXTRA_WORDS`` phrase is left out): the seed of everything a
+    descriptor leaves open is made of these, so adding "glasses", "a beard" or "a denim
+    jacket" to someone keeps their face, skin, eyes and hair."""
+    return [c for c in clauses if find_phrase(EXTRA_WORDS, c) is None]
+
+
+def find_phrase(words: Mapping[str, object], clause: str) -> str | None:
     """The longest phrase of ``words`` occurring in ``clause`` as whole words."""
     for phrase in sorted(words, key=len, reverse=True):
         if re.search(rf"(?<![a-z\-]){re.escape(phrase)}(?![a-z\-])", clause):
@@ -171,9 +190,9 @@ def appearance_from_identity(identity: Identity | str) -> Appearance:
     style: HairStyle | None = None
     for c in clauses:
         c = c.replace("-skinned", " skinned")
-        if re.search(r"\bskin(ned)?\b|complexion", c) and (w := _find(SKIN_WORDS, c)):
+        if re.search(r"\bskin(ned)?\b|complexion", c) and (w := find_phrase(SKIN_WORDS, c)):
             tone = SKIN_WORDS[w]
-        if re.search(r"\beyes?\b|eyed", c) and (w := _find(EYE_COLOURS, c)):
+        if re.search(r"\beyes?\b|eyed", c) and (w := find_phrase(EYE_COLOURS, c)):
             eyes = EYE_COLOURS[w]
         is_hair = re.search(
             r"\bhair|\bhead\b|\bbun\b|\bbob\b|pixie|ponytail|afro|braid|\blocs\b|bald|buzz|"
@@ -181,13 +200,19 @@ def appearance_from_identity(identity: Identity | str) -> Appearance:
             c,
         )
         if is_hair:
-            if w := _find(HAIR_COLOURS, c):
-                hair_rgb = HAIR_COLOURS[w]
+            # "grey-haired" matches the hair clause but no colour word (a hyphen follows it):
+            # the longer of the two tables' phrases names the colour
+            colour = find_phrase(HAIR_COLOURS, c) or ""
+            colour_only = find_phrase(HAIR_ONLY, c) or ""
+            if len(colour_only) > len(colour):
+                colour = HAIR_ONLY[colour_only]
+            if colour:
+                hair_rgb = HAIR_COLOURS[colour]
             greying = greying or bool(re.search(r"greying|graying|grizzled", c))
             for s, words in STYLE_RULES:
                 if style is None and _has_word(c, words):
                     style = s
-        elif not re.search(r"\bskin|\beyes?\b|eyed", c) and (w := _find(HAIR_ONLY, c)):
+        elif not re.search(r"\bskin|\beyes?\b|eyed", c) and (w := find_phrase(HAIR_ONLY, c)):
             hair_rgb = HAIR_COLOURS[HAIR_ONLY[w]]  # "a blonde woman", "redhead"
     extras, clothing_rgb = _extras(clauses, r_clothing)
     if style is None:
@@ -220,6 +245,7 @@ def appearance_from_identity(identity: Identity | str) -> Appearance:
         age_band=band,
         gender=gender or "androgynous",
         descriptor=text,
+        person=key,
         extras=extras,
     )
 
@@ -231,10 +257,10 @@ def _extras(clauses: list[str], fallback_colour: str) -> tuple[frozenset[str], R
     colour: RGB | None = None
     for c in clauses:
         c = re.sub(r"\bon a cord\b", "", c)
-        if (w := _find(EXTRA_WORDS, c)) is None:
+        if (w := find_phrase(EXTRA_WORDS, c)) is None:
             continue
         found.add(EXTRA_WORDS[w])
-        if EXTRA_WORDS[w].startswith("clothing:") and (k := _find(CLOTHING_COLOURS, c)):
+        if EXTRA_WORDS[w].startswith("clothing:") and (k := find_phrase(CLOTHING_COLOURS, c)):
             colour = CLOTHING_COLOURS[k]
     kinds = sorted(x for x in found if x.startswith("clothing:"))
     found -= set(kinds[1:])  # one garment: the first named (sorted: deterministic)
@@ -260,6 +286,7 @@ def _palette(
     if age_band == "senior":
         lips = _mix(lips, skin, 0.25)
     brow = _scale(hair, 0.7) if sum(hair) < 2.0 else _mix(hair, (0.35, 0.33, 0.32), 0.35)
+    brow = _mix(skin, brow, 0.8)  # hairs over skin: the skin shows between them
     return {
         Material.SKIN: skin,
         Material.NECK: _scale(skin, 0.96),

@@ -1,4 +1,5 @@
-"""The Gaussian rasterisers; this package's entry is ``render(scene, camera) -> RenderOutput``.
+"""The Gaussian rasterisers; this package's entry is ``render(scene, camera) -> RenderOutput``
+(and ``render_frame``: a uint8 video frame, fused into one compiled pass on the CPU).
 
 Owns the rasteriser's inputs (``scene.GaussianScene``, ``camera.Camera``), the shared
 projection model and compositing rules (``projection``) and the backends — one model, one set
@@ -29,6 +30,7 @@ from dyad.errors import FailedPrecondition, InvalidInput
 from .camera import Camera
 from .reference import render_reference
 from .scene import GaussianScene
+from .surface import close_surface
 
 BACKENDS = ("auto", "cpu", "torch", "gsplat", "reference")
 
@@ -133,6 +135,43 @@ def render_batch(
         render(s, c, background=background, backend=backend, with_depth=with_depth)
         for s, c in zip(frames, cams, strict=True)
     ]
+
+
+def render_frame(
+    scene: GaussianScene,
+    camera: Camera,
+    *,
+    background: Sequence[float] | np.ndarray = (1.0, 1.0, 1.0),
+    plate: np.ndarray | None = None,
+    backend: str = "auto",
+    parallel: bool = True,
+) -> np.ndarray:
+    """One video frame ``[H, W, 3]`` uint8 of ``scene``: the Gaussians drawn over black, the
+    head's surface closed (``surface.close_surface``: what the front surfels leave 75–99 %
+    opaque is made opaque, the outline untouched), then ``rgb + (1 − α')·back`` over a
+    ``plate`` ``[H, W, 3]`` float in [0, 1] or the ``background`` colour.
+
+    The reference is that in numpy on ``render``'s output, which every backend but ``cpu``
+    takes; ``cpu`` fuses closing, compositing and rounding into one compiled pass with the
+    same numbers (``test_raster_fast_paths``). ``parallel`` (``cpu`` only):
+    off draws the frame on the calling thread alone, so threads can draw frames at once.
+    """
+    colour = _background(background)
+    if plate is not None:
+        shape = (camera.height, camera.width, 3)
+        if plate.shape != shape:
+            raise InvalidInput("background", f"plate is {plate.shape}, frames are {shape}")
+    black = np.zeros(3)
+    if resolve_backend(backend) == "cpu" and isinstance(scene, GaussianScene):
+        from .cpu import render_cpu, to_uint8_cpu
+
+        scene.validate()
+        rgb, alpha, _depth = render_cpu(scene, camera, black, parallel=parallel)
+        return to_uint8_cpu(rgb, alpha, plate, colour)
+    out = render(scene, camera, background=black, backend=backend)
+    closed, alpha = close_surface(out.rgb, out.alpha, black)
+    back = colour.astype(np.float32)[None, None, :] if plate is None else plate
+    return to_uint8(closed + (1.0 - alpha)[..., None] * back.astype(np.float32))
 
 
 def to_uint8(rgb: np.ndarray) -> np.ndarray:

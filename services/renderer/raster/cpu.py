@@ -1,11 +1,12 @@
-"""The fast CPU rasteriser: 16×16 tiles, depth-sorted per-tile lists, numba-compiled.
+"""The fast CPU rasteriser: 512×16 tiles, depth-sorted per-tile lists, numba-compiled.
 
 Pipeline per frame:
 
 1. cull and project (compiled, serial — ~1 ms for 10k — float64): the same arithmetic and
    rules as ``projection.project`` — the numpy original that the reference renderer and
    the tests use — fused into one pass; then a stable depth sort (numpy);
-2. pixel boxes of each Gaussian's exact support (q ≤ q_max) and the tiles they touch;
+2. pixel boxes of each Gaussian's exact support (q ≤ q_max) and the tiles they touch
+   (compiled; ``pixel_boxes`` is the numpy original the tests hold it to);
 3. binning (compiled, serial): counting sort by tile id over the depth-sorted Gaussians, so
    every tile's list is a contiguous, depth-ordered slice (the key is (tile, depth), as in
    gsplat's isect_tiles / isect_offset_encode, without a general sort);
@@ -16,8 +17,10 @@ Pipeline per frame:
    ``exp`` per row instead of one per pixel; a pixel stops before T < 1e-4, and a row or a
    whole tile is skipped once all its pixels have stopped.
 
-Tiles are dealt round-robin to the threads (tile i to thread i mod n), which balances a head in
-the middle of the frame far better than contiguous blocks.
+Tiles are wide and short (``TILE_W`` × ``TILE_H``, 512 × 16): a Gaussian's row is set up once
+per tile it crosses, and those set-ups are most of a frame's cost. They are dealt round-robin
+to the threads (tile i to thread i mod n), which balances a head in the middle of the frame far
+better than contiguous blocks; ``parallel=False`` draws them all on the calling thread.
 
 The kernels are in ``cpu_kernels.py``; this module runs them for one frame.
 """
@@ -33,18 +36,22 @@ from .camera import Camera
 from .cpu_kernels import (
     _CA,
     _CC,
-    _EX,
-    _EY,
     _MX,
     _MY,
     _QMAX,
     _Z,
+    TILE_H,
+    TILE_W,
     _bin_tiles,
+    _boxes,
     _project,
     _rasterise,
+    _stripe,
+    _to_uint8,
 )
-from .projection import TILE, depth_order
+from .projection import depth_order
 from .scene import GaussianScene
+from .surface import SOLID_AT, SOLID_FROM
 
 
 def pixel_boxes(means2d: np.ndarray, extents: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -63,7 +70,8 @@ def pixel_boxes(means2d: np.ndarray, extents: np.ndarray, width: int, height: in
     return rect
 
 
-_LOCK = threading.Lock()  # one frame at a time; the kernels already use every core
+_LOCK = threading.Lock()  # one parallel kernel at a time; each already uses every core
+_NO_PLATE = np.zeros((0, 0, 3), np.float32)
 
 
 def project_compiled(scene: GaussianScene, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
@@ -72,36 +80,38 @@ def project_compiled(scene: GaussianScene, camera: Camera) -> tuple[np.ndarray, 
     n = scene.n
     per_g = np.empty((n, 9))
     keep = np.empty(n, dtype=np.bool_)
-    with _LOCK:
-        _project(
-            scene.means,
-            scene.quats,
-            scene.scales,
-            scene.opacities,
-            np.ascontiguousarray(camera.viewmat),
-            np.ascontiguousarray(camera.K),
-            camera.width,
-            camera.height,
-            per_g,
-            keep,
-        )
+    _project(  # serial and without the GIL: another head's frame may run meanwhile
+        scene.means,
+        scene.quats,
+        scene.scales,
+        scene.opacities,
+        np.ascontiguousarray(camera.viewmat),
+        np.ascontiguousarray(camera.K),
+        camera.width,
+        camera.height,
+        per_g,
+        keep,
+    )
     idx = np.flatnonzero(keep)
     idx = idx.take(depth_order(per_g[idx, _Z]))  # front to back, ties in scene order
     return idx, per_g.take(idx, axis=0)
 
 
 def render_cpu(
-    scene: GaussianScene, camera: Camera, background: np.ndarray
+    scene: GaussianScene, camera: Camera, background: np.ndarray, *, parallel: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """RGB over ``background`` ``[H, W, 3]``, alpha ``[H, W]``, expected depth ``[H, W]``.
 
     All float32. ``scene`` and ``camera`` must be valid (``raster.render`` checks).
+    ``parallel``: the tiles on every numba thread (one frame at a time); off, on the calling
+    thread only — the same image — so that several threads can each draw a frame at once.
     """
     w, h = camera.width, camera.height
-    tiles_x, tiles_y = -(-w // TILE), -(-h // TILE)
+    tiles_x, tiles_y = -(-w // TILE_W), -(-h // TILE_H)
     f32 = np.float32
     idx, proj = project_compiled(scene, camera)
-    rect = pixel_boxes(proj[:, _MX : _MY + 1], proj[:, _EX : _EY + 1], w, h)
+    rect = np.empty((proj.shape[0], 4), dtype=np.int32)
+    _boxes(proj, w, h, rect)  # = pixel_boxes(means2d, extents, w, h), compiled
     means2d = np.ascontiguousarray(proj[:, _MX : _MY + 1], dtype=f32)
     conics = np.ascontiguousarray(proj[:, _CA : _CC + 1])
     q_max = np.ascontiguousarray(proj[:, _QMAX], dtype=f32)
@@ -112,8 +122,14 @@ def render_cpu(
     rgb = np.empty((h, w, 3), dtype=f32)
     alpha = np.empty((h, w), dtype=f32)
     depth = np.empty((h, w), dtype=f32)
-    with _LOCK:
-        offsets, ids = _bin_tiles(rect, tiles_x, tiles_x * tiles_y)
+    offsets, ids = _bin_tiles(rect, tiles_x, tiles_x * tiles_y)
+    if not parallel:  # this thread alone, no lock: other frames may be drawn meanwhile
+        _stripe(
+            0, means2d, conics, colors, opacities, q_max, depths, rect, offsets, ids, tiles_x, 1,
+            bg, rgb, alpha, depth,
+        )  # fmt: skip
+        return rgb, alpha, depth
+    with _LOCK:  # the parallel kernel one frame at a time (numba's pools are not reentrant)
         n_stripes = numba.get_num_threads()
         _rasterise(
             means2d,
@@ -135,6 +151,20 @@ def render_cpu(
     return rgb, alpha, depth
 
 
+def to_uint8_cpu(
+    rgb: np.ndarray, alpha: np.ndarray, plate: np.ndarray | None, colour: np.ndarray
+) -> np.ndarray:
+    """``[H, W, 3]`` uint8 video pixels of a frame, in one compiled pass: ``rgb`` drawn over
+    black, its surface closed (``surface.close_surface``) and composited over ``plate`` or,
+    without one, the ``colour`` ``[3]``. The same numbers as ``raster.render_frame``'s numpy
+    path (``test_raster_fast_paths``)."""
+    out = np.empty(rgb.shape, np.uint8)
+    p = _NO_PLATE if plate is None else np.ascontiguousarray(plate, np.float32)
+    back = np.asarray(colour, np.float32).reshape(3)
+    _to_uint8(rgb, alpha, p, back, SOLID_FROM, SOLID_AT, out)
+    return out
+
+
 def warm_up() -> None:
     """Compile (or load from the cache) both kernels with a one-Gaussian frame."""
     scene = GaussianScene(
@@ -144,5 +174,6 @@ def warm_up() -> None:
         opacities=np.array([0.5]),
         colors=np.array([[0.5, 0.5, 0.5]]),
     )
-    cam = Camera.look_at((0.0, 0.0, 2.0), (0.0, 0.0, 0.0), width=TILE, height=TILE)
-    render_cpu(scene, cam, np.ones(3))
+    cam = Camera.look_at((0.0, 0.0, 2.0), (0.0, 0.0, 0.0), width=TILE_H, height=TILE_H)
+    rgb, alpha, _depth = render_cpu(scene, cam, np.ones(3))
+    to_uint8_cpu(rgb, alpha, np.zeros_like(rgb), np.zeros(3))

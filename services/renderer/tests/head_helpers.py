@@ -1,11 +1,11 @@
-"""One-frame ``arkit55`` clips and poses shared by the procedural-head test modules."""
+"""One-frame ``arkit55`` clips and poses shared by the head test modules (procedural, human)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from dyad.rigs import get_rig
-from dyad.services.renderer.heads.procedural import ProceduralHead
+from dyad.services.renderer.heads.model import HeadModel
 
 RIG = get_rig("arkit55")
 
@@ -17,5 +17,5 @@ def _clip(**channels: float) -> np.ndarray:
     return clip
 
 
-def _posed(head: ProceduralHead, **channels: float) -> np.ndarray:
-    return head.pose(_clip(**channels))[0]
+def _posed(head: HeadModel, **channels: float) -> np.ndarray:
+    return head.pose(_clip(**channels))[0]  # [V, 3]

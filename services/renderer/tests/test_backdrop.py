@@ -17,7 +17,7 @@ from dyad.rigs import get_rig
 from dyad.services.renderer.avatars.avatar import create_avatar
 from dyad.services.renderer.backdrop import _cached, backdrop
 from dyad.services.renderer.core import RendererCore
-from dyad.services.renderer.raster import render, to_uint8
+from dyad.services.renderer.raster import render, render_frame, to_uint8
 from dyad.services.renderer.settings import RendererSettings
 from dyad.services.renderer.tests.test_service import PX, _request, serve
 from dyad.services.renderer.video import HeadTrack, head_camera, head_frames
@@ -90,7 +90,7 @@ def test_plain_backdrop_is_todays_frame(avatar: Any) -> None:
     plain_core = RendererCore(None, replace(settings, backdrop="plain"))
     cam = head_camera("front", 64)
     (scene,) = list(avatar.scenes(REST, cull_from=cam.position))
-    today = to_uint8(render(scene, cam, background=plain_core.background, backend="cpu").rgb)
+    today = render_frame(scene, cam, background=plain_core.background, backend="cpu")
     assert np.array_equal(plain_core.preview(avatar, environment="cafe"), today)
     assert np.array_equal(env_core.preview(avatar), today)  # no environment: plain colour
     assert plain_core.backgrounds("cafe", 64) == plain_core.background

@@ -16,6 +16,7 @@ from dyad.services.renderer.heads.appearance import (
     with_shape,
 )
 from dyad.services.renderer.heads.human import data as human_data
+from dyad.services.renderer.heads.human import ethnicity
 from dyad.services.renderer.heads.human import identity as hid
 from dyad.services.renderer.heads.human.bust import Bust, crop_bust, neck_line
 
@@ -62,7 +63,7 @@ def test_neutral_appearance_is_the_base_mesh(mesh: human_data.BaseMesh) -> None:
     off = _offsets(mesh, default_appearance())
     assert off.shape == mesh.vertices.shape
     assert np.abs(off).max() < 1e-9
-    np.testing.assert_allclose(hid.ethnic_weights(default_appearance()), [1 / 3] * 3)
+    np.testing.assert_allclose(ethnicity.ethnic_weights(default_appearance()), [1 / 3] * 3)
 
 
 def test_child_head_is_smaller_than_adult(mesh: human_data.BaseMesh, head_idx: np.ndarray) -> None:
@@ -155,20 +156,20 @@ def test_deterministic_per_appearance(mesh: human_data.BaseMesh) -> None:
     c = _look("person, 30s, glasses")
     np.testing.assert_array_equal(_offsets(mesh, a), _offsets(mesh, b))
     assert np.abs(_offsets(mesh, a) - _offsets(mesh, c)).max() > 0.1 * CM
-    assert not np.allclose(hid.ethnic_weights(a), hid.ethnic_weights(c))
+    assert not np.allclose(ethnicity.ethnic_weights(a), ethnicity.ethnic_weights(c))
 
 
 def test_ethnicity_rule() -> None:
     for text in ("woman, 30s", "man, 50s, tall", "teen, 16"):  # unknown: from the hash, not fixed
-        w = hid.ethnic_weights(_look(text))
+        w = ethnicity.ethnic_weights(_look(text))
         assert w.shape == (3,) and abs(w.sum() - 1.0) < 1e-9 and np.all(w >= 0.0)
         assert not np.allclose(w, 1 / 3)
-    dark = hid.ethnic_weights(_look("woman, 30s, deep brown skin"))
-    pale = hid.ethnic_weights(_look("woman, 30s, pale skin"))
+    dark = ethnicity.ethnic_weights(_look("woman, 30s, deep brown skin"))
+    pale = ethnicity.ethnic_weights(_look("woman, 30s, pale skin"))
     assert dark[0] > 0.6 and pale[2] > 0.5
-    np.testing.assert_allclose(hid.ethnic_weights(_look("east asian man, 30s")), [0, 1, 0])
+    np.testing.assert_allclose(ethnicity.ethnic_weights(_look("east asian man, 30s")), [0, 1, 0])
     # "black hair" names a hair colour, not an ancestry.
-    assert hid.ethnic_weights(_look("man, 30s, black hair"))[0] < 0.99
+    assert ethnicity.ethnic_weights(_look("man, 30s, black hair"))[0] < 0.99
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--refine-steps", type=int, default=10)
     p.add_argument("--layout", choices=("side", "pip", "single"), default="side")
     p.add_argument("--head-px", type=int, default=512)
+    p.add_argument(
+        "--per-speaker-videos",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also write speaker_a.mp4 / speaker_b.mp4 beside the composite (default on)",
+    )
     p.add_argument("--store", default="", help="artefact store (default: DYAD_STORE_URI)")
     p.add_argument("--out", required=True, type=Path, help="output directory")
 
@@ -85,6 +91,7 @@ def _options(args: argparse.Namespace, **extra: Any) -> Any:
         refine_steps=args.refine_steps,
         layout=args.layout,
         head_px=args.head_px,
+        per_speaker_videos=args.per_speaker_videos,
         **extra,
     ).validate()
 

@@ -110,6 +110,7 @@ class EmbeddedStages:
         *,
         layout: str,
         head_px: int,
+        per_speaker: bool = True,
         progress: Callable[[float], None] | None = None,
     ) -> RenderedVideos:
         from dyad.services.renderer.core import RenderArgs
@@ -123,14 +124,14 @@ class EmbeddedStages:
             avatar_uris={},
             layout=layout,
             head_px=head_px,
-            per_speaker=True,
+            per_speaker=per_speaker,
             relation=(relation.blood, relation.equal),
             environment=render_environment(conv.timeline),
         )
         on_frames = None if progress is None else (lambda done, total: progress(done / total))
         out = self._core("renderer").render_request(args, progress=on_frames)
         return RenderedVideos(
-            out["conversation"], out["speaker_a"], out["speaker_b"], out["num_frames"]
+            out["conversation"], out.get("speaker_a"), out.get("speaker_b"), out["num_frames"]
         )
 
 

@@ -51,7 +51,16 @@ def options_from_spec(spec: dict[str, Any]) -> GenerateOptions:
             if o.get(f"identity_{s}")
         },
         voices={s: str(o[f"voice_{s}"]) for s in ("a", "b") if o.get(f"voice_{s}")},
+        per_speaker_videos=_flag(o, "per_speaker_videos", default=True),
     ).validate()
+
+
+def _flag(options: dict[str, Any], name: str, *, default: bool) -> bool:
+    """A boolean option as the gateway enqueued it (JSON true/false); absent: ``default``."""
+    value = options.get(name, default)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"options.{name}", f"expected true or false, got {value!r}")
+    return value
 
 
 def _audio_refs(spec: dict[str, Any]) -> tuple[ArtifactRef, ArtifactRef | None]:

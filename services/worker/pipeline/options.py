@@ -31,6 +31,9 @@ class GenerateOptions:
     identities: dict[str, Identity] = field(default_factory=dict)
     #: Each speaker's voice (``engine:name``) in place of casting; "" casts.
     voices: dict[str, str] = field(default_factory=dict)
+    #: Also render each speaker's single-head video (``speaker_a.mp4``, ``speaker_b.mp4``)
+    #: beside the composite; off halves what the render stage encodes.
+    per_speaker_videos: bool = True
 
     def validate(self, max_n: int = 100) -> GenerateOptions:
         if not 1 <= self.n <= max_n:
@@ -46,6 +49,8 @@ class GenerateOptions:
             raise InvalidInput("turns", f"{self.turns[0]}–{self.turns[1]}; expected within 5–10")
         if not 1 <= self.refine_steps <= 1000:
             raise InvalidInput("refine_steps", "expected 1–1000")
+        if not isinstance(self.per_speaker_videos, bool):
+            raise InvalidInput("per_speaker_videos", "expected true or false")
         for s, voice in self.voices.items():
             if voice:
                 check_voice_id(voice, field=f"voice_{s}")

@@ -316,6 +316,8 @@ class Orchestrator:
             "identities": [x.to_dict() for x in identities],
             "environment": render_environment(conv.timeline),
         }
+        if not opts.per_speaker_videos:  # only then: the cache keys of earlier renders hold
+            inputs["per_speaker_videos"] = False
         return self._cached(
             "render",
             inputs,
@@ -325,6 +327,7 @@ class Orchestrator:
                 identities,
                 layout=opts.layout,
                 head_px=opts.head_px,
+                per_speaker=opts.per_speaker_videos,
                 progress=lambda f: report.stage("render", (i + f) / n),
             ),
             RenderedVideos.to_dict,
@@ -338,14 +341,14 @@ class Orchestrator:
         put_json = self._put_json
         arts = {
             "conversation.mp4": videos.conversation,
-            "speaker_a.mp4": videos.speaker_a,
-            "speaker_b.mp4": videos.speaker_b,
             "speaker_a.wav": conv.track_a,
             "speaker_b.wav": conv.track_b,
             "timeline.json": put_json(conv.timeline.to_dict()),
             "motion_a.npz": motion[0],
             "motion_b.npz": motion[1],
         }
+        if videos.speaker_a is not None and videos.speaker_b is not None:
+            arts["speaker_a.mp4"], arts["speaker_b.mp4"] = videos.speaker_a, videos.speaker_b
         if conv.mix is not None:
             arts["mix.wav"] = conv.mix
         if conv.dialogue is not None:

@@ -312,6 +312,7 @@ class ServedStages:
         *,
         layout: str,
         head_px: int,
+        per_speaker: bool = True,
         progress: Callable[[float], None] | None = None,
     ) -> RenderedVideos:
         req = renderer_pb.RenderVideoRequest(
@@ -323,16 +324,15 @@ class ServedStages:
             identity_b=identity_to_pb(identities[1]),
             layout=LAYOUTS[layout],
             head_size_px=head_px,
-            per_speaker_videos=True,
+            per_speaker_videos=per_speaker,
             relation=relation_to_pb(conv.timeline.relation),
             sound_environment=render_environment(conv.timeline),
         )
         if conv.mix is not None:
             req.audio.CopyFrom(conv.mix.to_proto())
         resp = self._call("renderer", "RenderVideo", req)
-        return RenderedVideos(
-            ArtifactRef.from_proto(resp.video),
-            ArtifactRef.from_proto(resp.speaker_a_video),
-            ArtifactRef.from_proto(resp.speaker_b_video),
-            resp.num_frames,
-        )
+        singles = [  # what the renderer made: none unless asked for
+            ArtifactRef.from_proto(r) if r.uri else None
+            for r in (resp.speaker_a_video, resp.speaker_b_video)
+        ]
+        return RenderedVideos(ArtifactRef.from_proto(resp.video), *singles, resp.num_frames)

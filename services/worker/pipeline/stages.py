@@ -42,24 +42,28 @@ def render_environment(timeline: Timeline) -> str:
 @dataclass(frozen=True)
 class RenderedVideos:
     conversation: ArtifactRef  # the composite (layout) with the stereo mix
-    speaker_a: ArtifactRef  # single-head videos with each speaker's own track
-    speaker_b: ArtifactRef
+    # Single-head videos with each speaker's own track; None when not asked for.
+    speaker_a: ArtifactRef | None
+    speaker_b: ArtifactRef | None
     num_frames: int
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "conversation": self.conversation.to_dict(),
-            "speaker_a": self.speaker_a.to_dict(),
-            "speaker_b": self.speaker_b.to_dict(),
+            "speaker_a": self.speaker_a.to_dict() if self.speaker_a else None,
+            "speaker_b": self.speaker_b.to_dict() if self.speaker_b else None,
             "num_frames": self.num_frames,
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RenderedVideos:
+        def ref(key: str) -> ArtifactRef | None:
+            return ArtifactRef.from_dict(d[key]) if d.get(key) else None
+
         return cls(
             ArtifactRef.from_dict(d["conversation"]),
-            ArtifactRef.from_dict(d["speaker_a"]),
-            ArtifactRef.from_dict(d["speaker_b"]),
+            ref("speaker_a"),
+            ref("speaker_b"),
             int(d["num_frames"]),
         )
 
@@ -117,5 +121,6 @@ class Stages(Protocol):
         *,
         layout: str,
         head_px: int,
+        per_speaker: bool = True,
         progress: Callable[[float], None] | None = None,
     ) -> RenderedVideos: ...

@@ -4,6 +4,7 @@ audio features computed once and handed to motion and refinement."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,14 @@ def test_the_served_pipeline_gives_what_the_embedded_one_gives(
     assert set(manifest["stages"].values()) == {"served"}
     assert embedded_orch.manifest(embedded, OPTS)["stages"]["motion"] == "embedded"
     assert out.artifacts["conversation.mp4"].size_bytes > 0
+
+
+def test_the_served_renderer_skips_per_speaker_videos_when_asked(served: ServedStages) -> None:
+    orch = Orchestrator(served)
+    (out,) = orch.generate(PROMPT, dataclasses.replace(OPTS, per_speaker_videos=False))
+    assert out.log.ran["render"] == "served"
+    videos = {name for name in out.artifacts if name.endswith(".mp4")}
+    assert videos == {"conversation.mp4"}
 
 
 def test_features_reach_the_neural_model_and_the_refiner(

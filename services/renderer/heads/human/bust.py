@@ -40,9 +40,15 @@ X_MAX = 2.1
 _MOUTH_CENTRE = np.array([0.0, 6.64, 1.0])
 _LIP_HALF_WIDTH = 0.26
 _LIP_HALF_HEIGHT = 0.16
-# Brows: between these heights (the eyes' centres are at y 7.28), not across the nose.
+# Brows: between these heights (the eyes' centres are at y 7.28), not across the nose …
 _BROW_Y = (7.42, 7.66)
 _BROW_INNER_X = 0.07
+# … and within a brow's outline: a centre line arching over the eye and a half-height that
+# tapers from the head of the brow (≈ 1.3 cm tall) to its tail (≈ 5 mm), by |x| (dm). The
+# brow units' whole band (2–2.4 cm) drawn dark read as a painted bar.
+_BROW_OUTLINE_X = np.array([0.07, 0.2, 0.35, 0.5, 0.56])
+_BROW_OUTLINE_Y = np.array([7.51, 7.54, 7.56, 7.52, 7.49])
+_BROW_OUTLINE_HALF = np.array([0.065, 0.06, 0.05, 0.035, 0.025])
 _PUPIL_DEG = 11.5  # eyeball rings sit at 11°, 22.5°, 45°, …, from the eye's forward axis
 _IRIS_DEG = 23.0
 
@@ -133,6 +139,9 @@ def label_faces(
     brow = brow_motion[f].mean(axis=1)
     in_band = (centre[:, 1] > _BROW_Y[0]) & (centre[:, 1] < _BROW_Y[1])
     in_band &= np.abs(centre[:, 0]) > _BROW_INNER_X
+    ax = np.abs(centre[:, 0])
+    brow_y = np.interp(ax, _BROW_OUTLINE_X, _BROW_OUTLINE_Y)
+    in_band &= np.abs(centre[:, 1] - brow_y) < np.interp(ax, _BROW_OUTLINE_X, _BROW_OUTLINE_HALF)
     labels[body & in_band & (brow > 0.5 * brow.max())] = Material.BROW
     lid = lid_motion[f].mean(axis=1)
     labels[body & (lid > 0.2 * lid.max())] = Material.EYELID

@@ -33,9 +33,9 @@ base mesh: the neutral appearance (``Appearance`` of the empty descriptor) gives
 
    Ethnicity blend (african, asian, caucasian) — a rendering prior, not a claim about anyone:
    words such as "african", "black" (not about hair/eyes), "east asian", "chinese",
-   "european", "white" … in the descriptor set it directly (see ``_ETHNIC_WORDS``); otherwise
+   "european", "white" … in the descriptor set it directly (see ``ethnicity``); otherwise
    the palette's skin colour is read back to the 0–1 tone scale and mapped by
-   ``_TONE_PRIOR`` (paler → caucasian, light-medium → asian, deep → african), mixed with a
+   ``ethnicity._TONE_PRIOR`` (paler → caucasian, light-medium → asian, deep → african), mixed with a
    Dirichlet(1, 1, 1) draw seeded by the descriptor hash — 20 % of it when the descriptor
    names the skin tone, 60 % when it does not (the tone itself was then drawn from the same
    hash). The empty descriptor gets MakeHuman's default thirds.
@@ -82,8 +82,6 @@ Targets are parsed once each (``lru_cache``); the first call reads all 18 macro 
 from __future__ import annotations
 
 import gzip
-import hashlib
-import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -91,14 +89,13 @@ import numpy as np
 
 from dyad.errors import FailedPrecondition, InvalidInput
 
-from ..appearance import Appearance, skin_colour
-from ..descriptor_words import AGE_SHAPE, GENDER_SHAPE, SKIN_WORDS
-from ..model import Material
+from ..appearance import Appearance
+from ..descriptor_words import AGE_SHAPE, GENDER_SHAPE
 from .bust import crop_bust, neck_line
 from .data import data_file, load_base_mesh
+from .ethnicity import EQUAL_THIRDS, ETHNICITIES, ethnic_weights
 
 TARGETS_DIR = Path("data/mpfb2/targets")
-ETHNICITIES = ("african", "asian", "caucasian")
 _GENDERS = ("female", "male")
 _AGES = ("child", "young", "old")  # the anchors our bands reach (never below "child")
 _AGE_ANCHORS = np.array([0.1875, 0.5, 1.0])
@@ -114,7 +111,6 @@ GENDER_VALUES = {"feminine": 0.0, "masculine": 1.0, "androgynous": 0.5}
 _HEAD_AGE = {"child": -1.0, "teen": -0.5, "young_adult": -0.3, "adult": 0.0, "senior": 1.0}
 _DEFAULT_AGE = AGE_VALUES["adult"]
 _DEFAULT_GENDER = 0.5
-_THIRDS = np.full(3, 1.0 / 3.0)
 
 #: HeadShape field → ((+ targets), (− targets), gain) — relative to ``TARGETS_DIR``, without
 #: ``.target.gz``; ``{s}`` expands to ``l`` and ``r``.
@@ -162,51 +158,6 @@ FEATURE_TARGETS: dict[str, tuple[tuple[tuple[str, float], ...], tuple[tuple[str,
     "neck_width": ((("neck/neck-scale-horiz-incr", 1.0),), (("neck/neck-scale-horiz-decr", 1.0),)),
 }
 _SHAPE_STEP = 0.2  # a multiplier of 1 ± 0.2 applies a target at full weight
-
-#: Skin tone (0 palest … 1 deepest) → (african, asian, caucasian) prior; rows sum to 1.
-_TONE_STOPS = np.array([0.0, 0.2, 0.35, 0.5, 0.65, 0.8, 1.0])
-_TONE_PRIOR = np.array(
-    [
-        [0.05, 0.15, 0.80],
-        [0.05, 0.35, 0.60],
-        [0.10, 0.45, 0.45],
-        [0.25, 0.40, 0.35],
-        [0.55, 0.25, 0.20],
-        [0.80, 0.10, 0.10],
-        [0.90, 0.05, 0.05],
-    ]
-)
-_HASH_SHARE_KNOWN_TONE = 0.2
-_HASH_SHARE_UNKNOWN = 0.6
-#: Descriptor words naming an ancestry → (african, asian, caucasian) weights.
-_ETHNIC_WORDS: dict[str, tuple[float, float, float]] = {
-    "african": (1.0, 0.0, 0.0),
-    "african-american": (0.85, 0.0, 0.15),
-    "black": (1.0, 0.0, 0.0),
-    "nigerian": (1.0, 0.0, 0.0),
-    "kenyan": (1.0, 0.0, 0.0),
-    "ethiopian": (0.8, 0.0, 0.2),
-    "asian": (0.0, 1.0, 0.0),
-    "east asian": (0.0, 1.0, 0.0),
-    "chinese": (0.0, 1.0, 0.0),
-    "japanese": (0.0, 1.0, 0.0),
-    "korean": (0.0, 1.0, 0.0),
-    "vietnamese": (0.0, 1.0, 0.0),
-    "filipino": (0.0, 0.8, 0.2),
-    "south asian": (0.15, 0.35, 0.5),
-    "indian": (0.15, 0.35, 0.5),
-    "middle eastern": (0.1, 0.1, 0.8),
-    "arab": (0.1, 0.1, 0.8),
-    "latina": (0.15, 0.3, 0.55),
-    "latino": (0.15, 0.3, 0.55),
-    "hispanic": (0.15, 0.3, 0.55),
-    "mixed-race": (0.4, 0.2, 0.4),
-    "biracial": (0.45, 0.1, 0.45),
-    "european": (0.0, 0.0, 1.0),
-    "caucasian": (0.0, 0.0, 1.0),
-    "white": (0.0, 0.0, 1.0),
-}
-_NOT_ETHNIC_CLAUSE = re.compile(r"\bhair|\beyes?\b|eyed|\bbeard|\bshirt|\bjacket|\bdress|\bskin")
 
 
 # ---------------------------------------------------------------------------- target files
@@ -275,7 +226,7 @@ def _head_skin(num_vertices: int) -> np.ndarray:
 def _default_macro(num_vertices: int) -> np.ndarray:
     """The neutral appearance's macro offsets ``[V, 3]`` (adult, gender 0.5, thirds): the
     reference that the base mesh stands for."""
-    return _blend(num_vertices, _DEFAULT_AGE, _DEFAULT_GENDER, _THIRDS)
+    return _blend(num_vertices, _DEFAULT_AGE, _DEFAULT_GENDER, EQUAL_THIRDS)
 
 
 def _blend(num_vertices: int, age: float, gender: float, ethnic: np.ndarray) -> np.ndarray:
@@ -298,64 +249,6 @@ def age_weights(age: float) -> np.ndarray:
     t = (a - _AGE_ANCHORS[k]) / (_AGE_ANCHORS[k + 1] - _AGE_ANCHORS[k])
     w[k], w[k + 1] = 1.0 - t, t
     return w
-
-
-# ---------------------------------------------------------------------------- ethnicity
-
-
-def _hash_blend(descriptor: str) -> np.ndarray:
-    seed = int.from_bytes(hashlib.sha256(f"ethnicity|{descriptor}".encode()).digest()[:8], "big")
-    return np.random.default_rng(seed).dirichlet(np.ones(3))
-
-
-def skin_tone(rgb: tuple[float, float, float]) -> float:
-    """The 0–1 tone whose ``appearance.skin_colour`` is nearest ``rgb``."""
-    return float(_TONE_GRID[np.argmin(np.linalg.norm(_TONE_RGB_GRID - np.asarray(rgb), axis=1))])
-
-
-_TONE_GRID = np.linspace(0.0, 1.0, 201)
-_TONE_RGB_GRID = np.array([skin_colour(t) for t in _TONE_GRID])
-
-
-def _names_skin(descriptor: str) -> bool:
-    for clause in descriptor.split(","):
-        c = clause.replace("-skinned", " skinned")
-        if re.search(r"\bskin(ned)?\b|complexion", c) and any(
-            re.search(rf"(?<![a-z\-]){re.escape(w)}(?![a-z\-])", c) for w in SKIN_WORDS
-        ):
-            return True
-    return False
-
-
-def _named_ethnicity(descriptor: str) -> np.ndarray | None:
-    found: list[tuple[float, float, float]] = []
-    for clause in descriptor.split(","):
-        if _NOT_ETHNIC_CLAUSE.search(clause):
-            continue
-        for phrase in sorted(_ETHNIC_WORDS, key=len, reverse=True):
-            pattern = rf"(?<![a-z\-]){re.escape(phrase)}(?![a-z\-])"
-            if re.search(pattern, clause):
-                found.append(_ETHNIC_WORDS[phrase])
-                clause = re.sub(pattern, " ", clause)
-    if not found:
-        return None
-    w = np.mean(np.asarray(found), axis=0)
-    return np.asarray(w / w.sum())
-
-
-def ethnic_weights(appearance: Appearance) -> np.ndarray:
-    """``[3]`` (african, asian, caucasian) weights summing to 1 (rule: module docstring)."""
-    text = appearance.descriptor
-    if not text:
-        return _THIRDS.copy()
-    named = _named_ethnicity(text)
-    if named is not None:
-        return named
-    tone = skin_tone(appearance.palette[Material.SKIN])
-    prior = np.array([np.interp(tone, _TONE_STOPS, _TONE_PRIOR[:, k]) for k in range(3)])
-    share = _HASH_SHARE_KNOWN_TONE if _names_skin(text) else _HASH_SHARE_UNKNOWN
-    w = (1.0 - share) * prior + share * _hash_blend(text)
-    return np.asarray(w / w.sum())
 
 
 # ---------------------------------------------------------------------------- offsets

@@ -25,6 +25,7 @@ from .accessories import accessories
 from .bust import Bust, crop_bust, label_faces, neck_line
 from .clothing import dress
 from .data import BaseMesh, face_unit_files, load_base_mesh, read_target
+from .face_units import correct_units, limit_weights
 from .facial_hair import KINDS as FACIAL_HAIR
 from .facial_hair import facial_hair_shell
 from .hair import hair_shell
@@ -42,8 +43,9 @@ _UNIT_ALIASES: dict[str, str] = {}
 
 @dataclass(frozen=True)
 class _Base:
-    """What every identity shares, parsed once: the base mesh, the bust, the face units (dm)
-    and the face labels (measured on the undeformed bust; identities keep the topology)."""
+    """What every identity shares, parsed once: the base mesh, the bust, the face units (dm,
+    CC0 with the ``face_units`` corrections) and the face labels (measured on the undeformed
+    bust; identities keep the topology)."""
 
     mesh: BaseMesh
     bust: Bust
@@ -75,7 +77,8 @@ def _base() -> _Base:
     lid = moved[idx["eyeBlinkLeft"]] + moved[idx["eyeBlinkRight"]]
     brow_units = ("browDownLeft", "browDownRight")
     brow = sum(moved[idx[n]] / max(moved[idx[n]].max(), 1e-12) for n in brow_units)
-    labels = label_faces(bust, eyes, lid, np.asarray(brow))  # [F] int8
+    labels = label_faces(bust, eyes, lid, np.asarray(brow))  # [F] int8 (from the CC0 units)
+    deltas = correct_units(deltas, (bust, eyes, labels))  # what the reader needs (face_units)
     return _Base(mesh, bust, deltas, labels, missing, tuple(sorted(set(units) - wanted)))
 
 
@@ -128,7 +131,7 @@ class HumanHead:
 
         self.hair = appearance.hair if appearance is not None else HairStyle.BALD
         if hair_seed is None:
-            text = appearance.descriptor if appearance is not None else ""
+            text = appearance.person if appearance is not None else ""
             hair_seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
         # Extras (hair, accessories, …): vertices carried by a bust vertex each.
         self._extra_rest = np.zeros((0, 3), np.float32)  # [H, 3]
@@ -200,10 +203,11 @@ class HumanHead:
         return np.concatenate([self._neutral, self._extra_rest]).astype(np.float32)
 
     def pose(self, motion: np.ndarray) -> np.ndarray:
-        """``[T, 55]`` arkit55 clip → ``[T, V + H, 3]`` float32: linear face-unit deltas, hair
-        carried by its skin vertex, then the head turn about ``neck_pivot`` with the neck
+        """``[T, 55]`` arkit55 clip → ``[T, V + H, 3]`` float32: linear face-unit deltas
+        (mouthClose limited to jawOpen, eyeLookUp by eyeBlink: ``face_units.limit_weights``),
+        hair carried by its skin vertex, then the head turn about ``neck_pivot`` with the neck
         falloff (DESIGN §2 angles)."""
-        clip = validated_clip(self.rig, motion)  # [T, 55]
+        clip = limit_weights(validated_clip(self.rig, motion))  # [T, 55]
         n_t, n_b = clip.shape[0], len(self._neutral)
         verts = np.repeat(self.neutral()[None], n_t, axis=0)  # [T, V + H, 3]
         moved = clip[:, :_N_BLENDSHAPES] @ self._flat_deltas  # [T, A·3]
