@@ -144,3 +144,18 @@ def test_files(conv: Conversation, tmp_path: Path) -> None:
     }
     assert tl["sample_rate"] == 16000 and tl["relation"]["blood"] is False
     assert set(tl["segments"][0]) >= {"speaker", "kind", "text", "start_s", "end_s", "emotion"}
+
+
+def test_sentences_spoken_in_threads_equal_the_serial_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The speech threads change the time, never the audio or the timeline."""
+    from dyad.services.dialogue.speech import conversation
+
+    engine = make_engine("espeak")
+    runs = []
+    for threads in (1, 2):
+        monkeypatch.setattr(conversation, "_SPEECH_THREADS", threads)
+        runs.append(speak(dialogue(), engine, seed=7, p_inter=1.0))
+    serial, threaded = runs
+    np.testing.assert_array_equal(serial.track_a, threaded.track_a)
+    np.testing.assert_array_equal(serial.track_b, threaded.track_b)
+    assert serial.timeline.to_dict() == threaded.timeline.to_dict()
