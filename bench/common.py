@@ -7,6 +7,7 @@ import os
 import platform
 import socket
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -53,4 +54,13 @@ def write_result(name: str, result: dict[str, Any]) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}-{m['hostname']}.json"
     path.write_text(json.dumps(body, indent=2) + "\n")
+    return path
+
+
+def write_result_and_markdown(name: str, result: dict[str, Any], markdown: str) -> Path:
+    """``write_result`` plus the same run as ``<name>-<hostname>.md`` beside it (printed too)."""
+    print(markdown)
+    path = write_result(name, result)
+    path.with_suffix(".md").write_text(markdown)
+    print(f"wrote {path} and .md", file=sys.stderr)
     return path

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import write_result
+from bench.common import write_result_and_markdown
 from bench.face_judge import MODEL_PACKAGE, MODEL_SHA256, FaceReader
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
@@ -143,11 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--step", type=int, default=1, help="read every N-th frame")
     args = p.parse_args(argv)
     res = run(args.fixtures, args.step)
-    md = markdown(res)
-    print(md)
-    path = write_result("face_ceiling", res)
-    path.with_suffix(".md").write_text(md)
-    print(f"wrote {path} and .md", file=sys.stderr)
+    write_result_and_markdown("face_ceiling", res, markdown(res))
     return 0
 
 

@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import RESULTS, machine, write_result
+from bench.common import RESULTS, machine, write_result_and_markdown
 from bench.face_judge import (
     MODEL_PACKAGE,
     MODEL_SHA256,
@@ -378,13 +378,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is None and (only or who or yaws != YAWS_DEG):
         args.out = PNG_DIR / "quick.md"  # a quick subset never overwrites the results
     md = markdown(res)
-    print(md)
     if args.out is None:
         name = "face_reader" if args.head == "procedural" else f"face_reader_{args.head}"
-        json_path = write_result(name, res)
-        json_path.with_suffix(".md").write_text(md)
-        print(f"wrote {json_path} and .md", file=sys.stderr)
+        write_result_and_markdown(name, res, md)
     else:
+        print(md)
         body = {"machine": machine(), "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(md)

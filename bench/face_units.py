@@ -21,11 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS, write_result
+from bench.common import RESULTS, write_result_and_markdown
 from bench.face_ceiling import CEILING_LOW
 from bench.face_reader import READABLE_GAIN, STRONG_R
 
@@ -117,11 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     ceiling_path = args.ceiling or next(RESULTS.glob("face_ceiling-*.json"))
     res = compare(*(json.loads(x.read_text()) for x in (args.before, args.after, ceiling_path)))
-    md = markdown(res)
-    print(md)
-    path = write_result("face_units", res)
-    path.with_suffix(".md").write_text(md)
-    print(f"wrote {path} and .md", file=sys.stderr)
+    write_result_and_markdown("face_units", res, markdown(res))
     return 0
 
 

@@ -1,7 +1,7 @@
 """Closing a head's surface in video frames: what lies inside the surfel layer is opaque.
 
 An avatar is one layer of flat Gaussians (surfels), one per triangle, each reaching past its
-triangle's edges so that neighbours overlap (``avatars.avatar.SPREAD``). Where the camera
+triangle's edges so that neighbours overlap (``avatars.surfels.SPREAD``). Where the camera
 sees only the front layer — video frames cull back faces — that overlap leaves the surface
 between 87 % and 99 % opaque in a lattice over the triangle corners (issue 17: 28 % of the
 human head's interior under α 0.99 at 512², down to 0.87), and the background shows through
