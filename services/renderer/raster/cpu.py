@@ -125,9 +125,23 @@ def render_cpu(
     offsets, ids = _bin_tiles(rect, tiles_x, tiles_x * tiles_y)
     if not parallel:  # this thread alone, no lock: other frames may be drawn meanwhile
         _stripe(
-            0, means2d, conics, colors, opacities, q_max, depths, rect, offsets, ids, tiles_x, 1,
-            bg, rgb, alpha, depth,
-        )  # fmt: skip
+            0,
+            means2d,
+            conics,
+            colors,
+            opacities,
+            q_max,
+            depths,
+            rect,
+            offsets,
+            ids,
+            tiles_x,
+            1,
+            bg,
+            rgb,
+            alpha,
+            depth,
+        )
         return rgb, alpha, depth
     with _LOCK:  # the parallel kernel one frame at a time (numba's pools are not reentrant)
         n_stripes = numba.get_num_threads()
