@@ -123,45 +123,15 @@ def render_cpu(
     alpha = np.empty((h, w), dtype=f32)
     depth = np.empty((h, w), dtype=f32)
     offsets, ids = _bin_tiles(rect, tiles_x, tiles_x * tiles_y)
+    # ``_stripe(stripe, *gaussians, n_stripes, *outputs)`` and ``_rasterise(*gaussians,
+    # n_stripes, *outputs)`` take the same arrays
+    gaussians = (means2d, conics, colors, opacities, q_max, depths, rect, offsets, ids, tiles_x)
+    outputs = (bg, rgb, alpha, depth)
     if not parallel:  # this thread alone, no lock: other frames may be drawn meanwhile
-        _stripe(
-            0,
-            means2d,
-            conics,
-            colors,
-            opacities,
-            q_max,
-            depths,
-            rect,
-            offsets,
-            ids,
-            tiles_x,
-            1,
-            bg,
-            rgb,
-            alpha,
-            depth,
-        )
+        _stripe(0, *gaussians, 1, *outputs)
         return rgb, alpha, depth
     with _LOCK:  # the parallel kernel one frame at a time (numba's pools are not reentrant)
-        n_stripes = numba.get_num_threads()
-        _rasterise(
-            means2d,
-            conics,
-            colors,
-            opacities,
-            q_max,
-            depths,
-            rect,
-            offsets,
-            ids,
-            tiles_x,
-            n_stripes,
-            bg,
-            rgb,
-            alpha,
-            depth,
-        )
+        _rasterise(*gaussians, numba.get_num_threads(), *outputs)
     return rgb, alpha, depth
 
 
