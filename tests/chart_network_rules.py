@@ -68,9 +68,9 @@ def check_network_policies(r: Rendered) -> list[str]:
     """With ``networkPolicy.enabled``: every pod of the release is isolated; every selector of
     a policy (and every in-release peer) selects pods of the render; and who reaches which
     port is exactly: the gateway's gRPC port from anyone (or ``gatewayFrom``), the Serve
-    proxies (the stage services, which take no tokens) from the workers and Ray pods only,
-    Redis and MinIO's API from Dyad pods only, metrics from the monitoring namespace, the
-    workers from nobody else."""
+    proxies (the stage services, which take no tokens) from the workers and Ray pods only (not
+    the fit workers, which call no stage), Redis and MinIO's API from Dyad pods only, metrics
+    from the monitoring namespace, the workers and fit workers from nobody else."""
     problems: list[str] = []
     policies = r.of_kind("NetworkPolicy")
     np = r.values["networkPolicy"]
@@ -96,6 +96,12 @@ def check_network_policies(r: Rendered) -> list[str]:
         int(serve.get("http_options", {}).get("port", 8000)),
     }
     gw_port, metrics = int(r.values["gateway"]["grpcPort"]), int(r.values["gateway"]["metricsPort"])
+    # Each component's metrics port, the one port Prometheus (and nobody else) reaches.
+    metrics_of = {
+        "gateway": metrics,
+        "worker": metrics,
+        "fit-worker": int(r.values["fitWorkers"]["metricsPort"]),
+    }
     ns = {"kubernetes.io/metadata.name": "dyad"}
     sources = {f"pod {_component(pod.labels)}": (ns, pod.labels) for pod in all_pods}
     sources.update(OUTSIDERS)
@@ -117,9 +123,9 @@ def check_network_policies(r: Rendered) -> list[str]:
                 want: bool | None
                 if comp == "gateway" and port == gw_port:
                     want = not np["gatewayFrom"] or None  # None: up to gatewayFrom's peers
-                elif comp in ("gateway", "worker") and port == metrics:
+                elif port == metrics_of.get(comp):
                     want = src == "monitoring"
-                elif comp == "worker":
+                elif comp in ("worker", "fit-worker"):
                     want = False
                 elif comp == "ray" and port in serve_ports:
                     want = src_comp in ("worker", "ray") or (None if np.get("serveFrom") else False)

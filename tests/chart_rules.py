@@ -22,6 +22,7 @@ from tests.chart_render import (
     K8S_VERSIONS,
     QUEUE_PRIORITIES,
     SERVE_CONFIG,
+    Pod,
     Rendered,
     pods,
     selects,
@@ -181,13 +182,25 @@ def group_gpus(group: dict[str, Any]) -> int:
     return int(limits.get("nvidia.com/gpu", 0))
 
 
+#: The component label of the fit workers (FitAvatar jobs), the one GPU group outside Ray.
+FIT_WORKER = "fit-worker"
+
+
 def check_gpu_groups(r: Rendered) -> list[str]:
-    """nvidia.com/gpu limits only in the GPU groups (as many as values say), the -cuda image
-    there and the -cpu image elsewhere; no GPU on the head; a sane replica range."""
+    """nvidia.com/gpu limits only in the GPU groups — the Ray worker groups and the fit-worker
+    Deployment — as many as values say, the -cuda image there and the -cpu image elsewhere; no
+    GPU on the head nor in any other pod; a sane replica range."""
     problems = []
     wanted = {g["name"]: int(g.get("gpus", 0)) for g in r.values["ray"]["workerGroups"]}
     for pod in pods(r):
         if pod.owner_kind != "RayService":
+            fit = (
+                pod.owner_kind == "Deployment"
+                and pod.labels.get("app.kubernetes.io/component") == FIT_WORKER
+            )
+            if fit:
+                problems += _fit_worker_gpu_problems(pod, int(r.values["fitWorkers"]["gpus"]))
+                continue
             for c in pod.containers():
                 if _gpu_in(c):
                     problems.append(f"{pod.where} {c['name']}: asks for a GPU")
@@ -210,6 +223,24 @@ def check_gpu_groups(r: Rendered) -> list[str]:
             problems.append(f"{pod.where}: image {c['image']} is not a {flavour} image")
         if not g["minReplicas"] <= g.get("replicas", g["minReplicas"]) <= g["maxReplicas"]:
             problems.append(f"{pod.where}: replicas outside [minReplicas, maxReplicas]")
+    return problems
+
+
+def _fit_worker_gpu_problems(pod: Pod, want: int) -> list[str]:
+    """The fit workers' one container: ``want`` GPUs as a limit (the request, if any, equal),
+    the -cuda image with GPUs and the -cpu image without."""
+    problems = []
+    for c in pod.containers():
+        res = c.get("resources") or {}
+        limit = int((res.get("limits") or {}).get("nvidia.com/gpu", 0))
+        request = (res.get("requests") or {}).get("nvidia.com/gpu")
+        if limit != want:
+            problems.append(f"{pod.where} {c['name']}: {limit} GPUs, values say {want}")
+        if request is not None and int(request) != limit:
+            problems.append(f"{pod.where} {c['name']}: GPU request {request} != limit {limit}")
+        flavour = "-cuda" if limit else "-cpu"
+        if not c["image"].endswith(flavour):
+            problems.append(f"{pod.where} {c['name']}: image {c['image']} is not a {flavour} image")
     return problems
 
 
@@ -305,18 +336,28 @@ def check_fit(r: Rendered) -> list[str]:
 
 
 def check_scaled_object(r: Rendered) -> list[str]:
-    """The ScaledObject scales the worker Deployment on exactly the three priority streams of
-    the consumer group ``workers``, each with a lagCount trigger (the one that wakes from 0)."""
+    """Each ScaledObject scales a worker Deployment on exactly the three priority streams of
+    its job kind (the CPU workers ``<prefix>:jobs:*``, the fit workers ``<prefix>:fit:jobs:*``)
+    in the consumer group ``workers``, each with a lagCount trigger (the one that wakes from
+    0); one ScaledObject per Deployment."""
     problems = []
     prefix = r.values["queue"]["prefix"]
-    want_streams = {f"{prefix}:jobs:{p}" for p in QUEUE_PRIORITIES}
-    workers = [
-        o["metadata"]["name"] for o in r.of_kind("Deployment") if "worker" in o["metadata"]["name"]
-    ]
+    # Deployment name → the key prefix of the queue its pods read.
+    queues = {
+        o["metadata"]["name"]: f"{prefix}:fit" if component == FIT_WORKER else prefix
+        for o in r.of_kind("Deployment")
+        if (component := o["metadata"]["labels"].get("app.kubernetes.io/component"))
+        in ("worker", FIT_WORKER)
+    }
+    targets = [so["spec"]["scaleTargetRef"]["name"] for so in r.of_kind("ScaledObject")]
+    if len(set(targets)) != len(targets):
+        problems.append(f"several ScaledObjects scale one Deployment: {targets}")
     for so in r.of_kind("ScaledObject"):
         ref = so["spec"]["scaleTargetRef"]
-        if ref.get("kind", "Deployment") != "Deployment" or ref["name"] not in workers:
-            problems.append(f"scaleTargetRef {ref} is not the worker Deployment {workers}")
+        if ref.get("kind", "Deployment") != "Deployment" or ref["name"] not in queues:
+            problems.append(f"scaleTargetRef {ref} is not a worker Deployment {sorted(queues)}")
+            continue
+        want_streams = {f"{queues[ref['name']]}:jobs:{p}" for p in QUEUE_PRIORITIES}
         triggers = so["spec"]["triggers"]
         streams = {t["metadata"].get("stream") for t in triggers}
         if streams != want_streams:

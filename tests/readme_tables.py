@@ -9,6 +9,7 @@ from pathlib import Path
 from dyad.config import PlatformSettings, settings_table
 from dyad.media.probe import MediaLimits
 from dyad.services.audio_encoder.settings import AudioEncoderSettings
+from dyad.services.capture.settings import CaptureSettings
 from dyad.services.dialogue.settings import DialogueSettings
 from dyad.services.gateway.settings import GatewaySettings
 from dyad.services.motion.settings import MotionSettings
@@ -29,6 +30,7 @@ TABLES: list[tuple[str, type, str]] = [
     ("services/motion/README.md", MotionSettings, "DYAD_MOTION_"),
     ("services/refiner/README.md", RefinerSettings, "DYAD_REFINER_"),
     ("services/renderer/README.md", RendererSettings, "DYAD_RENDER_"),
+    ("services/capture/README.md", CaptureSettings, "DYAD_"),
     ("services/gateway/README.md", GatewaySettings, "DYAD_GATEWAY_"),
     ("services/worker/README.md", WorkerSettings, "DYAD_WORKER_"),
     ("services/worker/README.md", PipelineSettings, "DYAD_PIPELINE_"),

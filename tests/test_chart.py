@@ -123,7 +123,8 @@ def test_requests_and_limits_everywhere(r: Rendered) -> None:
 def test_writable_dirs_are_empty_dirs(r: Rendered) -> None:
     """Read-only root filesystems: the Dyad containers write only to emptyDirs."""
     for pod in pods(r):
-        if pod.labels.get("app.kubernetes.io/component") not in {"gateway", "worker", "ray"}:
+        component = pod.labels.get("app.kubernetes.io/component")
+        if component not in {"gateway", "worker", "fit-worker", "ray"}:
             continue
         volumes = {v["name"]: v for v in pod.spec.get("volumes", [])}
         for c in pod.spec["containers"]:
@@ -277,10 +278,17 @@ def test_workers(r: Rendered) -> None:
     grace = float(env["DYAD_WORKER_SHUTDOWN_GRACE_S"]["value"])
     assert spec["terminationGracePeriodSeconds"] > grace
     assert ("replicas" in dep["spec"]) != r.values["workers"]["keda"]["enabled"]
+    # FitAvatar jobs go to the fit group when there is one, else to these workers.
+    fit_group = r.values["fitWorkers"]["enabled"]
+    kinds = "generate" if fit_group else "generate,fit_avatar"
+    assert env["DYAD_WORKER_JOB_KINDS"]["value"] == kinds
 
 
 def test_pdbs_select_their_pods(r: Rendered) -> None:
-    for component in ("gateway", "worker"):
+    components = ["gateway", "worker"]
+    if r.values["fitWorkers"]["enabled"]:
+        components.append("fit-worker")
+    for component in components:
         pdb = r.one("PodDisruptionBudget", f"dyad-{component}")
         dep = r.one("Deployment", f"dyad-{component}")
         assert selects(
@@ -294,7 +302,7 @@ def test_pdbs_select_their_pods(r: Rendered) -> None:
 
 def test_scaled_object() -> None:
     r = rendered("prod")
-    [so] = r.of_kind("ScaledObject")
+    so = r.one("ScaledObject", "dyad-worker")
     assert check_scaled_object(r) == []
     assert so["spec"]["minReplicaCount"] == r.values["workers"]["keda"]["minReplicaCount"]
     for t in so["spec"]["triggers"]:

@@ -33,7 +33,13 @@ def test_network_policies() -> None:
     r = rendered("prod")
     pols = _policies(r)
     # prod: Redis, S3 managed
-    assert set(pols) == {"dyad-default-deny", "dyad-gateway", "dyad-worker", "dyad-ray"}
+    assert set(pols) == {
+        "dyad-default-deny",
+        "dyad-gateway",
+        "dyad-worker",
+        "dyad-fit-worker",
+        "dyad-ray",
+    }
     assert pols["dyad-default-deny"]["spec"]["ingress"] == []
     open_rules = [
         (n, rule) for n, p in pols.items() for rule in p["spec"]["ingress"] if not rule.get("from")
@@ -53,8 +59,9 @@ def test_network_policies() -> None:
     ]
     assert {"kubernetes.io/metadata.name": "kuberay-system"} in ns_peers
     assert {"kubernetes.io/metadata.name": "monitoring"} in ns_peers
-    worker_peers = _peers(pols["dyad-worker"])
-    assert worker_peers and all("namespaceSelector" in p for p in worker_peers)  # Prometheus only
+    for workers in ("dyad-worker", "dyad-fit-worker"):
+        worker_peers = _peers(pols[workers])
+        assert worker_peers and all("namespaceSelector" in p for p in worker_peers)  # Prometheus
     all_pods = list(pods(r))
     for name, p in pols.items():
         assert any(

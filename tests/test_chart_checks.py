@@ -97,6 +97,28 @@ def _gpu_on_gateway(r: Rendered) -> None:
     container(r, "Deployment/dyad-gateway")["resources"]["limits"]["nvidia.com/gpu"] = 1
 
 
+def _fit_worker(r: Rendered) -> dict[str, Any]:
+    return container(r, "Deployment/dyad-fit-worker")
+
+
+def _fit_worker_without_gpu(r: Rendered) -> None:
+    del _fit_worker(r)["resources"]["limits"]["nvidia.com/gpu"]
+
+
+def _fit_worker_on_cpu_image(r: Rendered) -> None:
+    c = _fit_worker(r)
+    c["image"] = c["image"].replace("-cuda", "-cpu")
+
+
+def _gpu_on_cpu_workers(r: Rendered) -> None:
+    container(r, "Deployment/dyad-worker")["resources"]["limits"]["nvidia.com/gpu"] = 1
+
+
+def _fit_scaled_on_generate_streams(r: Rendered) -> None:
+    for t in r.one("ScaledObject", "dyad-fit-worker")["spec"]["triggers"]:
+        t["metadata"]["stream"] = t["metadata"]["stream"].replace(":fit:jobs:", ":jobs:")
+
+
 def _no_autoscaler_context(r: Rendered) -> None:
     del rayservice(r)["rayClusterConfig"]["autoscalerOptions"]["securityContext"]
 
@@ -112,16 +134,16 @@ def _root_redis(r: Rendered) -> None:
 
 
 def _triggers(r: Rendered) -> list[dict[str, Any]]:
-    return r.one("ScaledObject")["spec"]["triggers"]
+    return r.one("ScaledObject", "dyad-worker")["spec"]["triggers"]
 
 
 def _drop_low_stream(r: Rendered) -> None:
-    so = r.one("ScaledObject")["spec"]
+    so = r.one("ScaledObject", "dyad-worker")["spec"]
     so["triggers"] = [t for t in so["triggers"] if not t["metadata"]["stream"].endswith(":low")]
 
 
 def _drop_lag_of_high(r: Rendered) -> None:
-    so = r.one("ScaledObject")["spec"]
+    so = r.one("ScaledObject", "dyad-worker")["spec"]
     so["triggers"] = [
         t
         for t in so["triggers"]
@@ -186,6 +208,9 @@ BREAKAGES: dict[str, tuple[str, Callable[[Rendered], Any], Callable[[Rendered], 
     "GPU limit in a CPU group": ("prod", _gpu_in_cpu_group, check_gpu_groups),
     "GPU group on the cpu image": ("defaults", _cpu_image_in_gpu_group, check_gpu_groups),
     "GPU on the gateway": ("prod", _gpu_on_gateway, check_gpu_groups),
+    "GPU on the CPU workers": ("prod", _gpu_on_cpu_workers, check_gpu_groups),
+    "fit workers without their GPU": ("prod", _fit_worker_without_gpu, check_gpu_groups),
+    "fit workers on the cpu image": ("prod", _fit_worker_on_cpu_image, check_gpu_groups),
     "serve config edited (num_gpus)": (
         "prod",
         lambda r: _edit_motion(r, "num_gpus", 1),
@@ -218,7 +243,21 @@ BREAKAGES: dict[str, tuple[str, Callable[[Rendered], Any], Callable[[Rendered], 
     ),
     "scaling the wrong Deployment": (
         "prod",
-        lambda r: _set(r.one("ScaledObject")["spec"], "scaleTargetRef.name", "dyad-gateway"),
+        lambda r: _set(
+            r.one("ScaledObject", "dyad-worker")["spec"], "scaleTargetRef.name", "dyad-gateway"
+        ),
+        check_scaled_object,
+    ),
+    "fit workers scaled on the generate streams": (
+        "prod",
+        _fit_scaled_on_generate_streams,
+        check_scaled_object,
+    ),
+    "two ScaledObjects on one Deployment": (
+        "prod",
+        lambda r: _set(
+            r.one("ScaledObject", "dyad-fit-worker")["spec"], "scaleTargetRef.name", "dyad-worker"
+        ),
         check_scaled_object,
     ),
     "monitor on a missing port": (

@@ -19,6 +19,7 @@ def test_monitors_match_pods() -> None:
         "dyad-ray",
         "dyad-gateway",
         "dyad-worker",
+        "dyad-fit-worker",
     }
     assert check_monitors(r) == []
     for m in r.of_kind("PodMonitor"):

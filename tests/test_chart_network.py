@@ -17,7 +17,12 @@ def _renders() -> dict[str, Rendered]:
     return {
         "prod": rendered("prod"),
         "dev+policies": render_with(
-            "dev", **{"networkPolicy.enabled": True, "workers.keda.enabled": True}
+            "dev",
+            **{
+                "networkPolicy.enabled": True,
+                "workers.keda.enabled": True,
+                "fitWorkers.enabled": True,
+            },
         ),
     }
 
@@ -63,6 +68,13 @@ def _open_serve_to_gateway(o: dict[str, Any]) -> None:
     )
 
 
+def _serve_to_fit_workers(o: dict[str, Any]) -> None:
+    # The fit workers call no stage: the Serve ports stay closed to them.
+    o["spec"]["ingress"][1]["from"].append(
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/component": "fit-worker"}}}
+    )
+
+
 def _drop(o: dict[str, Any]) -> None:
     o["kind"] = "Dropped"
 
@@ -83,6 +95,8 @@ def _open_redis(o: dict[str, Any]) -> None:
         ("dyad-ray", _open_serve_to_gateway, "pod gateway reaches RayService/dyad"),
         ("dyad-ray", _typo_peer, "selects no pod"),
         ("dyad-worker", _drop, "monitoring cannot reach Deployment/dyad-worker"),
+        ("dyad-fit-worker", _drop, "monitoring cannot reach Deployment/dyad-fit-worker"),
+        ("dyad-ray", _serve_to_fit_workers, "pod fit-worker reaches RayService/dyad"),
         ("dyad-redis", _open_redis, "stranger reaches StatefulSet/dyad-redis"),
         ("dyad-default-deny", _drop, "Job/dyad-minio-bucket: no NetworkPolicy selects it"),
     ],

@@ -30,7 +30,7 @@ def build_server(platform: PlatformSettings, settings: GatewaySettings) -> DyadS
         job_service_pb2.DESCRIPTOR,
         "JobService",
         # SERVING only once Redis answers and the consumer groups exist.
-        warmup=servicer.gateway.queue.ensure_groups,
+        warmup=servicer.gateway.ensure_groups,
     )
 
 

@@ -1,4 +1,5 @@
-"""``dyad submit | status | watch | cancel | jobs``: the Job API from a shell (via ``dyad.client``).
+"""``dyad submit | status | watch | cancel | jobs | avatars``: the Job API from a shell (via
+``dyad.client``).
 
 Endpoint and token: ``--endpoint``/``--token`` or ``DYAD_ENDPOINT``/``DYAD_TOKEN``. Jobs print
 as JSON (``Job.to_dict()``); progress lines go to stderr. Errors print one line and exit 2
@@ -59,6 +60,8 @@ def register_submit(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--refine-steps", type=int, help="denoising steps of the refinement")
     s.add_argument("--voice-a", default="", help="speaker A's voice, `engine:name`")
     s.add_argument("--voice-b", default="", help="speaker B's voice, `engine:name`")
+    s.add_argument("--avatar-a", default="", help="speaker A's avatar: the team's, by name or id")
+    s.add_argument("--avatar-b", default="", help="speaker B's avatar: the team's, by name or id")
     s.add_argument(
         "--per-speaker-videos",
         action=argparse.BooleanOptionalAction,
@@ -101,6 +104,36 @@ def register_jobs(sub: argparse._SubParsersAction) -> None:
     j.add_argument("--limit", type=int, default=20)
     j.add_argument("--json", action="store_true", help="one JSON array")
     j.set_defaults(func=jobs)
+
+
+def register_avatars(sub: argparse._SubParsersAction) -> None:
+    a = sub.add_parser("avatars", help="the team's avatars on the Job API: upload, list, fit")
+    verbs = a.add_subparsers(dest="verb", required=True)
+    up = verbs.add_parser("upload", help="store an avatar directory as the team's avatar NAME")
+    _common(up)
+    up.add_argument("directory", type=Path, help="config.json + model.safetensors")
+    up.add_argument("--name", required=True, help="what jobs call it (--avatar-a NAME)")
+    up.set_defaults(func=avatars_upload)
+    fit = verbs.add_parser(
+        "fit", help="queue a job fitting an avatar to a video in the store (the team's NAME)"
+    )
+    _common(fit)
+    fit.add_argument(
+        "video",
+        help="a local video file (uploaded first, UploadVideo) or the URI of one in the store "
+        "(uploads/<team>/… or cas/…)",
+    )
+    fit.add_argument("--name", required=True, help="the fitted avatar's name")
+    fit.add_argument("--iters", type=int, help="optimisation steps (default: the fitter's)")
+    fit.add_argument("--size-px", type=int, help="frame size the fit works on (64-1024)")
+    fit.add_argument("--priority", choices=("low", "normal", "high"), default="normal")
+    fit.add_argument("--idempotency-key", default="", help="resubmitting with it returns the job")
+    _waiting(fit)
+    fit.set_defaults(func=avatars_fit)
+    ls = verbs.add_parser("list", help="the team's avatars, by name")
+    _common(ls)
+    ls.add_argument("--json", action="store_true", help="one JSON array")
+    ls.set_defaults(func=avatars_list)
 
 
 def _waiting(p: argparse.ArgumentParser, *, wait_flag: bool = True) -> None:
@@ -171,6 +204,8 @@ def submit(args: argparse.Namespace) -> int:
             voice_a=args.voice_a,
             voice_b=args.voice_b,
             per_speaker_videos=args.per_speaker_videos,
+            avatar_a=args.avatar_a,
+            avatar_b=args.avatar_b,
         )
         if not args.wait:
             _print_json(job.to_dict())
@@ -240,3 +275,41 @@ def jobs(args: argparse.Namespace) -> int:
         created = j.to_dict()["created_at"]
         print(f"{j.job_id}  {j.status:<9}  {j.progress:4.0%}  {j.priority:<6}  {created}")
     return 0
+
+
+def avatars_upload(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        _print_json(client.upload_avatar(args.directory, args.name).to_dict())
+    return 0
+
+
+def avatars_list(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        found = client.list_avatars()
+    if args.json:
+        _print_json([a.to_dict() for a in found])
+        return 0
+    for a in found:
+        print(f"{a.name:<24} {a.avatar_id}  {a.rig:<8} {a.num_gaussians:>8} gaussians  {a.head}")
+    return 0
+
+
+def avatars_fit(args: argparse.Namespace) -> int:
+    if args.download and not args.wait:
+        raise InvalidInput("--download", "needs --wait")
+    with _client(args) as client:
+        video: Any = args.video
+        if "://" not in video and Path(video).is_file():
+            video = client.upload_video(video)
+        job = client.fit_avatar(
+            video,
+            args.name,
+            iters=args.iters,
+            size_px=args.size_px,
+            priority=args.priority,
+            idempotency_key=args.idempotency_key,
+        )
+        if not args.wait:
+            _print_json(job.to_dict())
+            return 0
+        return _follow(client, job.job_id, args, job.created)

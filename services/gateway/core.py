@@ -19,7 +19,6 @@ import base64
 import functools
 import logging
 import math
-import mimetypes
 import re
 import shutil
 import tempfile
@@ -32,17 +31,26 @@ from typing import Any, ParamSpec, TypeVar
 import redis
 
 from dyad.domain.limits import check_seed
-from dyad.errors import DyadError, InvalidInput, PermissionDenied, Unavailable
+from dyad.errors import DyadError, InvalidInput, NotFound, PermissionDenied, Unavailable
 from dyad.media.probe import MediaLimits, is_riff_wave, probe_audio, probe_audio_file
 from dyad.queue import JobEvent, JobQueue, JobRecord, JobStatus, Priority
+from dyad.services.gateway.avatars import AvatarInfo, TeamAvatars
+from dyad.services.gateway.fitjobs import (
+    FitInput,
+    check_fit,
+    kind_queue,
+    team_input_key,
+    upload_video,
+)
+from dyad.services.gateway.results import result_artifacts
 from dyad.services.gateway.settings import GatewaySettings
 from dyad.storage import ArtifactRef, ArtifactStore, manifest_key
-from dyad.storage.base import CAS_PREFIX, validate_key
+from dyad.storage.base import validate_key
 
 log = logging.getLogger("dyad.gateway")
 
 AUDIO_SLOTS = ("track_a", "track_b", "stereo")
-_CAS_URI = re.compile(r"/cas/sha256/[0-9a-f]{2}/([0-9a-f]{64})$")
+AVATAR_OPTIONS = ("avatar_a", "avatar_b")
 _CAS_KEY = re.compile(r"^cas/sha256/([0-9a-f]{2})/([0-9a-f]{64})$")
 _HEAD_BYTES = 64 * 1024
 _COPY_CHUNK = 1024 * 1024
@@ -60,8 +68,16 @@ class JobInput:
     audio: dict[str, ArtifactRef] = field(default_factory=dict)
     n: int = 1
     options: dict[str, Any] = field(default_factory=dict)
+    #: A fit-avatar job (``fitjobs``): no prompt, no audio, no options.
+    fit: FitInput | None = None
+
+    @property
+    def kind(self) -> str:
+        return "fit_avatar" if self.fit is not None else "generate"
 
     def spec(self) -> dict[str, Any]:
+        if self.fit is not None:
+            return self.fit.spec()
         out: dict[str, Any] = {"n": self.n, "options": dict(self.options)}
         if self.audio:
             out["input"] = "audio"
@@ -150,6 +166,16 @@ class JobGateway:
             max_audio_s=min(media.max_audio_s, settings.max_audio_duration_s),
             max_audio_bytes=min(media.max_audio_bytes, settings.max_audio_bytes),
         )
+        self.avatars = TeamAvatars(store, settings.max_avatar_bytes)
+        #: Each job kind's queue (``fitjobs.JOB_KINDS``): fit jobs go to their own streams.
+        self.queues = {"generate": queue}
+        if queue is not None:  # None: a gateway that only checks input (tests)
+            self.queues["fit_avatar"] = kind_queue(queue, "fit_avatar")
+
+    def ensure_groups(self) -> None:
+        """Every kind's consumer groups (the gateway's warm-up: fails without Redis)."""
+        for q in self.queues.values():
+            q.ensure_groups()
 
     # --- submit -----------------------------------------------------------------------
     @queue_call
@@ -164,7 +190,7 @@ class JobGateway:
         """Validate the limits and enqueue; ``created`` is False for a known idempotency key
         (the same request again; another request under that key is ``AlreadyExists``)."""
         job = self.check_input(team, job)
-        rec, created = self.queue.submit(
+        rec, created = self.queues[job.kind].submit(
             job.spec(), priority=priority, idempotency_key=idempotency_key, team=team
         )
         log.info(
@@ -178,7 +204,14 @@ class JobGateway:
 
     def check_input(self, team: str, job: JobInput) -> JobInput:
         """Refuse what the worker could only fail on; the job as it will be queued (audio
-        references carry the stored size and, for CAS blobs, the hash their key names)."""
+        references carry the stored size and, for CAS blobs, the hash their key names; avatar
+        references are resolved to the team's avatar's store key)."""
+        if job.fit is not None:
+            if job.prompt or job.audio or job.options or job.n != 1:
+                raise InvalidInput("fit_avatar", "a fit job takes no prompt, audio or options")
+            return replace(job, fit=check_fit(self.store, self.settings, team, job.fit))
+        options = self.avatars.resolve_options(team, job.options, AVATAR_OPTIONS)
+        job = replace(job, options=options) if options is not job.options else job
         s = self.settings
         prefix = job.options.get("dataset_prefix")
         if prefix:
@@ -210,23 +243,36 @@ class JobGateway:
         }
         return replace(job, audio=audio)
 
+    # --- avatars ----------------------------------------------------------------------
+    def upload_avatar(
+        self, team: str, name: str, config_json: bytes, model_safetensors: bytes
+    ) -> tuple[AvatarInfo, bool]:
+        """Check the avatar directory's two files, then store them as the team's ``name``."""
+        info, created = self.avatars.put(team, name, config_json, model_safetensors)
+        log.info(
+            "avatar %s (%s) %s for team %s",
+            info.name,
+            info.avatar_id,
+            "stored" if created else "already stored",
+            team,
+        )
+        return info, created
+
+    def list_avatars(self, team: str) -> list[AvatarInfo]:
+        return self.avatars.list(team)
+
+    def upload_video(
+        self, team: str, data: bytes, content_type: str = ""
+    ) -> tuple[ArtifactRef, float]:
+        """A fit job's video, checked, as the team's upload; its reference and duration."""
+        return upload_video(self.store, self.settings, team, data, content_type)
+
     def _check_audio(self, team: str, slot: str, ref: ArtifactRef) -> ArtifactRef:
         """Where the track is, what it claims and what its header says, before any worker
         sees it: the header is checked with ``dyad.media.probe`` (rate, channels, length,
         truncation) under the smaller of the gateway's and the media limits."""
         fld = f"audio.{slot}"
-        key = self.store.key_of(ref.uri, field=f"{fld}.uri")
-        if not (key.startswith(CAS_PREFIX + "/") or key.startswith(f"uploads/{team}/")):
-            raise PermissionDenied(
-                f"{fld}.uri: teams may reference {CAS_PREFIX}/… or uploads/{team}/… only"
-            )
-        if ref.size_bytes < 0:
-            raise InvalidInput(f"{fld}.size_bytes", "must not be negative")
-        size = self.store._size(key)
-        if size is None:
-            raise InvalidInput(f"{fld}.uri", f"no artefact at {ref.uri}")
-        if ref.size_bytes and ref.size_bytes != size:
-            raise InvalidInput(f"{fld}.size_bytes", f"{ref.size_bytes}; the artefact has {size}")
+        key, size = team_input_key(self.store, team, fld, ref)
         digest = _cas_digest(key)
         if digest and ref.sha256 and ref.sha256 != digest:
             raise InvalidInput(f"{fld}.sha256", "not the hash its content address names")
@@ -250,11 +296,20 @@ class JobGateway:
     # --- single jobs ------------------------------------------------------------------
     def record(self, team: str, job_id: str) -> JobRecord:
         """The job if ``team`` owns it: NotFound / PermissionDenied otherwise."""
+        return self._locate(team, job_id)[1]
+
+    def _locate(self, team: str, job_id: str) -> tuple[JobQueue, JobRecord]:
+        """The job's queue (the one of its kind) and record, if ``team`` owns it."""
         manifest_key(job_id)  # InvalidInput("job_id") for a malformed id
-        rec = self.queue.get(job_id)
-        if rec.team != team:
-            raise PermissionDenied(f"job {job_id} belongs to another team")
-        return rec
+        for q in self.queues.values():
+            try:
+                rec = q.get(job_id)
+            except NotFound:
+                continue
+            if rec.team != team:
+                raise PermissionDenied(f"job {job_id} belongs to another team")
+            return q, rec
+        raise NotFound(f"no job {job_id!r}")
 
     @queue_call
     def get(self, team: str, job_id: str) -> JobView:
@@ -262,8 +317,8 @@ class JobGateway:
 
     @queue_call
     def cancel(self, team: str, job_id: str) -> JobView:
-        self.record(team, job_id)
-        rec = self.queue.cancel(job_id)
+        queue, _ = self._locate(team, job_id)
+        rec = queue.cancel(job_id)
         log.info("cancel of job %s requested (now %s)", job_id, rec.status.value)
         return self.view(rec)
 
@@ -276,17 +331,17 @@ class JobGateway:
         Over means a terminal event was read *and* the job is still terminal (a dead-lettered
         job requeued by an operator goes on).
         """
-        self.record(team, job_id)
+        queue, _ = self._locate(team, job_id)
         wait = self.settings.watch_poll_s if block_s is None else block_s
         try:
-            events = list(self.queue.watch(job_id, after=after, block_s=wait, timeout_s=wait))
+            events = list(queue.watch(job_id, after=after, block_s=wait, timeout_s=wait))
         except redis.ResponseError as e:
             if "Invalid stream ID" in str(e):
                 raise InvalidInput("after_event_id", "not an event id of this job") from None
             raise
         over = bool(events) and events[-1].status.terminal
         if over:
-            over = self.queue.get(job_id).status.terminal
+            over = queue.get(job_id).status.terminal
         return events, over
 
     # --- lists ------------------------------------------------------------------------
@@ -321,9 +376,18 @@ class JobGateway:
         status = statuses[0] if len(statuses) == 1 else None
         limit = size + 1
         while True:
-            found = self.queue.list_jobs(
-                status=status, team=team, since=created_after, until=until, limit=limit
-            )
+            # Every kind's newest ``limit``, merged: the merged newest ``limit`` are among them.
+            found = sorted(
+                (
+                    r
+                    for q in self.queues.values()
+                    for r in q.list_jobs(
+                        status=status, team=team, since=created_after, until=until, limit=limit
+                    )
+                ),
+                key=lambda r: (r.created_at, r.job_id),
+                reverse=True,
+            )[:limit]
             kept = [r for r in found if keep(r)]
             if len(kept) > size or len(found) < limit:
                 break
@@ -346,39 +410,3 @@ class JobGateway:
                 except DyadError as e:  # expired by a lifecycle rule, or another store
                     log.warning("no download URL for %s of job %s: %s", name, rec.job_id, e)
         return JobView(rec, artifacts, urls)
-
-
-def as_ref(value: Any) -> ArtifactRef | None:
-    """An ArtifactRef from a result value: an ArtifactRef dict or a bare URI.
-
-    A bare URI of a CAS blob still gets its sha256 (it is in the key).
-    """
-    if isinstance(value, dict) and isinstance(value.get("uri"), str):
-        return ArtifactRef(
-            value["uri"],
-            str(value.get("sha256") or ""),
-            int(value.get("size_bytes") or 0),
-            str(value.get("content_type") or ""),
-        )
-    if isinstance(value, str) and "://" in value:
-        m = _CAS_URI.search(value)
-        ctype = mimetypes.guess_type(value)[0] or ""
-        return ArtifactRef(value, m.group(1) if m else "", 0, ctype)
-    return None
-
-
-def result_artifacts(rec: JobRecord) -> dict[str, ArtifactRef]:
-    """Named result artefacts of a finished job: manifest, video, then ``artifacts``."""
-    r = rec.result or {}
-    named: list[tuple[str, Any]] = [(k, r[k]) for k in ("manifest", "video") if k in r]
-    extra = r.get("artifacts")
-    if isinstance(extra, dict):
-        named += [(str(k), v) for k, v in sorted(extra.items())]
-    if "manifest" not in r and rec.result_uri:
-        named.append(("manifest", rec.result_uri))
-    out: dict[str, ArtifactRef] = {}
-    for name, value in named:
-        ref = as_ref(value)
-        if ref is not None and name not in out:
-            out[name] = ref
-    return out

@@ -22,14 +22,21 @@ from dyad.services.gateway.settings import GatewaySettings
 
 
 @serve.deployment(name="JobGateway")
-@grpc_methods(unary=("SubmitJob", "GetJob", "CancelJob", "ListJobs"), streaming=("WatchJob",))
+@grpc_methods(
+    unary=(
+        *("SubmitJob", "GetJob", "CancelJob", "ListJobs"),
+        *("UploadAvatar", "ListAvatars", "UploadVideo"),
+    ),
+    streaming=("WatchJob",),
+)
 class GatewayDeployment(ServedService):
     def build(self, store: Any) -> JobServiceServicer:
         platform = load(PlatformSettings)
         settings = GatewaySettings.from_env()
         queue = JobQueue.from_url(platform.redis_url, QueueConfig.from_settings(platform))
-        queue.ensure_groups()  # fail the replica's start, not its first call, without Redis
-        return JobServiceServicer(JobGateway(queue, store, settings), Authenticator(settings))
+        gateway = JobGateway(queue, store, settings)
+        gateway.ensure_groups()  # fail the replica's start, not its first call, without Redis
+        return JobServiceServicer(gateway, Authenticator(settings))
 
 
 build_app = app_builder(GatewayDeployment)

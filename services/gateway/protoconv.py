@@ -11,7 +11,9 @@ from dyad.domain import Identity
 from dyad.domain.limits import check_head_px, check_voice_id
 from dyad.errors import InvalidInput, Unimplemented
 from dyad.queue import JobEvent, JobRecord, JobStatus, Priority
-from dyad.services.gateway.core import AUDIO_SLOTS, JobInput, JobView, check_text
+from dyad.services.gateway.avatars import AvatarInfo, check_name
+from dyad.services.gateway.core import AUDIO_SLOTS, AVATAR_OPTIONS, JobInput, JobView, check_text
+from dyad.services.gateway.fitjobs import FitInput
 from dyad.storage import ArtifactRef
 from dyad.v1 import common_pb2 as c
 from dyad.v1 import job_service_pb2 as pb
@@ -117,6 +119,9 @@ def options_from_pb(o: pb.JobOptions) -> dict[str, Any]:
         raise InvalidInput("options.dataset_split", "only with options.dataset_prefix")
     if o.HasField("per_speaker_videos"):  # unset: the pipeline's default (on)
         out["per_speaker_videos"] = o.per_speaker_videos
+    for name in AVATAR_OPTIONS:  # resolved against the team's avatars by the core
+        if getattr(o, name):
+            out[name] = check_name(getattr(o, name).strip(), f"options.{name}")
     for name in ("voice_a", "voice_b"):
         if getattr(o, name):
             check_voice_id(getattr(o, name), field=f"options.{name}")
@@ -141,6 +146,22 @@ def input_from_pb(req: pb.SubmitJobRequest) -> JobInput:
     which = req.WhichOneof("input")
     if which is None:
         raise InvalidInput("input", "give a prompt or audio")
+    if which == "fit_avatar":
+        if req.HasField("options") and req.options.ByteSize():
+            raise InvalidInput("options", "a fit job takes no options")
+        if req.n > 1:
+            raise InvalidInput("n", "a fit job makes exactly one avatar")
+        f = req.fit_avatar
+        if not f.video.uri:
+            raise InvalidInput("fit_avatar.video.uri", "required")
+        return JobInput(
+            fit=FitInput(
+                video=ArtifactRef.from_proto(f.video),
+                name=f.name,
+                iters=f.iters if f.HasField("iters") else None,
+                size_px=f.size_px if f.HasField("size_px") else None,
+            )
+        )
     options = options_from_pb(req.options)
     n = req.n or 1
     if which == "prompt":
@@ -153,6 +174,19 @@ def input_from_pb(req: pb.SubmitJobRequest) -> JobInput:
     if not audio:
         raise InvalidInput("audio", "give track_a and track_b, or stereo")
     return JobInput(audio=audio, n=n, options=options)
+
+
+def avatar_to_pb(info: AvatarInfo, uri: str) -> pb.Avatar:
+    return pb.Avatar(
+        avatar_id=info.avatar_id,
+        name=info.name,
+        rig=info.rig,
+        num_gaussians=info.num_gaussians,
+        size_bytes=info.size_bytes,
+        head=info.head,
+        uri=uri,
+        create_time=_timestamp(info.created_at),
+    )
 
 
 def _stage_status(job: JobRecord, fraction: float) -> Any:
@@ -196,6 +230,10 @@ def job_to_pb(view: JobView) -> pb.Job:
             msg.result.video.CopyFrom(ref.to_proto())
     for name, url in view.download_urls.items():
         msg.result.download_urls[name] = url
+    avatar = (job.result or {}).get("avatar") if view.artifacts else None
+    if isinstance(avatar, dict) and avatar.get("key"):  # a fit job's stored avatar
+        info = AvatarInfo.from_dict(avatar)
+        msg.result.avatar.CopyFrom(avatar_to_pb(info, str(avatar.get("uri", ""))))
     return msg
 
 

@@ -96,6 +96,39 @@ class JobServiceServicer(pb_grpc.JobServiceServicer):
         )
         return pb.ListJobsResponse(jobs=[conv.job_to_pb(v) for v in views], next_page_token=token)
 
+    async def UploadAvatar(
+        self, request: pb.UploadAvatarRequest, context: Any
+    ) -> pb.UploadAvatarResponse:
+        team = self.team(context)
+        info, created = await asyncio.to_thread(
+            self.gateway.upload_avatar,
+            team,
+            request.name,
+            request.config_json,
+            request.model_safetensors,
+        )
+        uri = self.gateway.store.uri(info.key)
+        return pb.UploadAvatarResponse(avatar=conv.avatar_to_pb(info, uri), created=created)
+
+    async def UploadVideo(
+        self, request: pb.UploadVideoRequest, context: Any
+    ) -> pb.UploadVideoResponse:
+        team = self.team(context)
+        ref, duration = await asyncio.to_thread(
+            self.gateway.upload_video, team, request.data, request.content_type
+        )
+        return pb.UploadVideoResponse(video=ref.to_proto(), duration_s=duration)
+
+    async def ListAvatars(
+        self, request: pb.ListAvatarsRequest, context: Any
+    ) -> pb.ListAvatarsResponse:
+        team = self.team(context)
+        infos = await asyncio.to_thread(self.gateway.list_avatars, team)
+        store = self.gateway.store
+        return pb.ListAvatarsResponse(
+            avatars=[conv.avatar_to_pb(i, store.uri(i.key)) for i in infos]
+        )
+
     async def WatchJob(
         self, request: pb.WatchJobRequest, context: Any
     ) -> AsyncIterator[pb.JobEvent]:

@@ -1,4 +1,4 @@
-"""``dyad render`` and ``dyad avatar create|preview``.
+"""``dyad render`` and ``dyad avatar create``.
 
 The commands import what they run (torch, numba, av, scipy) when they run, so that building
 the ``dyad`` parser stays light (``tests/test_cli_startup.py``).
@@ -35,10 +35,8 @@ def register_render(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=render)
 
 
-def register_avatar(sub: argparse._SubParsersAction) -> None:
-    avatar = sub.add_parser("avatar", help="Gaussian avatars")
-    cmds = avatar.add_subparsers(title="commands", metavar="COMMAND")
-    avatar.set_defaults(func=lambda _a: avatar.print_help() or 2)
+def add_create_command(cmds: argparse._SubParsersAction) -> None:
+    """``dyad avatar create`` (the ``avatar`` group is the capture root's: ``capture.cli``)."""
     c = cmds.add_parser("create", help="identity text → avatar directory (+ preview.png, .ply)")
     c.add_argument("--identity", default="", help="descriptor text; empty: a neutral default")
     c.add_argument(

@@ -1,6 +1,6 @@
-"""``dyad train motion|refiner`` and ``dyad metrics motion``: the command parsers. The training
-modules import torch and friends, so they load when a command runs, not whenever any ``dyad``
-command starts."""
+"""``dyad train motion|refiner|joint`` and ``dyad metrics motion``: the command parsers. The
+training modules import torch and friends, so they load when a command runs, not whenever any
+``dyad`` command starts."""
 
 from __future__ import annotations
 
@@ -74,6 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--out", required=True, type=Path, help="model directory")
     m.set_defaults(func=lambda a: _run("dyad.services.training.motion.train", a))
     add_refiner_command(cmds)
+    add_joint_command(cmds)
 
 
 def add_refiner_command(cmds: argparse._SubParsersAction) -> None:
@@ -95,6 +96,31 @@ def add_refiner_command(cmds: argparse._SubParsersAction) -> None:
     r.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 on a busy host)")
     r.add_argument("--no-resume", action="store_true", help="ignore OUT/checkpoint.pt")
     r.set_defaults(func=lambda a: _run("dyad.services.training.refiner.train", a))
+
+
+def add_joint_command(cmds: argparse._SubParsersAction) -> None:
+    """``dyad train joint …``: RSATalker stage 3 (``joint/train.py`` runs it)."""
+    j = cmds.add_parser(
+        "joint", help="train the motion model and a human-head avatar end to end (RSATalker)"
+    )
+    j.add_argument("--data", required=True, type=Path, help="DualTalk-layout corpus with relations")
+    j.add_argument("--out", required=True, type=Path, help="new output directory")
+    j.add_argument("--rig", choices=("arkit55", "flame56"), default="arkit55")
+    j.add_argument("--motion-model", type=Path, help="stage-1 model (`dyad train motion --social`)")
+    j.add_argument("--avatar", type=Path, help="stage-2 human-head avatar directory")
+    j.add_argument("--identity", default="", help="new avatar's identity (no --avatar)")
+    j.add_argument("--feature-dim", type=int, default=256, help="a fresh motion model's width")
+    j.add_argument("--steps", type=int, default=200, help="optimiser steps")
+    j.add_argument("--batch-size", type=int, default=4)
+    j.add_argument("--window", type=int, default=50, help="frames per training window")
+    j.add_argument("--frames-per-step", type=int, default=2, help="frames rendered per step")
+    j.add_argument("--size", type=int, default=96, help="rendered image size (px)")
+    j.add_argument("--lr", type=float, default=1e-4, help="motion model learning rate")
+    j.add_argument("--avatar-lr", type=float, default=1e-3, help="the Gaussians' learning rate")
+    j.add_argument("--offset-lr", type=float, default=1e-5, help="the offsetnet's learning rate")
+    j.add_argument("--seed", type=int, default=0)
+    j.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 on a busy host)")
+    j.set_defaults(func=lambda a: _run("dyad.services.training.joint.train", a))
 
 
 def register_metrics(sub: argparse._SubParsersAction) -> None:

@@ -40,8 +40,10 @@ def build_worker(platform: PlatformSettings, settings: WorkerSettings) -> Worker
 
     runner = load_runner(settings.runner)
     queue = JobQueue.from_url(platform.redis_url, QueueConfig.from_settings(platform))
-    queue.ensure_groups()
-    return Worker(queue, open_store(platform), runner, settings)
+    worker = Worker(queue, open_store(platform), runner, settings)
+    for q in worker.queues:
+        q.ensure_groups()
+    return worker
 
 
 def _overrides(args: argparse.Namespace, settings: WorkerSettings) -> WorkerSettings:

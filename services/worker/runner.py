@@ -14,13 +14,16 @@ it appear once the job's outputs are complete.
     {"input": "prompt", "prompt": "…", "n": 1, "options": {…}}
     {"input": "audio", "audio": {"track_a": ArtifactRef dict, "track_b": …} | {"stereo": …},
      "n": 1, "options": {…}}
+    {"input": "fit_avatar", "team": "…", "fit": {"video": ArtifactRef dict, "name": "…", …},
+     "n": 1, "options": {}}   # on the fit queue only (pipeline/fit.py)
 
 ``options`` holds only what the client set (the runner applies its defaults otherwise):
 ``motion_backend`` (procedural | neural), ``rig`` (arkit55 | flame56), ``refine`` (bool),
 ``layout`` (side | pip | single), ``seed`` (int), ``relation`` ``{blood, equal}`` (both
 booleans; absent = infer), ``identity_a``/``identity_b`` (``dyad.v1.Identity`` as a dict),
 ``per_speaker_videos`` (bool; absent = on: ``speaker_a.mp4``/``speaker_b.mp4`` beside the
-composite).
+composite), ``avatar_a``/``avatar_b`` (the store key of the team's avatar each speaker is
+rendered with, ``avatars/teams/<team>/<id>``: resolved from the request's name by the gateway).
 
 The result (JSON)::
 

@@ -32,6 +32,12 @@ class WorkerSettings:
     shutdown_grace_s: float = setting(
         30.0, "on SIGTERM, time for running jobs to finish before they are released"
     )
+    job_kinds: str = setting(
+        "generate",
+        "the job kinds this worker claims, comma-separated: `generate` (conversations), "
+        "`fit_avatar` (avatars fitted to a team's video: a GPU group); each kind has its own "
+        "queue (`<DYAD_QUEUE_PREFIX>` and `<DYAD_QUEUE_PREFIX>:fit`)",
+    )
     max_jobs: int = setting(0, "exit after this many jobs (0: never; for one-shot pods)")
     fault_kill_at: str = setting(
         "",
@@ -40,7 +46,15 @@ class WorkerSettings:
         "the job manifest is written); the fault tests (`make test-faults`) use it",
     )
 
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(k.strip() for k in self.job_kinds.split(",") if k.strip()))
+
     def validate(self) -> None:
+        from dyad.services.gateway.fitjobs import JOB_KINDS
+
+        if not self.kinds or any(k not in JOB_KINDS for k in self.kinds):
+            raise ConfigError(f"{PREFIX}JOB_KINDS", f"comma-separated, of {', '.join(JOB_KINDS)}")
         if self.concurrency < 1:
             raise ConfigError(f"{PREFIX}CONCURRENCY", "must be at least 1")
         if self.heartbeat_interval_s <= 0 or self.claim_block_s <= 0:

@@ -38,6 +38,7 @@ from dyad.errors import Cancelled, Internal
 from dyad.logs import log_context
 from dyad.observability import worker_metrics
 from dyad.queue import PRIORITY_ORDER, Delivery, JobQueue
+from dyad.services.gateway.fitjobs import kind_queue
 from dyad.services.worker.runner import JobRunner, stage_plan
 from dyad.services.worker.settings import WorkerSettings
 from dyad.storage import ArtifactStore, manifest_key
@@ -164,6 +165,9 @@ class Worker:
         self.queue, self.store, self.runner = queue, store, runner
         self.settings = settings or WorkerSettings()
         self.consumer = self.settings.consumer or default_consumer()
+        #: The queues of the job kinds this worker takes (``DYAD_WORKER_JOB_KINDS``), claimed
+        #: in that order.
+        self.queues = [kind_queue(queue, kind) for kind in self.settings.kinds]
         if self.settings.fault_kill_at:
             log.warning("fault injection armed: %s", self.settings.fault_kill_at)
             arm_fault(store, self.settings.fault_kill_at)
@@ -240,7 +244,7 @@ class Worker:
     def _slot(self, consumer: str) -> None:
         while not self.stopping.is_set() and self._reserve():
             try:
-                delivery = self.queue.claim(consumer, block_s=self.settings.claim_block_s)
+                delivery = self._claim(consumer)
             except Exception as e:  # Redis restarting: wait and retry
                 self._unreserve()
                 log.warning("claim failed: %s", e)
@@ -259,6 +263,15 @@ class Worker:
             except Exception:  # Redis gone mid-report: the job comes back after the timeout
                 log.exception("job %s abandoned", delivery.job_id)
                 time.sleep(1.0)
+
+    def _claim(self, consumer: str) -> Delivery | None:
+        """The next job of a kind this worker takes; the claim wait is shared among them."""
+        block_s = self.settings.claim_block_s / len(self.queues)
+        for queue in self.queues:
+            delivery = queue.claim(consumer, block_s=block_s)
+            if delivery is not None:
+                return delivery
+        return None
 
     # --- one job ----------------------------------------------------------------------
     def _observe_claim(self, delivery: Delivery) -> None:

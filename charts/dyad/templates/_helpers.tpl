@@ -402,3 +402,12 @@ each named deployment; "enabled: false" drops the application. Unknown names fai
 {{ $k }}: {{ $v | toString | quote }}
 {{- end }}
 {{- end -}}
+
+{{/* ------------------------------------------------------------------ KEDA */}}
+
+{{/* "true" when some worker group is scaled by KEDA (KEDA's operator then reads Redis). */}}
+{{- define "dyad.keda.enabled" -}}
+{{- if or (and .Values.workers.enabled .Values.workers.keda.enabled) (and .Values.fitWorkers.enabled .Values.fitWorkers.keda.enabled) -}}
+true
+{{- end -}}
+{{- end -}}

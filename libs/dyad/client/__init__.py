@@ -15,13 +15,23 @@ imports no service (DESIGN.md §3).
 """
 
 from dyad.client.client import DyadClient, fetch
-from dyad.client.models import PRIORITIES, STATUSES, TERMINAL, Artifact, Job, ProgressEvent, Stage
+from dyad.client.models import (
+    PRIORITIES,
+    STATUSES,
+    TERMINAL,
+    Artifact,
+    Avatar,
+    Job,
+    ProgressEvent,
+    Stage,
+)
 
 __all__ = [
     "PRIORITIES",
     "STATUSES",
     "TERMINAL",
     "Artifact",
+    "Avatar",
     "DyadClient",
     "Job",
     "ProgressEvent",

@@ -17,7 +17,8 @@ import grpc
 from google.protobuf.json_format import ParseDict
 
 from dyad import errors
-from dyad.client.models import PRIORITIES, STATUSES, Artifact, Job, ProgressEvent
+from dyad.client.avatars import AvatarCalls
+from dyad.client.models import PRIORITIES, STATUSES, Artifact, Job, ProgressEvent, artifact_ref_pb
 from dyad.rpc.client import error_from_rpc
 from dyad.rpc.tls import channel_options
 from dyad.v1 import common_pb2 as c
@@ -46,19 +47,6 @@ _LAYOUTS = {
 }
 
 
-def _ref(value: Any, fld: str) -> Any:
-    """An ``ArtifactRef`` message from a URI, a dict or an object with ``to_proto``."""
-    if isinstance(value, str):
-        return c.ArtifactRef(uri=value)
-    if isinstance(value, Mapping):
-        return c.ArtifactRef(
-            **{k: v for k, v in value.items() if k in c.ArtifactRef.DESCRIPTOR.fields_by_name}
-        )
-    if hasattr(value, "to_proto"):
-        return value.to_proto()
-    raise errors.InvalidInput(fld, "expected a URI, an ArtifactRef or its dict")
-
-
 def _set_time(ts: Any, seconds: float, fld: str) -> None:
     """``ts`` = ``seconds`` since the epoch; InvalidInput naming ``fld`` outside Timestamp's
     range (years 1–9999), e.g. ``dyad jobs --since 99999999d``."""
@@ -84,7 +72,7 @@ def local_stack() -> tuple[str, str, str]:
     return str(stack.get("endpoint", "")), token, str(stack.get("application", ""))
 
 
-class DyadClient:
+class DyadClient(AvatarCalls):
     """A connection to the gateway. ``endpoint``: ``host:port`` (plaintext) or
     ``grpcs://host:port`` (TLS); default ``$DYAD_ENDPOINT``. ``token``: the team's bearer token;
     default ``$DYAD_TOKEN``. ``timeout``: deadline of each unary call, seconds.
@@ -173,13 +161,16 @@ class DyadClient:
         voice_a: str = "",
         voice_b: str = "",
         per_speaker_videos: bool | None = None,
+        avatar_a: str = "",
+        avatar_b: str = "",
     ) -> Job:
         """Submit a prompt (or ``audio={"track_a": uri, "track_b": uri}`` / ``{"stereo": uri}``).
 
         The returned job's ``created`` is False when ``idempotency_key`` matched a job the
         team submitted before (that job is returned, whatever this call asked for).
         ``per_speaker_videos=False`` asks for the composite video only (no ``speaker_a.mp4`` /
-        ``speaker_b.mp4``); None leaves the pipeline's default (on).
+        ``speaker_b.mp4``); None leaves the pipeline's default (on). ``avatar_a``/``avatar_b``
+        render a speaker with one of the team's avatars (its name or id, ``list_avatars``).
         """
         if priority not in PRIORITIES:
             raise errors.InvalidInput("priority", f"one of {list(PRIORITIES)}")
@@ -197,7 +188,7 @@ class DyadClient:
             for slot, value in audio.items():
                 if slot not in ("track_a", "track_b", "stereo"):
                     raise errors.InvalidInput(f"audio.{slot}", "track_a, track_b or stereo")
-                getattr(req.audio, slot).CopyFrom(_ref(value, f"audio.{slot}"))
+                getattr(req.audio, slot).CopyFrom(artifact_ref_pb(value, f"audio.{slot}"))
         o = req.options
         o.motion_backend, o.rig = motion_backend, rig
         if refine is not None:
@@ -216,6 +207,7 @@ class DyadClient:
             o.refine_steps = refine_steps
         o.dataset_prefix, o.dataset_split = dataset_prefix, dataset_split
         o.voice_a, o.voice_b = voice_a, voice_b
+        o.avatar_a, o.avatar_b = avatar_a, avatar_b
         if per_speaker_videos is not None:  # None: the pipeline's default (on)
             o.per_speaker_videos = per_speaker_videos
         for axis, value in (relation or {}).items():

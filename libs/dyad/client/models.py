@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from dyad import errors
+from dyad.v1 import common_pb2 as c
 from dyad.v1 import job_service_pb2 as pb
 
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -28,6 +31,19 @@ def _iso(t: float) -> str:
     if not t:
         return ""
     return dt.datetime.fromtimestamp(t, dt.UTC).isoformat(timespec="milliseconds")
+
+
+def artifact_ref_pb(value: Any, fld: str) -> Any:
+    """An ``ArtifactRef`` message from a URI, a dict or an object with ``to_proto``."""
+    if isinstance(value, str):
+        return c.ArtifactRef(uri=value)
+    if isinstance(value, Mapping):
+        return c.ArtifactRef(
+            **{k: v for k, v in value.items() if k in c.ArtifactRef.DESCRIPTOR.fields_by_name}
+        )
+    if hasattr(value, "to_proto"):
+        return value.to_proto()
+    raise errors.InvalidInput(fld, "expected a URI, an ArtifactRef or its dict")
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,8 @@ class Job:
     updated_at: float = 0.0
     #: From ``submit`` only: False when the idempotency key matched an existing job.
     created: bool | None = None
+    #: A fit job's avatar, once it succeeded.
+    avatar: Avatar | None = None
 
     @property
     def done(self) -> bool:
@@ -111,6 +129,8 @@ class Job:
         }
         if self.created is not None:
             out["created"] = self.created
+        if self.avatar is not None:
+            out["avatar"] = self.avatar.to_dict()
         return out
 
     @classmethod
@@ -145,6 +165,45 @@ class Job:
             cancel_requested=msg.cancel_requested,
             created_at=_seconds(msg.create_time),
             updated_at=_seconds(msg.update_time),
+            created=created,
+            avatar=Avatar.from_pb(msg.result.avatar) if msg.result.avatar.avatar_id else None,
+        )
+
+
+@dataclass(frozen=True)
+class Avatar:
+    """One of the team's avatars (``upload_avatar``, ``list_avatars``); jobs name it by
+    ``name`` (or ``avatar_id``) in ``submit(avatar_a=…, avatar_b=…)``."""
+
+    avatar_id: str
+    name: str
+    rig: str
+    num_gaussians: int
+    size_bytes: int
+    head: str
+    uri: str
+    created_at: float = 0.0
+    #: ``upload_avatar``: False when the team already had these files under this name.
+    created: bool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["created_at"] = _iso(self.created_at)
+        if self.created is None:
+            del d["created"]
+        return d
+
+    @classmethod
+    def from_pb(cls, msg: Any, *, created: bool | None = None) -> Avatar:
+        return cls(
+            avatar_id=msg.avatar_id,
+            name=msg.name,
+            rig=msg.rig,
+            num_gaussians=int(msg.num_gaussians),
+            size_bytes=int(msg.size_bytes),
+            head=msg.head,
+            uri=msg.uri,
+            created_at=_seconds(msg.create_time),
             created=created,
         )
 

@@ -5,6 +5,8 @@ newest first, with their errors), ``requeue`` (fresh deliveries for failed jobs,
 cause was fixed) and ``discard`` (drop dead-letter entries, the jobs stay failed). Reads
 ``DYAD_REDIS_URL`` and ``DYAD_QUEUE_PREFIX`` like the workers, so in a cluster it runs where a
 worker runs: ``kubectl exec deploy/dyad-worker -- dyad queue stats``. Prints JSON.
+``--prefix`` names another queue on that Redis: FitAvatar jobs are queued on
+``<DYAD_QUEUE_PREFIX>:fit`` (``dyad queue --prefix dyad:fit stats``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ from dyad.errors import InvalidInput
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("queue", help="inspect the job queue; requeue or discard dead letters")
+    p.add_argument(
+        "--prefix",
+        default=None,
+        help="the queue's key prefix (default: DYAD_QUEUE_PREFIX); FitAvatar jobs are on "
+        "'<DYAD_QUEUE_PREFIX>:fit'",
+    )
     ops = p.add_subparsers(title="operations", metavar="OPERATION", required=True)
     stats = ops.add_parser("stats", help="jobs waiting, running, delayed, dead per priority")
     stats.set_defaults(func=_stats)
@@ -34,12 +42,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         op.set_defaults(func=func)
 
 
-def _queue() -> Any:
+def _queue(args: argparse.Namespace) -> Any:
+    import dataclasses
+
     from dyad.config import PlatformSettings, load
     from dyad.queue import JobQueue, QueueConfig
 
     platform = load(PlatformSettings)
-    return JobQueue.from_url(platform.redis_url, QueueConfig.from_settings(platform))
+    cfg = QueueConfig.from_settings(platform)
+    if args.prefix is not None:
+        if not args.prefix.strip() or any(c.isspace() for c in args.prefix):
+            raise InvalidInput("--prefix", "a Redis key prefix without spaces, e.g. dyad:fit")
+        cfg = dataclasses.replace(cfg, prefix=args.prefix)
+    return JobQueue.from_url(platform.redis_url, cfg)
 
 
 def _print(obj: Any) -> None:
@@ -47,14 +62,14 @@ def _print(obj: Any) -> None:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    _print(_queue().stats())
+    _print(_queue(args).stats())
     return 0
 
 
 def _dead(args: argparse.Namespace) -> int:
     if not 1 <= args.count <= 10_000:
         raise InvalidInput("--count", "between 1 and 10000")
-    entries = _queue().dead_letters(args.count)
+    entries = _queue(args).dead_letters(args.count)
     for e in entries:
         with contextlib.suppress(json.JSONDecodeError):  # not JSON: shown as it is
             e["error"] = json.loads(e.get("error") or "{}")
@@ -63,7 +78,7 @@ def _dead(args: argparse.Namespace) -> int:
 
 
 def _requeue(args: argparse.Namespace) -> int:
-    queue, ids = _queue(), list(dict.fromkeys(args.job_ids))
+    queue, ids = _queue(args), list(dict.fromkeys(args.job_ids))
     for job_id in ids:  # every one checked (NotFound, not failed) before any is requeued
         status = queue.get(job_id).status.value
         if status != "failed":
@@ -73,7 +88,7 @@ def _requeue(args: argparse.Namespace) -> int:
 
 
 def _discard(args: argparse.Namespace) -> int:
-    queue, ids = _queue(), list(dict.fromkeys(args.job_ids))
+    queue, ids = _queue(args), list(dict.fromkeys(args.job_ids))
     for job_id in ids:
         queue.get(job_id)  # NotFound before anything is dropped
     _print([{"job_id": j, "discarded": queue.discard_dead(j)} for j in ids])

@@ -40,7 +40,7 @@ PRIORITY_NORMAL: Priority
 PRIORITY_HIGH: Priority
 
 class JobOptions(_message.Message):
-    __slots__ = ("motion_backend", "rig", "refine", "layout", "seed", "relation", "identity_a", "identity_b", "head_size_px", "min_turns", "max_turns", "refine_steps", "dataset_prefix", "dataset_split", "voice_a", "voice_b", "per_speaker_videos")
+    __slots__ = ("motion_backend", "rig", "refine", "layout", "seed", "relation", "identity_a", "identity_b", "head_size_px", "min_turns", "max_turns", "refine_steps", "dataset_prefix", "dataset_split", "voice_a", "voice_b", "per_speaker_videos", "avatar_a", "avatar_b")
     MOTION_BACKEND_FIELD_NUMBER: _ClassVar[int]
     RIG_FIELD_NUMBER: _ClassVar[int]
     REFINE_FIELD_NUMBER: _ClassVar[int]
@@ -58,6 +58,8 @@ class JobOptions(_message.Message):
     VOICE_A_FIELD_NUMBER: _ClassVar[int]
     VOICE_B_FIELD_NUMBER: _ClassVar[int]
     PER_SPEAKER_VIDEOS_FIELD_NUMBER: _ClassVar[int]
+    AVATAR_A_FIELD_NUMBER: _ClassVar[int]
+    AVATAR_B_FIELD_NUMBER: _ClassVar[int]
     motion_backend: str
     rig: str
     refine: bool
@@ -75,23 +77,91 @@ class JobOptions(_message.Message):
     voice_a: str
     voice_b: str
     per_speaker_videos: bool
-    def __init__(self, motion_backend: _Optional[str] = ..., rig: _Optional[str] = ..., refine: _Optional[bool] = ..., layout: _Optional[_Union[_common_pb2.Layout, str]] = ..., seed: _Optional[int] = ..., relation: _Optional[_Union[_common_pb2.SocialRelation, _Mapping]] = ..., identity_a: _Optional[_Union[_common_pb2.Identity, _Mapping]] = ..., identity_b: _Optional[_Union[_common_pb2.Identity, _Mapping]] = ..., head_size_px: _Optional[int] = ..., min_turns: _Optional[int] = ..., max_turns: _Optional[int] = ..., refine_steps: _Optional[int] = ..., dataset_prefix: _Optional[str] = ..., dataset_split: _Optional[str] = ..., voice_a: _Optional[str] = ..., voice_b: _Optional[str] = ..., per_speaker_videos: _Optional[bool] = ...) -> None: ...
+    avatar_a: str
+    avatar_b: str
+    def __init__(self, motion_backend: _Optional[str] = ..., rig: _Optional[str] = ..., refine: _Optional[bool] = ..., layout: _Optional[_Union[_common_pb2.Layout, str]] = ..., seed: _Optional[int] = ..., relation: _Optional[_Union[_common_pb2.SocialRelation, _Mapping]] = ..., identity_a: _Optional[_Union[_common_pb2.Identity, _Mapping]] = ..., identity_b: _Optional[_Union[_common_pb2.Identity, _Mapping]] = ..., head_size_px: _Optional[int] = ..., min_turns: _Optional[int] = ..., max_turns: _Optional[int] = ..., refine_steps: _Optional[int] = ..., dataset_prefix: _Optional[str] = ..., dataset_split: _Optional[str] = ..., voice_a: _Optional[str] = ..., voice_b: _Optional[str] = ..., per_speaker_videos: _Optional[bool] = ..., avatar_a: _Optional[str] = ..., avatar_b: _Optional[str] = ...) -> None: ...
+
+class Avatar(_message.Message):
+    __slots__ = ("avatar_id", "name", "rig", "num_gaussians", "size_bytes", "head", "uri", "create_time")
+    AVATAR_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    RIG_FIELD_NUMBER: _ClassVar[int]
+    NUM_GAUSSIANS_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    HEAD_FIELD_NUMBER: _ClassVar[int]
+    URI_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    avatar_id: str
+    name: str
+    rig: str
+    num_gaussians: int
+    size_bytes: int
+    head: str
+    uri: str
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, avatar_id: _Optional[str] = ..., name: _Optional[str] = ..., rig: _Optional[str] = ..., num_gaussians: _Optional[int] = ..., size_bytes: _Optional[int] = ..., head: _Optional[str] = ..., uri: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class UploadAvatarRequest(_message.Message):
+    __slots__ = ("name", "config_json", "model_safetensors")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_JSON_FIELD_NUMBER: _ClassVar[int]
+    MODEL_SAFETENSORS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    config_json: bytes
+    model_safetensors: bytes
+    def __init__(self, name: _Optional[str] = ..., config_json: _Optional[bytes] = ..., model_safetensors: _Optional[bytes] = ...) -> None: ...
+
+class UploadAvatarResponse(_message.Message):
+    __slots__ = ("avatar", "created")
+    AVATAR_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    avatar: Avatar
+    created: bool
+    def __init__(self, avatar: _Optional[_Union[Avatar, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class UploadVideoRequest(_message.Message):
+    __slots__ = ("data", "content_type")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    content_type: str
+    def __init__(self, data: _Optional[bytes] = ..., content_type: _Optional[str] = ...) -> None: ...
+
+class UploadVideoResponse(_message.Message):
+    __slots__ = ("video", "duration_s")
+    VIDEO_FIELD_NUMBER: _ClassVar[int]
+    DURATION_S_FIELD_NUMBER: _ClassVar[int]
+    video: _common_pb2.ArtifactRef
+    duration_s: float
+    def __init__(self, video: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., duration_s: _Optional[float] = ...) -> None: ...
+
+class ListAvatarsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListAvatarsResponse(_message.Message):
+    __slots__ = ("avatars",)
+    AVATARS_FIELD_NUMBER: _ClassVar[int]
+    avatars: _containers.RepeatedCompositeFieldContainer[Avatar]
+    def __init__(self, avatars: _Optional[_Iterable[_Union[Avatar, _Mapping]]] = ...) -> None: ...
 
 class SubmitJobRequest(_message.Message):
-    __slots__ = ("prompt", "audio", "options", "priority", "idempotency_key", "n")
+    __slots__ = ("prompt", "audio", "fit_avatar", "options", "priority", "idempotency_key", "n")
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FIELD_NUMBER: _ClassVar[int]
+    FIT_AVATAR_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     N_FIELD_NUMBER: _ClassVar[int]
     prompt: str
     audio: AudioInput
+    fit_avatar: FitAvatarInput
     options: JobOptions
     priority: Priority
     idempotency_key: str
     n: int
-    def __init__(self, prompt: _Optional[str] = ..., audio: _Optional[_Union[AudioInput, _Mapping]] = ..., options: _Optional[_Union[JobOptions, _Mapping]] = ..., priority: _Optional[_Union[Priority, str]] = ..., idempotency_key: _Optional[str] = ..., n: _Optional[int] = ...) -> None: ...
+    def __init__(self, prompt: _Optional[str] = ..., audio: _Optional[_Union[AudioInput, _Mapping]] = ..., fit_avatar: _Optional[_Union[FitAvatarInput, _Mapping]] = ..., options: _Optional[_Union[JobOptions, _Mapping]] = ..., priority: _Optional[_Union[Priority, str]] = ..., idempotency_key: _Optional[str] = ..., n: _Optional[int] = ...) -> None: ...
 
 class AudioInput(_message.Message):
     __slots__ = ("track_a", "track_b", "stereo")
@@ -102,6 +172,18 @@ class AudioInput(_message.Message):
     track_b: _common_pb2.ArtifactRef
     stereo: _common_pb2.ArtifactRef
     def __init__(self, track_a: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., track_b: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., stereo: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ...) -> None: ...
+
+class FitAvatarInput(_message.Message):
+    __slots__ = ("video", "name", "iters", "size_px")
+    VIDEO_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ITERS_FIELD_NUMBER: _ClassVar[int]
+    SIZE_PX_FIELD_NUMBER: _ClassVar[int]
+    video: _common_pb2.ArtifactRef
+    name: str
+    iters: int
+    size_px: int
+    def __init__(self, video: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., name: _Optional[str] = ..., iters: _Optional[int] = ..., size_px: _Optional[int] = ...) -> None: ...
 
 class SubmitJobResponse(_message.Message):
     __slots__ = ("job", "created")
@@ -132,7 +214,7 @@ class JobError(_message.Message):
     def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., error_id: _Optional[str] = ...) -> None: ...
 
 class JobResult(_message.Message):
-    __slots__ = ("manifest", "video", "conversation", "motion_a", "motion_b", "download_urls", "artifacts")
+    __slots__ = ("manifest", "video", "conversation", "motion_a", "motion_b", "download_urls", "artifacts", "avatar")
     class DownloadUrlsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -154,6 +236,7 @@ class JobResult(_message.Message):
     MOTION_B_FIELD_NUMBER: _ClassVar[int]
     DOWNLOAD_URLS_FIELD_NUMBER: _ClassVar[int]
     ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
+    AVATAR_FIELD_NUMBER: _ClassVar[int]
     manifest: _common_pb2.ArtifactRef
     video: _common_pb2.ArtifactRef
     conversation: _common_pb2.Conversation
@@ -161,7 +244,8 @@ class JobResult(_message.Message):
     motion_b: _common_pb2.MotionClip
     download_urls: _containers.ScalarMap[str, str]
     artifacts: _containers.MessageMap[str, _common_pb2.ArtifactRef]
-    def __init__(self, manifest: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., video: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., conversation: _Optional[_Union[_common_pb2.Conversation, _Mapping]] = ..., motion_a: _Optional[_Union[_common_pb2.MotionClip, _Mapping]] = ..., motion_b: _Optional[_Union[_common_pb2.MotionClip, _Mapping]] = ..., download_urls: _Optional[_Mapping[str, str]] = ..., artifacts: _Optional[_Mapping[str, _common_pb2.ArtifactRef]] = ...) -> None: ...
+    avatar: Avatar
+    def __init__(self, manifest: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., video: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., conversation: _Optional[_Union[_common_pb2.Conversation, _Mapping]] = ..., motion_a: _Optional[_Union[_common_pb2.MotionClip, _Mapping]] = ..., motion_b: _Optional[_Union[_common_pb2.MotionClip, _Mapping]] = ..., download_urls: _Optional[_Mapping[str, str]] = ..., artifacts: _Optional[_Mapping[str, _common_pb2.ArtifactRef]] = ..., avatar: _Optional[_Union[Avatar, _Mapping]] = ...) -> None: ...
 
 class Job(_message.Message):
     __slots__ = ("job_id", "status", "priority", "stages", "progress", "attempts", "error", "result", "create_time", "update_time", "team", "cancel_requested")

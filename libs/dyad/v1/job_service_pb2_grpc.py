@@ -59,6 +59,21 @@ class JobServiceStub:
                 request_serializer=dyad_dot_v1_dot_job__service__pb2.ListJobsRequest.SerializeToString,
                 response_deserializer=dyad_dot_v1_dot_job__service__pb2.ListJobsResponse.FromString,
                 _registered_method=True)
+        self.UploadAvatar = channel.unary_unary(
+                '/dyad.v1.JobService/UploadAvatar',
+                request_serializer=dyad_dot_v1_dot_job__service__pb2.UploadAvatarRequest.SerializeToString,
+                response_deserializer=dyad_dot_v1_dot_job__service__pb2.UploadAvatarResponse.FromString,
+                _registered_method=True)
+        self.ListAvatars = channel.unary_unary(
+                '/dyad.v1.JobService/ListAvatars',
+                request_serializer=dyad_dot_v1_dot_job__service__pb2.ListAvatarsRequest.SerializeToString,
+                response_deserializer=dyad_dot_v1_dot_job__service__pb2.ListAvatarsResponse.FromString,
+                _registered_method=True)
+        self.UploadVideo = channel.unary_unary(
+                '/dyad.v1.JobService/UploadVideo',
+                request_serializer=dyad_dot_v1_dot_job__service__pb2.UploadVideoRequest.SerializeToString,
+                response_deserializer=dyad_dot_v1_dot_job__service__pb2.UploadVideoResponse.FromString,
+                _registered_method=True)
 
 
 class JobServiceServicer:
@@ -95,6 +110,35 @@ class JobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UploadAvatar(self, request, context):
+        """Stores an avatar directory (what `dyad avatar create` writes: config.json +
+        model.safetensors) as one of the calling team's avatars, checked before anything is stored.
+        A unary call with the two files inline, not a presigned PUT: it works the same behind the
+        Ray Serve gRPC proxy (unary and server-streaming only) and on a directory store, and the
+        gateway validates the bytes before they reach the team's prefix. Bounded by
+        DYAD_GATEWAY_MAX_AVATAR_BYTES (under the gRPC message limit).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAvatars(self, request, context):
+        """The calling team's avatars (never another team's), by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadVideo(self, request, context):
+        """Stores a video (for `FitAvatarInput.video`) as the team's upload
+        `uploads/<team>/videos/<sha256>`, checked first like a fit job's video. Unary and inline for
+        the same reasons as UploadAvatar; bounded by DYAD_GATEWAY_MAX_VIDEO_UPLOAD_BYTES (larger
+        videos: write them to `uploads/<team>/…` in the store directly).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -122,6 +166,21 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.ListJobs,
                     request_deserializer=dyad_dot_v1_dot_job__service__pb2.ListJobsRequest.FromString,
                     response_serializer=dyad_dot_v1_dot_job__service__pb2.ListJobsResponse.SerializeToString,
+            ),
+            'UploadAvatar': grpc.unary_unary_rpc_method_handler(
+                    servicer.UploadAvatar,
+                    request_deserializer=dyad_dot_v1_dot_job__service__pb2.UploadAvatarRequest.FromString,
+                    response_serializer=dyad_dot_v1_dot_job__service__pb2.UploadAvatarResponse.SerializeToString,
+            ),
+            'ListAvatars': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAvatars,
+                    request_deserializer=dyad_dot_v1_dot_job__service__pb2.ListAvatarsRequest.FromString,
+                    response_serializer=dyad_dot_v1_dot_job__service__pb2.ListAvatarsResponse.SerializeToString,
+            ),
+            'UploadVideo': grpc.unary_unary_rpc_method_handler(
+                    servicer.UploadVideo,
+                    request_deserializer=dyad_dot_v1_dot_job__service__pb2.UploadVideoRequest.FromString,
+                    response_serializer=dyad_dot_v1_dot_job__service__pb2.UploadVideoResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -259,6 +318,87 @@ class JobService:
             '/dyad.v1.JobService/ListJobs',
             dyad_dot_v1_dot_job__service__pb2.ListJobsRequest.SerializeToString,
             dyad_dot_v1_dot_job__service__pb2.ListJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadAvatar(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dyad.v1.JobService/UploadAvatar',
+            dyad_dot_v1_dot_job__service__pb2.UploadAvatarRequest.SerializeToString,
+            dyad_dot_v1_dot_job__service__pb2.UploadAvatarResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAvatars(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dyad.v1.JobService/ListAvatars',
+            dyad_dot_v1_dot_job__service__pb2.ListAvatarsRequest.SerializeToString,
+            dyad_dot_v1_dot_job__service__pb2.ListAvatarsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadVideo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dyad.v1.JobService/UploadVideo',
+            dyad_dot_v1_dot_job__service__pb2.UploadVideoRequest.SerializeToString,
+            dyad_dot_v1_dot_job__service__pb2.UploadVideoResponse.FromString,
             options,
             channel_credentials,
             insecure,

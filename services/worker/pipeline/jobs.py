@@ -16,6 +16,7 @@ from dyad.domain import Identity, Relation
 from dyad.errors import InvalidInput
 from dyad.services.worker.pipeline.dataset_export import export_dataset
 from dyad.services.worker.pipeline.embedded import EmbeddedStages
+from dyad.services.worker.pipeline.fit import FIT_STAGES, run_fit
 from dyad.services.worker.pipeline.orchestrator import (
     AUDIO_STAGES,
     PROMPT_STAGES,
@@ -51,6 +52,7 @@ def options_from_spec(spec: dict[str, Any]) -> GenerateOptions:
             if o.get(f"identity_{s}")
         },
         voices={s: str(o[f"voice_{s}"]) for s in ("a", "b") if o.get(f"voice_{s}")},
+        avatars={s: str(o[f"avatar_{s}"]) for s in ("a", "b") if o.get(f"avatar_{s}")},
         per_speaker_videos=_flag(o, "per_speaker_videos", default=True),
     ).validate()
 
@@ -81,6 +83,8 @@ class PipelineRunner:
         self._lock = threading.Lock()  # worker slots share one runner
 
     def stages_for(self, spec: dict[str, Any]) -> tuple[str, ...]:
+        if spec.get("input") == "fit_avatar":
+            return FIT_STAGES
         return AUDIO_STAGES if spec.get("input") == "audio" else PROMPT_STAGES
 
     def _orchestrator(self, store: ArtifactStore) -> Orchestrator:
@@ -94,6 +98,8 @@ class PipelineRunner:
     def run(
         self, job_id: str, spec: dict[str, Any], store: ArtifactStore, report: Reporter
     ) -> dict[str, Any]:
+        if spec.get("input") == "fit_avatar":  # a fit job (fit.py): no conversation stages
+            return run_fit(job_id, spec, store, report)
         orch = self._orchestrator(store)
         opts = options_from_spec(spec)
         if spec.get("input") == "audio":

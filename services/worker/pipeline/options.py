@@ -29,6 +29,10 @@ class GenerateOptions:
     #: A job's ``identity_a``/``identity_b``: how each speaker looks in the video (the
     #: renderer's avatar), in place of the identity the dialogue writer gave them.
     identities: dict[str, Identity] = field(default_factory=dict)
+    #: A job's ``avatar_a``/``avatar_b``: the store key of a team's avatar
+    #: (``avatars/teams/<team>/<id>``, resolved and checked by the gateway) each speaker is
+    #: rendered with, in place of the avatar generated from the identity; absent: generated.
+    avatars: dict[str, str] = field(default_factory=dict)
     #: Each speaker's voice (``engine:name``) in place of casting; "" casts.
     voices: dict[str, str] = field(default_factory=dict)
     #: Also render each speaker's single-head video (``speaker_a.mp4``, ``speaker_b.mp4``)

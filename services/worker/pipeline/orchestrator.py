@@ -318,6 +318,8 @@ class Orchestrator:
         }
         if not opts.per_speaker_videos:  # only then: the cache keys of earlier renders hold
             inputs["per_speaker_videos"] = False
+        if opts.avatars:  # content-addressed keys (the avatar's id is its files' hash)
+            inputs["avatars"] = dict(opts.avatars)
         return self._cached(
             "render",
             inputs,
@@ -329,6 +331,7 @@ class Orchestrator:
                 head_px=opts.head_px,
                 per_speaker=opts.per_speaker_videos,
                 progress=lambda f: report.stage("render", (i + f) / n),
+                avatars=opts.avatars,
             ),
             RenderedVideos.to_dict,
             RenderedVideos.from_dict,

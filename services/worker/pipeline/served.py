@@ -314,7 +314,9 @@ class ServedStages:
         head_px: int,
         per_speaker: bool = True,
         progress: Callable[[float], None] | None = None,
+        avatars: Mapping[str, str] | None = None,
     ) -> RenderedVideos:
+        avatars = avatars or {}
         req = renderer_pb.RenderVideoRequest(
             motion_a=_clip(motion[0], c.SPEAKER_A),
             motion_b=_clip(motion[1], c.SPEAKER_B),
@@ -327,6 +329,8 @@ class ServedStages:
             per_speaker_videos=per_speaker,
             relation=relation_to_pb(conv.timeline.relation),
             sound_environment=render_environment(conv.timeline),
+            avatar_a_uri=avatars.get("a", ""),
+            avatar_b_uri=avatars.get("b", ""),
         )
         if conv.mix is not None:
             req.audio.CopyFrom(conv.mix.to_proto())

@@ -123,4 +123,8 @@ class Stages(Protocol):
         head_px: int,
         per_speaker: bool = True,
         progress: Callable[[float], None] | None = None,
-    ) -> RenderedVideos: ...
+        avatars: Mapping[str, str] | None = None,
+    ) -> RenderedVideos:
+        """``avatars``: a stored avatar's key per speaker (``a``/``b``) to render in place of
+        the one generated from that speaker's identity."""
+        ...

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from dyad.config import PlatformSettings
+from dyad.domain import StoredConversation
 from dyad.services.worker.pipeline.embedded import EmbeddedStages
 from dyad.services.worker.pipeline.orchestrator import Orchestrator
 from dyad.services.worker.pipeline.served import ServedStages
@@ -78,3 +79,38 @@ def test_features_reach_the_neural_model_and_the_refiner(
     refined = served.refine(motion, conv, features, steps=2, seed=3)
     assert refined == embedded.refine(motion, conv, features, steps=2, seed=3)
     assert refined != motion and orch.store.exists(refined[0].uri)
+
+
+def test_a_team_avatar_renders_the_same_served_and_embedded(
+    served: ServedStages, tmp_path: Path
+) -> None:
+    """A job's ``avatar_a`` (the store key of a team's avatar) reaches the renderer on both
+    paths: served and embedded give the same bytes."""
+    from dyad.services.gateway.avatars import TeamAvatars
+    from dyad.services.renderer.avatars.avatar import create_avatar
+
+    create_avatar("a tall woman with red hair", head="procedural", seed=7).save(tmp_path)
+    files = [(tmp_path / n).read_bytes() for n in ("config.json", "model.safetensors")]
+    info, _ = TeamAvatars(served.store, 8 << 20).put("red", "ana", *files)
+    # The conversation the first test made on this store (its stages cached): render only.
+    (out,) = Orchestrator(served).generate(PROMPT, OPTS)
+    arts = out.artifacts
+    conv = StoredConversation(
+        out.timeline,
+        out.dialogue,
+        arts["speaker_a.wav"],
+        arts["speaker_b.wav"],
+        arts.get("mix.wav"),
+        out.timeline.duration_s,
+    )
+    motion = (arts["motion_a.npz"], arts["motion_b.npz"])
+    speakers = conv.timeline.speakers
+    kw: dict[str, Any] = {"layout": "side", "head_px": 64, "per_speaker": False}
+    identities = (speakers["a"], speakers["b"])
+    team_avatars = {"a": info.key, "b": info.key}  # both: no generated head to build here
+    with_avatar = served.render(motion, conv, identities, avatars=team_avatars, **kw)
+    embedded = EmbeddedStages(served.store).render(
+        motion, conv, identities, avatars=team_avatars, **kw
+    )
+    assert with_avatar.conversation.sha256 == embedded.conversation.sha256
+    # That the avatar changes the video (not only agrees): tests/test_jobs_avatars.py.

@@ -74,6 +74,11 @@ base mesh: the neutral appearance (``Appearance`` of the empty descriptor) gives
    adult 0, senior +1): MakeHuman's small "head age" target (≤ 3 mm).
    Feature targets are local and are not re-centred.
 
+3. Fitted shape (``fitted_offsets``, what ``dyad avatar fit`` writes as ``head_config
+   ["shape_fit"]``): ``{target name: weight}`` over the feature targets above and the 18
+   ``macrodetails/<ethnic>-<gender>-<age>`` targets, added on top of 1–2; the macro part's
+   mean over the head skin is removed as in 1.
+
 Targets are parsed once each (``lru_cache``); the first call reads all 18 macro targets
 (~19k lines each), later identities only sum cached arrays. A missing file raises
 ``FailedPrecondition`` naming it.
@@ -82,6 +87,7 @@ Targets are parsed once each (``lru_cache``); the first call reads all 18 macro 
 from __future__ import annotations
 
 import gzip
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -324,3 +330,54 @@ def preload(base_vertex_count: int) -> None:
                 _sparse_target(name.format(s=side), base_vertex_count)
     for name in ("head/head-age-incr", "head/head-age-decr"):
         _sparse_target(name, base_vertex_count)
+
+
+#: Public names of the cached target data, for the shape fitter (``capture.fitting``).
+sparse_target = _sparse_target
+macro_stack = _macro_stack
+head_skin_indices = _head_skin
+
+
+def fit_target_names() -> tuple[str, ...]:
+    """Every target a fitted shape may weight: the feature targets (``{s}`` expanded), the
+    head-age pair, then the 18 macro targets ``macrodetails/<ethnic>-<gender>-<age>``."""
+    names: list[str] = []
+    for plus, minus in FEATURE_TARGETS.values():
+        for name, _gain in plus + minus:
+            for side in ("l", "r") if "{s}" in name else ("",):
+                if name.format(s=side) not in names:
+                    names.append(name.format(s=side))
+    names += ["head/head-age-incr", "head/head-age-decr"]
+    names += [macro_target_name(e, g, a) for e in ETHNICITIES for g in _GENDERS for a in _AGES]
+    return tuple(names)
+
+
+def macro_target_name(ethnic: str, gender: str, age: str) -> str:
+    return f"macrodetails/{ethnic}-{gender}-{age}"
+
+
+#: Largest |weight| a fitted shape may give one target (MakeHuman's sliders span ±1).
+MAX_FIT_WEIGHT = 2.0
+
+
+def fitted_offsets(shape_fit: Mapping[str, float], base_vertex_count: int) -> np.ndarray:
+    """``[Vbase, 3]`` float64 dm: ``Σ weight · target`` for a fitted shape (module section 3);
+    an unknown target or a weight that is not finite or beyond ``MAX_FIT_WEIGHT`` is
+    InvalidInput."""
+    allowed = set(fit_target_names())
+    out = np.zeros((base_vertex_count, 3))
+    macro = np.zeros((base_vertex_count, 3))
+    for name, weight in sorted(shape_fit.items()):
+        w = float(weight)
+        if name not in allowed:
+            raise InvalidInput("avatar.head.shape_fit", f"unknown target {name!r}")
+        if not np.isfinite(w) or abs(w) > MAX_FIT_WEIGHT:
+            raise InvalidInput("avatar.head.shape_fit", f"{name}: weight {w} not in ±2")
+        if w == 0.0:
+            continue
+        idx, delta = _sparse_target(name, base_vertex_count)
+        target = macro if name.startswith("macrodetails/") else out
+        target[idx] += w * delta
+    if np.any(macro):
+        macro -= macro[_head_skin(base_vertex_count)].mean(axis=0)
+    return out + macro

@@ -10,6 +10,7 @@ decimetres).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -29,7 +30,7 @@ from .face_units import correct_units, limit_weights
 from .facial_hair import KINDS as FACIAL_HAIR
 from .facial_hair import facial_hair_shell
 from .hair import hair_shell
-from .identity import identity_offsets
+from .identity import fitted_offsets, identity_offsets
 
 _N_BLENDSHAPES = len(ARKIT_BLENDSHAPES)  # 52
 DM_TO_M = 0.1
@@ -82,6 +83,10 @@ def _base() -> _Base:
     return _Base(mesh, bust, deltas, labels, missing, tuple(sorted(set(units) - wanted)))
 
 
+#: What every identity shares (parsed once), for the shape fitter (``capture.fitting``).
+base_data = _base
+
+
 class HumanHead:
     """A human bust (head, neck, top of the shoulders, eyeballs, teeth, tongue, lashes, hair).
 
@@ -94,7 +99,12 @@ class HumanHead:
     is the bald base mesh.
     """
 
-    def __init__(self, appearance: Appearance | None = None, hair_seed: int | None = None) -> None:
+    def __init__(
+        self,
+        appearance: Appearance | None = None,
+        hair_seed: int | None = None,
+        shape_fit: Mapping[str, float] | None = None,
+    ) -> None:
         self.rig = get_rig("arkit55")
         base = _base()
         mesh, self.bust = base.mesh, base.bust
@@ -104,6 +114,9 @@ class HumanHead:
             if appearance is not None
             else np.zeros_like(mesh.vertices)
         )  # [Vbase, 3] dm
+        self.shape_fit = dict(shape_fit or {})  # {target: weight}
+        if shape_fit:  # a fitted identity (``dyad avatar fit``) on top of the appearance's
+            offsets = offsets + fitted_offsets(shape_fit, len(mesh.vertices))
         moved = mesh.vertices + offsets
 
         def joint(name: str) -> np.ndarray:
@@ -227,6 +240,7 @@ def default_human_head() -> HumanHead:
 
 
 @lru_cache(maxsize=32)
-def human_head(appearance: Appearance) -> HumanHead:
-    """The bust of ``appearance`` (identity shape and hair), cached per appearance."""
-    return HumanHead(appearance)
+def human_head(appearance: Appearance, shape_fit: tuple[tuple[str, float], ...] = ()) -> HumanHead:
+    """The bust of ``appearance`` (identity shape and hair) plus a fitted shape (``(target,
+    weight)`` pairs, ``identity.fitted_offsets``), cached per both."""
+    return HumanHead(appearance, shape_fit=dict(shape_fit))

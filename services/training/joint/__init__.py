@@ -1,0 +1,1 @@
+"""RSATalker stage 3: joint training of the motion model and the avatar (``train.py``)."""
