@@ -15,6 +15,10 @@ from dyad.domain import parse_turn_range
 from dyad.domain.limits import check_voice_id
 from dyad.errors import InvalidInput
 
+#: An avatar directory's files (``renderer.avatars.stored.AVATAR_FILES``; not imported here:
+#: it loads torch, and building the parser stays light).
+AVATAR_FILES = ("config.json", "model.safetensors")
+
 
 def register_generate(sub: argparse._SubParsersAction) -> None:
     """``dyad generate``."""
@@ -65,6 +69,13 @@ def _common(p: argparse.ArgumentParser) -> None:
         default=True,
         help="also write speaker_a.mp4 / speaker_b.mp4 beside the composite (default on)",
     )
+    for side in ("a", "b"):
+        p.add_argument(
+            f"--avatar-{side}",
+            type=Path,
+            help=f"avatar directory speaker {side.upper()} is rendered with (dyad avatar create"
+            "|fit); default: generated from the speaker's identity",
+        )
     p.add_argument("--store", default="", help="artefact store (default: DYAD_STORE_URI)")
     p.add_argument("--out", required=True, type=Path, help="output directory")
 
@@ -94,6 +105,50 @@ def _options(args: argparse.Namespace, **extra: Any) -> Any:
         per_speaker_videos=args.per_speaker_videos,
         **extra,
     ).validate()
+
+
+def check_avatar_dirs(args: argparse.Namespace) -> dict[str, Path]:
+    """``--avatar-a``/``--avatar-b``: avatar directories posed by ``--rig`` — checked (files
+    there, the config readable, the rig) before any work starts."""
+    import json
+
+    dirs: dict[str, Path] = {}
+    for side in ("a", "b"):
+        directory = getattr(args, f"avatar_{side}", None)
+        if directory is None:
+            continue
+        flag = f"--avatar-{side}"
+        if not all((directory / name).is_file() for name in AVATAR_FILES):
+            raise InvalidInput(
+                flag, f"{directory} is not an avatar (config.json + model.safetensors)"
+            )
+        try:
+            rig = json.loads((directory / "config.json").read_text()).get("rig")
+        except (OSError, ValueError, AttributeError):
+            raise InvalidInput(flag, f"{directory}/config.json is not an avatar's config") from None
+        if rig != args.rig:
+            raise InvalidInput(
+                flag, f"the avatar is posed by {rig}, the motion is --rig {args.rig}"
+            )
+        dirs[side] = directory
+    return dirs
+
+
+def store_avatars(store: Any, dirs: dict[str, Path]) -> dict[str, str]:
+    """Each local avatar directory copied into the store under ``avatars/local/<sha256 of its
+    files>`` (content-addressed: the render cache sees a changed avatar as a new input); the
+    keys the render stage loads them by."""
+    import hashlib
+
+    keys = {}
+    for side, directory in dirs.items():
+        blobs = {name: (directory / name).read_bytes() for name in AVATAR_FILES}
+        digest = hashlib.sha256(b"".join(hashlib.sha256(b).digest() for b in blobs.values()))
+        key = f"avatars/local/{digest.hexdigest()}"
+        for name, data in blobs.items():
+            store.put_named(f"{key}/{name}", data)
+        keys[side] = key
+    return keys
 
 
 def _orchestrator(args: argparse.Namespace) -> Any:
@@ -149,14 +204,16 @@ def generate(args: argparse.Namespace) -> int:
     prompt = check_prompt(args.prompt, 4000)
     voices = {"a": args.voice_a.strip(), "b": args.voice_b.strip()}
     check_installed_voices({f"--voice-{s}": v for s, v in voices.items() if v})
+    avatar_dirs = check_avatar_dirs(args)
+    orch = _orchestrator(args)
     opts = _options(
         args,
         n=args.n,
         turns=parse_turn_range(args.turns, "--turns"),
         relation=_relation(args.relation),
         voices={s: v for s, v in voices.items() if v},
+        avatars=store_avatars(orch.store, avatar_dirs),
     )
-    orch = _orchestrator(args)
     with ProgressReporter(("dialogue", "speech", "features", "motion", "refine", "render")) as rep:
         outputs = orch.generate(prompt, opts, rep)
     return _finish(orch, outputs, opts, args.out)
@@ -166,8 +223,9 @@ def animate(args: argparse.Namespace) -> int:
     from dyad.media.audio import read_wav
 
     check_out_dir(args.out)
-    opts = _options(args)
+    avatar_dirs = check_avatar_dirs(args)
     orch = _orchestrator(args)
+    opts = _options(args, avatars=store_avatars(orch.store, avatar_dirs))
     refs = []
     for flag, path in (("--audio", args.audio), ("--audio-b", args.audio_b)):
         if path is None:
