@@ -48,6 +48,12 @@ def test_fit_video_writes_an_ordinary_fitted_avatar(clip_mp4: Path, tmp_path: Pa
     assert (out / "preview.png").stat().st_size > 0
     kept = sorted(p.name for p in (out / ".fit" / "capture" / "frames" / "cam00").iterdir())
     assert kept[0] == "000000.png" and kept[-1] == "000049.png" and len(kept) == 50
+    # An ordinary avatar: it renders through the video path like any other.
+    video = tmp_path / "me.mp4"
+    motion = out / ".fit" / "capture" / "motion.npz"
+    render = ["render", "--motion-a", str(motion), "--avatar-a", str(out), "--layout", "single"]
+    assert main([*render, "--head-px", "64", "--out", str(video)]) == 0
+    assert video.stat().st_size > 1000
 
 
 def test_fit_video_without_a_face_leaves_nothing(tmp_path: Path, capsys) -> None:
