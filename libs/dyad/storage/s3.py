@@ -60,7 +60,10 @@ class S3Store(ArtifactStore):
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=5.0, read=60.0),
             retries=urllib3.Retry(
-                total=3, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)
+                total=3,
+                backoff_factor=0.2,
+                backoff_jitter=0.3,
+                status_forcelist=(500, 502, 503, 504),
             ),
             maxsize=16,
         )

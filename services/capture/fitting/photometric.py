@@ -167,13 +167,36 @@ def front_facing(means: torch.Tensor, normals: torch.Tensor, camera: Camera) -> 
     return torch.nonzero(facing > -BACKFACE_MARGIN * view.norm(dim=-1)).squeeze(1)
 
 
-def head_matte(verts: torch.Tensor, camera: Camera, radius: int) -> torch.Tensor:
-    """A foreground matte ``[H, W]`` in 0–1 from the posed head: its vertices projected to
-    pixels, the gaps between them closed and the result grown by ``radius`` px. Used when the
-    capture folder has no masks (far cheaper than rendering the initial avatar per view)."""
+#: Barycentric points sampled on every triangle for the matte (a 6-step grid, 28 points): the
+#: hair and clothing triangles span up to ~40 px at 512², far more than the closing bridges.
+_MATTE_STEPS = 6
+_MATTE_BARY = (
+    np.array(
+        [
+            (i, j, _MATTE_STEPS - i - j)
+            for i in range(_MATTE_STEPS + 1)
+            for j in range(_MATTE_STEPS + 1 - i)
+        ],
+        np.float64,
+    )
+    / _MATTE_STEPS
+)  # [S, 3]
+
+
+def head_matte(
+    verts: torch.Tensor, camera: Camera, radius: int, faces: torch.Tensor | None = None
+) -> torch.Tensor:
+    """A foreground matte ``[H, W]`` in 0–1 from the posed head ``verts [V, 3]``: points on
+    its triangles ``faces [F, 3]`` (or only its vertices) projected to pixels, the gaps between
+    them closed and the result grown by ``radius`` px. Used when the capture folder has no
+    masks (far cheaper than rendering the initial avatar per view)."""
     from .data import dilate
 
-    uv, z = camera.project_points(verts.detach().cpu().numpy())
+    points = verts.detach().cpu().numpy().astype(np.float64)  # [V, 3]
+    if faces is not None:
+        tri = points[faces.detach().cpu().numpy()]  # [F, 3, 3]
+        points = np.einsum("sk,fkc->fsc", _MATTE_BARY, tri).reshape(-1, 3)  # [F·S, 3]
+    uv, z = camera.project_points(points)
     ok = (z > NEAR_PLANE) & np.all(np.isfinite(uv), axis=1)
     px = np.floor(uv[ok]).astype(np.int64)
     inside = (px[:, 0] >= 0) & (px[:, 0] < camera.width) & (px[:, 1] >= 0)
@@ -181,7 +204,7 @@ def head_matte(verts: torch.Tensor, camera: Camera, radius: int) -> torch.Tensor
     grid = torch.zeros(camera.height, camera.width)
     grid[px[inside, 1], px[inside, 0]] = 1.0
     gap = max(2, radius)
-    closed = 1.0 - dilate(1.0 - dilate(grid, gap), gap)  # closing: fill between vertices
+    closed = 1.0 - dilate(1.0 - dilate(grid, gap), gap)  # closing: fill between points
     return dilate(closed, radius)
 
 

@@ -148,7 +148,7 @@ class _Fitter:
         if verts is None:
             verts = self.poser.pose(self.data.motion[t : t + 1])[0]
         radius = max(1, round(self.cfg.size * self.cfg.matte_radius_share))
-        return head_matte(verts, self.data.cameras[cam], radius).to(self.device)
+        return head_matte(verts, self.data.cameras[cam], radius, self.faces).to(self.device)
 
     def target(self, cam: str, t: int) -> torch.Tensor:
         frame = self.data.frames[cam][t].to(self.device)
