@@ -263,9 +263,18 @@ def fit_geometry(
     rvec, t = rvec.detach(), t.detach()
     # (3) every detected frame's pose, camera and shape fixed
     refined, errors = _refine_frames(
-        model, expression, ident, mo, det, id_frames_np, pose.detach(), (rvec, t, k), observed,
-        iters, px_scale,
-    )  # fmt: skip
+        model,
+        expression,
+        ident,
+        mo,
+        det,
+        id_frames_np,
+        pose.detach(),
+        (rvec, t, k),
+        observed,
+        iters,
+        px_scale,
+    )
 
     fitted_config = copy.deepcopy(head_config)
     if fit_identity:

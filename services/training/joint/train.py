@@ -279,9 +279,16 @@ def train_joint(
             model.eval()
             with torch.no_grad():
                 parts = _losses(
-                    model, norm, renderer, target_renderer, clips, probe_items,
-                    probe_frames, window, groups,
-                )  # fmt: skip
+                    model,
+                    norm,
+                    renderer,
+                    target_renderer,
+                    clips,
+                    probe_items,
+                    probe_frames,
+                    window,
+                    groups,
+                )
             model.train()
             return _floats(parts)
 
@@ -296,9 +303,16 @@ def train_joint(
                     order = torch.randperm(len(index), generator=gen)[:batch_size].tolist()
                     items = [index[i] for i in order]
                     terms = _losses(
-                        model, norm, renderer, target_renderer, clips, items,
-                        pick_frames(len(items)), window, groups,
-                    )  # fmt: skip
+                        model,
+                        norm,
+                        renderer,
+                        target_renderer,
+                        clips,
+                        items,
+                        pick_frames(len(items)),
+                        window,
+                        groups,
+                    )
                     opt.zero_grad(set_to_none=True)
                     terms["joint"].backward()
                     opt.step()

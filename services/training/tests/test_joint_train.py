@@ -154,9 +154,16 @@ def test_image_loss_reaches_the_motion_model_and_the_offsetnet(data: Path) -> No
         renderer.offsetnet.fc2.weight.normal_(0.0, 1e-5)
     items = sample_index(clips, WINDOW, WINDOW)[:2]
     parts = _losses(
-        model, Standardizer.fit(clips), renderer, target, clips, items, [(0, 3), (1, 7)],
-        WINDOW, loss_groups(RIG),
-    )  # fmt: skip
+        model,
+        Standardizer.fit(clips),
+        renderer,
+        target,
+        clips,
+        items,
+        [(0, 3), (1, 7)],
+        WINDOW,
+        loss_groups(RIG),
+    )
     assert float(parts["image"].detach()) > 0 and float(parts["mesh"].detach()) > 0
     named = {
         "social": model.social_module.motion_socialnet[0].weight,
