@@ -291,7 +291,7 @@ class TeamAvatars:
 
     def _named(self, team: str, name: str) -> AvatarInfo | None:
         key = self._name_key(team, name)
-        return self._read(key) if self.store._size(key) is not None else None
+        return self._read(key) if self.store.size(key) is not None else None
 
     def _read(self, key: str) -> AvatarInfo | None:
         try:

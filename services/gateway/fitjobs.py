@@ -71,7 +71,7 @@ def team_input_key(store: ArtifactStore, team: str, fld: str, ref: ArtifactRef) 
         )
     if ref.size_bytes < 0:
         raise InvalidInput(f"{fld}.size_bytes", "must not be negative")
-    size = store._size(key)
+    size = store.size(key)
     if size is None:
         raise InvalidInput(f"{fld}.uri", f"no artefact at {ref.uri}")
     if ref.size_bytes and ref.size_bytes != size:
@@ -148,6 +148,6 @@ def upload_video(
     digest = hashlib.sha256(data).hexdigest()
     key = f"uploads/{team}/videos/{digest}"
     ctype = content_type or "application/octet-stream"
-    if store._size(key) != len(data):
+    if store.size(key) != len(data):
         store.put_named(key, data, ctype)
     return ArtifactRef(store.uri(key), digest, len(data), ctype), duration

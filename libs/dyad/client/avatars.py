@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,7 @@ class AvatarCalls:
     """Mixed into ``DyadClient`` (which provides ``_stub`` and ``_call``)."""
 
     _stub: Any
-
-    def _call(self, method: Any, request: Any, timeout: float | None = None) -> Any:
-        raise NotImplementedError
+    _call: Callable[..., Any]  # (method, request, timeout=None) → the response
 
     def upload_avatar(self, directory: str | Path, name: str) -> Avatar:
         """Store the avatar directory (``config.json`` + ``model.safetensors``, as ``dyad avatar
