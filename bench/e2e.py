@@ -9,7 +9,9 @@ most real time (``wall_over_duration ≤ 1``) on 2 cores. A second run on the fi
 what a rerun (a redelivered job) costs: every stage comes from the cache. The machine's load
 average before and after is recorded (other processes share the cores).
 
-``python -m bench.e2e [--quick]`` writes ``bench/results/e2e-<hostname>.json``.
+``python -m bench.e2e [--quick] [--compare]`` writes ``bench/results/e2e-<hostname>.json``;
+``--compare`` adds a composite-only run with the renderer's numpy reference paths
+(``composite_only_numpy_paths``: issue 17 §5's old against new in one process).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import write_result
+from dyad.services.renderer.avatars import avatar as avatar_module
 from dyad.services.renderer.settings import RendererSettings
 from dyad.services.worker.pipeline.embedded import EmbeddedStages
 from dyad.services.worker.pipeline.orchestrator import GenerateOptions, Orchestrator
@@ -72,13 +75,25 @@ def one(opts: GenerateOptions, rerun: bool) -> dict[str, Any]:
     return row
 
 
-def run(quick: bool = False) -> dict[str, Any]:
+def run(quick: bool = False, compare: bool = False) -> dict[str, Any]:
+    """``compare``: once more composite-only with the renderer's compiled shade/cull and
+    surfel fit off (``avatar.COMPILED_PATHS``: their numpy references, what ran before issue
+    17 §5) — old and new in one process, under the same load."""
     opts = GenerateOptions(
         n=1, seed=7, turns=(5, 5) if quick else (6, 6), head_px=128 if quick else 512
     )
     load_before = os.getloadavg()
     with_singles = one(opts, rerun=True)
     composite_only = one(dataclasses.replace(opts, per_speaker_videos=False), rerun=False)
+    extra: dict[str, Any] = {}
+    if compare:
+        avatar_module.COMPILED_PATHS = False
+        try:
+            extra["composite_only_numpy_paths"] = one(
+                dataclasses.replace(opts, per_speaker_videos=False), rerun=False
+            )
+        finally:
+            avatar_module.COMPILED_PATHS = True
     return {
         "prompt": PROMPT,
         "head": RendererSettings.from_env().head,
@@ -89,6 +104,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "load_average_after": list(os.getloadavg()),
         "with_per_speaker_videos": with_singles,
         "composite_only": composite_only,
+        **extra,
         "note": (
             "model loading (first use of each core) is inside the stage that uses it; 2 CPU "
             "cores shared with other processes (see the load averages)"
@@ -97,10 +113,12 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main() -> None:
-    result = run(quick="--quick" in sys.argv[1:])
+    result = run(quick="--quick" in sys.argv[1:], compare="--compare" in sys.argv[1:])
     path = write_result("e2e", result)
     print(json.dumps(result, indent=2))
-    for key in ("with_per_speaker_videos", "composite_only"):
+    for key in ("with_per_speaker_videos", "composite_only", "composite_only_numpy_paths"):
+        if key not in result:
+            continue
         r = result[key]
         print(
             f"{key:24s} {r['conversation_s']:.1f} s conversation: wall {r['wall_s']:.1f} s = "

@@ -32,6 +32,7 @@ def main() -> None:
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--iters", type=int, default=1000)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--track-steps", type=int, default=None, help="per held-out frame (20)")
     a = p.parse_args()
     if not a.video.is_file():
         raise SystemExit(f"bench.fit_video: no video at {a.video} (../shared/fixtures/real)")
@@ -46,7 +47,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "avatar"
-        metrics = fit_from_video(a.video, out, iters=a.iters, size=a.size, progress=progress)
+        metrics = fit_from_video(
+            a.video, out, iters=a.iters, size=a.size, track_steps=a.track_steps, progress=progress
+        )
         result = {"video": a.video.name, "threads": a.threads, "fit": metrics}
         path = write_result("fit_video", result)
         shutil.copyfile(out / "preview.png", path.with_suffix(".png"))

@@ -15,12 +15,16 @@ frames, so every frame re-poses, re-binds, re-projects and re-bins. Per head:
   frame — ``parallel`` (every numba thread, one frame at a time) and ``alone`` (the calling
   thread only, as each head's thread draws in a two-head conversation on ≤ 2 cores);
 - ``head_frame``: the whole per-head video path (pose → bind → shade → cull → rasterise →
-  uint8), ``parallel`` and ``alone``;
+  uint8), ``parallel`` and ``alone``; ``head_frame_numpy_shade_cull`` the same with the
+  numpy shade and cull (the reference of the compiled pass, issue 17 §5), taking turns;
 - ``conversation``: ``render_videos`` on a 10 s two-head clip with audio, the composite
   1024×512 and, ``with_singles``, the two single-head videos (H.264 + AAC): wall seconds per
   second of conversation (≤ 1 is real time; and CPU seconds per second, the encoders
   included: ≤ 2 is what 2 cores give), heads drawn in their own threads (``overlap``)
   and, for the reference, one after the other (``serial``).
+
+``avatar_creation_s``: ``create_avatar`` per head with the compiled surfel fit and with its
+numpy reference, taking turns.
 
 For the procedural head also, as before: ``reference`` (the brute-force float64 renderer on
 ONE frame at 64×64, and that time extrapolated per pixel to 512×512, labelled as such),
@@ -48,6 +52,7 @@ import numpy as np
 from bench.common import write_result
 from bench.silhouette import WHO
 from dyad.rigs import get_rig
+from dyad.services.renderer.avatars import avatar as avatar_module
 from dyad.services.renderer.avatars.avatar import GaussianAvatar, create_avatar
 from dyad.services.renderer.raster import cuda_available, render, render_frame
 from dyad.services.renderer.raster.camera import Camera
@@ -141,23 +146,58 @@ def bench_rasterise(
 def bench_head_frame(
     n_frames: int, avatars: dict[str, GaussianAvatar]
 ) -> dict[str, dict[str, Any]]:
-    """Pose → bind → shade → cull → rasterise → uint8, per frame (one head's video path)."""
+    """Pose → bind → shade → cull → rasterise → uint8, per frame (one head's video path);
+    per head also ``numpy_shade_cull``: the same with the numpy shade and cull
+    (``scenes(compiled=False)``, the reference of the compiled pass), taking turns with it."""
     cam = head_camera_px()
 
-    def frames(avatar: GaussianAvatar, parallel: bool) -> Callable[[int], Any]:
-        it = avatar.scenes(motion(n_frames + 1), cull_from=cam.position)
+    def frames(avatar: GaussianAvatar, parallel: bool, compiled: bool) -> Callable[[int], Any]:
+        it = avatar.scenes(motion(n_frames + 1), cull_from=cam.position, compiled=compiled)
         return lambda _k: render_frame(
             next(it), cam, background=BACKGROUND, backend="cpu", parallel=parallel
         )
 
-    out: dict[str, dict[str, Any]] = {h: {} for h in avatars}
+    out: dict[str, dict[str, Any]] = {h: {"numpy_shade_cull": {}} for h in avatars}
     for mode, parallel, clock in (
         ("parallel", True, time.process_time),
         ("alone", False, time.thread_time),
     ):
-        fns = {h: frames(av, parallel) for h, av in avatars.items()}
+        fns = {h: frames(av, parallel, True) for h, av in avatars.items()}
+        fns.update({f"{h}/numpy": frames(av, parallel, False) for h, av in avatars.items()})
         for h, r in _side_by_side(fns, n_frames, clock).items():
-            out[h][mode] = r
+            if h.endswith("/numpy"):
+                out[h.split("/")[0]]["numpy_shade_cull"][mode] = r
+            else:
+                out[h][mode] = r
+    return out
+
+
+def bench_creation(repeats: int) -> dict[str, dict[str, Any]]:
+    """``create_avatar`` per head, the compiled surfel fit (``surfels_fast``) and its numpy
+    reference (``avatar.COMPILED_PATHS`` off) taking turns: median wall and CPU seconds (the
+    human head model comes from ``human_head``'s cache after the first: this is the Gaussians'
+    fit, what the switch changes)."""
+    out: dict[str, dict[str, Any]] = {}
+    for h in HEADS:
+        create_avatar(WHO, head=h)  # the head model's data parsed, kernels compiled
+        times: dict[str, list[tuple[float, float]]] = {"compiled": [], "numpy": []}
+        for _ in range(repeats):
+            for key, flag in (("compiled", True), ("numpy", False)):
+                avatar_module.COMPILED_PATHS = flag
+                try:
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    create_avatar(WHO, head=h)  # the human head model from its cache
+                    times[key].append((time.perf_counter() - t0, time.process_time() - c0))
+                finally:
+                    avatar_module.COMPILED_PATHS = True
+        out[h] = {
+            k: {
+                "repeats": repeats,
+                "median_s": statistics.median(w for w, _c in v),
+                "cpu_median_s": statistics.median(c for _w, c in v),
+            }
+            for k, v in times.items()
+        }
     return out
 
 
@@ -207,6 +247,7 @@ def bench_heads(n_frames: int, seconds: float) -> dict[str, dict[str, Any]]:
     for h, r in bench_rasterise(n_frames, drawn).items():
         out[h]["rasterise"] = r
     for h, r in bench_head_frame(n_frames, avatars).items():
+        out[h]["head_frame_numpy_shade_cull"] = r.pop("numpy_shade_cull")
         out[h]["head_frame"] = r
     for singles in (True, False):
         for overlap in (True, False):
@@ -272,7 +313,7 @@ def table(heads: dict[str, dict[str, Any]]) -> str:
     rows: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
         ("Gaussians (drawn)", lambda h: f"{h['gaussians']} ({h['gaussians_drawn']})"),
     ]
-    for what in ("rasterise", "head_frame"):
+    for what in ("rasterise", "head_frame", "head_frame_numpy_shade_cull"):
         for mode in ("parallel", "alone"):
             rows.append((f"{what} fps, {mode}: wall / CPU", fps(what, mode)))
     rows += [(f"{k}: wall / CPU s per s", rtf(k)) for k in heads[HEADS[0]]["conversation"]]
@@ -287,6 +328,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     n_frames = 5 if quick else 50
     load_before = os.getloadavg()
     heads = bench_heads(n_frames, 2.0 if quick else 10.0)
+    creation = bench_creation(1 if quick else 3)
     proc = scenes(create_avatar(WHO, head="procedural"), 2)
     reference = bench_reference(proc[0], size=32 if quick else 64)
     ratio = {
@@ -305,6 +347,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             "heads by their ratio in this run"
         ),
         "heads": heads,
+        "avatar_creation_s": creation,
         "human_over_procedural_time": ratio,
         "reference": reference,
         "cpu_speedup_over_reference_extrapolated": (

@@ -9,8 +9,7 @@ import pytest
 
 from dyad.domain import Identity
 from dyad.services.dialogue.writing import identities as writer
-from dyad.services.renderer.avatars.avatar import appearance_to_dict
-from dyad.services.renderer.heads.appearance import appearance_from_identity
+from dyad.services.renderer.heads.appearance import appearance_from_identity, appearance_to_dict
 from dyad.services.renderer.heads.descriptor_words import NOT_DRAWN
 
 

@@ -106,6 +106,23 @@ def test_json_logs_carry_request_and_job_ids() -> None:
     assert "ValueError: kaput" in third["exc"]
 
 
+def test_logs_follow_stderr_after_the_stream_they_started_on_is_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A CLI configured while stderr was a stream that later closed (a test's capture) must
+    not leave every later record failing with "--- Logging error ---"."""
+    first, later = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stderr", first)
+    try:
+        configure("INFO", json_format=False)
+        first.close()
+        monkeypatch.setattr("sys.stderr", later)
+        logging.getLogger("dyad.test").info("still heard")
+    finally:
+        configure("WARNING")
+    assert "still heard" in later.getvalue() and "Logging error" not in later.getvalue()
+
+
 @pytest.mark.parametrize(
     "name",
     [

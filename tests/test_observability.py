@@ -136,7 +136,7 @@ def test_the_catalogue_follows_the_naming_rule_and_says_where_each_metric_is() -
 def test_the_queue_collector_registers_without_asking_redis() -> None:
     dead = JobQueue(redis.Redis(port=1), QueueConfig(prefix="nowhere"))
     registry = CollectorRegistry(auto_describe=True)
-    collector = QueueCollector(dead)
+    collector = QueueCollector({"generate": dead, "fit_avatar": dead})
     registry.register(collector)  # describe() only: no connection attempted
     registry.unregister(collector)
 
@@ -215,7 +215,8 @@ def test_the_worker_records_age_at_claim_end_to_end_time_and_slots(
         before["e2e"] + 1
     )
     assert seen_slots == [1.0]  # while it ran
-    assert _value("dyad_worker_slots") == 0 and _value("dyad_worker_busy_slots") == 0
+    assert _value("dyad_worker_slots", kind="generate") == 0
+    assert _value("dyad_worker_busy_slots", kind="generate") == 0
     # Every outcome and priority is exported from the start (a first failure is a rate).
     assert REGISTRY.get_sample_value("dyad_worker_jobs_total", {"outcome": "failed"}) is not None
     assert (
@@ -224,13 +225,107 @@ def test_the_worker_records_age_at_claim_end_to_end_time_and_slots(
     )
 
 
-def _wait_for_slots() -> float:
+def _wait_for_slots(kind: str = "generate") -> float:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        if (v := _value("dyad_worker_slots")) > 0:
+        if (v := _value("dyad_worker_slots", kind=kind)) > 0:
             return v
         time.sleep(0.01)
     return 0.0
+
+
+def _wait_for_busy(kind: str) -> dict[str, float]:
+    """Every kind's slot gauges once a slot of ``kind`` runs a job."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if _value("dyad_worker_busy_slots", kind=kind) > 0:
+            return {
+                f"{name}/{k}": _value(name, kind=k)
+                for name in ("dyad_worker_slots", "dyad_worker_busy_slots")
+                for k in ("generate", "fit_avatar")
+            }
+        time.sleep(0.01)
+    return {}
+
+
+def test_the_queue_collector_labels_each_kind(redis_server: RedisServer) -> None:
+    r = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    gen, fit = JobQueue(r, QueueConfig(prefix="qk")), JobQueue(r, QueueConfig(prefix="qk:fit"))
+    gen.submit({}, priority="low")
+    for _ in range(2):
+        fit.submit({}, priority="normal")
+    registry = CollectorRegistry()
+    registry.register(QueueCollector({"generate": gen, "fit_avatar": fit}))
+    lag = {
+        (kind, prio): registry.get_sample_value(
+            "dyad_queue_lag_jobs", {"kind": kind, "priority": prio}
+        )
+        for kind in ("generate", "fit_avatar")
+        for prio in ("high", "normal", "low")
+    }
+    assert lag == {
+        ("generate", "high"): 0,
+        ("generate", "normal"): 0,
+        ("generate", "low"): 1,
+        ("fit_avatar", "high"): 0,
+        ("fit_avatar", "normal"): 2,
+        ("fit_avatar", "low"): 0,
+    }
+    for kind in ("generate", "fit_avatar"):
+        assert registry.get_sample_value("dyad_queue_dead_letter_jobs", {"kind": kind}) == 0
+    with pytest.raises(TypeError):
+        QueueCollector(gen)  # type: ignore[arg-type]
+
+
+@pytest.mark.integration
+def test_a_fit_only_worker_exports_the_fit_kind_alone(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """``dyad worker`` with ``DYAD_WORKER_JOB_KINDS=fit_avatar``: its ``/metrics`` show the fit
+    queue only, and its slots under ``kind="fit_avatar"`` (the generate series untouched)."""
+    from dyad.services.gateway.fitjobs import kind_queue
+    from dyad.services.worker.cli import queue_collector
+    from dyad.services.worker.settings import WorkerSettings
+    from dyad.services.worker.tests.toy_runner import ToyRunner
+    from dyad.services.worker.worker import Worker
+
+    q = JobQueue(
+        redis.Redis.from_url(redis_server.url, decode_responses=True),
+        QueueConfig(prefix="obs-fit", max_deliveries=1),
+    )
+    spec = {"input": "prompt", "prompt": "Two friends plan a trip", "n": 1, "options": {}}
+    kind_queue(q, "fit_avatar").submit(spec, priority="normal")
+    q.submit(spec, priority="normal")  # a generate job this worker must not take or show
+    settings = WorkerSettings(
+        job_kinds="fit_avatar", heartbeat_interval_s=0.5, claim_block_s=0.1, max_jobs=1
+    )
+    worker = Worker(q, LocalStore(tmp_path), ToyRunner(0.2), settings)
+    registry = CollectorRegistry()
+    registry.register(queue_collector(worker))
+    samples = [s for f in registry.collect() for s in f.samples]
+    assert {s.labels["kind"] for s in samples} == {"fit_avatar"}
+    assert (
+        registry.get_sample_value(
+            "dyad_queue_lag_jobs", {"kind": "fit_avatar", "priority": "normal"}
+        )
+        == 1
+    )
+    before = {k: _value("dyad_worker_slots", kind=k) for k in ("generate", "fit_avatar")}
+    seen: list[dict[str, float]] = []
+    watcher = threading.Thread(target=lambda: seen.append(_wait_for_busy("fit_avatar")))
+    watcher.start()
+    assert worker.run() == 1
+    watcher.join()
+    assert seen == [
+        {
+            "dyad_worker_slots/generate": before["generate"],
+            "dyad_worker_slots/fit_avatar": before["fit_avatar"] + 1,
+            "dyad_worker_busy_slots/generate": 0,
+            "dyad_worker_busy_slots/fit_avatar": 1,
+        }
+    ]
+    assert _value("dyad_worker_slots", kind="fit_avatar") == before["fit_avatar"]
+    assert q.stats()["normal"]["lag"] == 1  # the generate job still waits
 
 
 class _TinyStages:

@@ -59,7 +59,7 @@ def worker_metrics_port(served: ServedStack) -> Iterator[tuple[int, JobQueue]]:
         redis.Redis.from_url(served.redis.url, decode_responses=True),
         QueueConfig(prefix=served.QUEUE_PREFIX),
     )
-    collector = QueueCollector(queue)
+    collector = QueueCollector({"generate": queue})  # the kinds a default worker takes
     REGISTRY.register(collector)
     try:
         yield start_metrics_server(0), queue

@@ -281,7 +281,7 @@ def test_queue_depth_metrics(redis_server: RedisServer) -> None:
 
     q = _queue(redis_server, backoff_base_s=60)
     reg = CollectorRegistry()
-    reg.register(QueueCollector(q))
+    reg.register(QueueCollector({"generate": q}))
     for prio in ("high", "low", "low"):
         q.submit({}, priority=prio)
     d = q.claim("w", block_s=0.1)  # takes the high one
@@ -289,10 +289,11 @@ def test_queue_depth_metrics(redis_server: RedisServer) -> None:
     q.submit({}, priority="normal")
     d.fail(RuntimeError("later"))
     text = generate_latest(reg).decode()
-    assert 'dyad_queue_lag_jobs{priority="low"} 2.0' in text
-    assert 'dyad_queue_lag_jobs{priority="normal"} 1.0' in text
-    assert 'dyad_queue_pending_jobs{priority="high"} 0.0' in text
-    assert "dyad_queue_delayed_jobs 1.0" in text and "dyad_queue_dead_letter_jobs 0.0" in text
+    assert 'dyad_queue_lag_jobs{kind="generate",priority="low"} 2.0' in text
+    assert 'dyad_queue_lag_jobs{kind="generate",priority="normal"} 1.0' in text
+    assert 'dyad_queue_pending_jobs{kind="generate",priority="high"} 0.0' in text
+    assert 'dyad_queue_delayed_jobs{kind="generate"} 1.0' in text
+    assert 'dyad_queue_dead_letter_jobs{kind="generate"} 0.0' in text
 
 
 def test_operator_cli_shows_requeues_and_discards_dead_letters(redis_server: RedisServer) -> None:

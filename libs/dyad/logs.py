@@ -60,13 +60,28 @@ def _jsonable(value: Any) -> bool:
     return isinstance(value, str | int | float | bool | type(None) | list | dict)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not the object it was
+    when ``configure`` ran: that one may since have been closed (a CLI run under a test's
+    captured stderr left every later record failing with "--- Logging error ---")."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure(level: str = "INFO", *, json_format: bool = True, stream: Any = None) -> None:
-    """Install one handler on the root logger (replacing earlier ones from ``configure``)."""
+    """Install one handler on the root logger (replacing earlier ones from ``configure``):
+    on ``stream``, or on the process's stderr of the moment."""
     root = logging.getLogger()
     for h in list(root.handlers):
         if getattr(h, "_dyad", False):
             root.removeHandler(h)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler._dyad = True  # type: ignore[attr-defined]
     if json_format:
         handler.setFormatter(JsonFormatter())

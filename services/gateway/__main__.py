@@ -35,15 +35,17 @@ def build_server(platform: PlatformSettings, settings: GatewaySettings) -> DyadS
 
 
 def export_queue_depth(platform: PlatformSettings) -> None:
-    """The queue's gauges on this process's ``/metrics`` too, not only on the workers': with
-    workers scaled to zero (KEDA) or crashing, the lag of waiting jobs must still be seen (the
-    DyadWorkersDownWithQueuedJobs alert). Read from Redis at scrape; rules aggregate with max."""
+    """The gauges of every job kind's queue on this process's ``/metrics`` too, not only on the
+    workers' (each exports the kinds it takes): with a kind's workers scaled to zero (KEDA) or
+    crashing, the lag of its waiting jobs must still be seen (the DyadWorkersDownWithQueuedJobs
+    alert, per kind). Read from Redis at scrape; rules aggregate with max by kind."""
     from prometheus_client import REGISTRY
 
     from dyad.queue import QueueCollector
+    from dyad.services.gateway.fitjobs import JOB_KINDS, kind_queue
 
     queue = JobQueue.from_url(platform.redis_url, QueueConfig.from_settings(platform))
-    REGISTRY.register(QueueCollector(queue))
+    REGISTRY.register(QueueCollector({kind: kind_queue(queue, kind) for kind in JOB_KINDS}))
 
 
 def _build(platform: PlatformSettings) -> DyadServer:

@@ -7,12 +7,15 @@ import dataclasses
 import logging
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dyad.config import PlatformSettings, load
 from dyad.errors import EXIT_USAGE, DyadError
 from dyad.services.worker.settings import WorkerSettings
 from dyad.services.worker.worker import Worker
+
+if TYPE_CHECKING:
+    from dyad.queue import QueueCollector
 
 log = logging.getLogger("dyad.worker")
 
@@ -62,6 +65,14 @@ def _overrides(args: argparse.Namespace, settings: WorkerSettings) -> WorkerSett
     return merged
 
 
+def queue_collector(worker: Worker) -> QueueCollector:
+    """The queue gauges of the kinds ``worker`` takes, and of no other (a fit-only worker shows
+    the fit queue alone; the standalone gateway exports every kind)."""
+    from dyad.queue import QueueCollector
+
+    return QueueCollector(dict(zip(worker.settings.kinds, worker.queues, strict=True)))
+
+
 def run_worker(args: argparse.Namespace) -> int:
     from dyad.logs import configure
 
@@ -72,9 +83,8 @@ def run_worker(args: argparse.Namespace) -> int:
         from prometheus_client import REGISTRY
 
         from dyad.metrics import start_metrics_server
-        from dyad.queue import QueueCollector
 
-        REGISTRY.register(QueueCollector(worker.queue))
+        REGISTRY.register(queue_collector(worker))
         start_metrics_server(platform.metrics_port, platform.metrics_address)
 
     def on_signal(signum: int, _frame: Any) -> None:

@@ -185,6 +185,10 @@ class Worker:
                 self.metrics.end_to_end.labels(o.value)
         for p in PRIORITY_ORDER:
             self.metrics.age_at_claim.labels(p.value)
+        #: The slot gauges this worker moves: one series per kind it takes (its slots are the
+        #: capacity of each of those queues; a busy slot takes no job of any of them).
+        self._slots = [self.metrics.slots.labels(k) for k in self.settings.kinds]
+        self._busy_slots = [self.metrics.busy_slots.labels(k) for k in self.settings.kinds]
         vt = queue.cfg.visibility_timeout_s
         if self.settings.heartbeat_interval_s >= vt / 2:
             log.warning(
@@ -204,7 +208,8 @@ class Worker:
             for name in names
         ]
         log.info("worker %s started: %d slot(s)", self.consumer, n)
-        self.metrics.slots.inc(n)
+        for g in self._slots:
+            g.inc(n)
         try:
             for t in slots:
                 t.start()
@@ -212,7 +217,8 @@ class Worker:
                 while t.is_alive():  # short joins keep the main thread responsive to signals
                     t.join(0.2)
         finally:
-            self.metrics.slots.dec(n)
+            for g in self._slots:
+                g.dec(n)
         log.info("worker %s stopped after %d job(s)", self.consumer, self.jobs_started)
         return self.jobs_started
 
@@ -284,7 +290,8 @@ class Worker:
     def process(self, delivery: Delivery) -> Outcome:
         """Run one delivery to its end and record how it ended."""
         t0 = time.perf_counter()
-        self.metrics.busy_slots.inc()
+        for g in self._busy_slots:
+            g.inc()
         try:
             with log_context(job_id=delivery.job_id):
                 lease = _Lease(delivery, self.settings.heartbeat_interval_s)
@@ -295,7 +302,8 @@ class Worker:
                     lease.stop()
                 log.info("job %s: %s", delivery.job_id, outcome.value)
         finally:
-            self.metrics.busy_slots.dec()
+            for g in self._busy_slots:
+                g.dec()
         self.metrics.jobs.labels(outcome.value).inc()
         self.metrics.duration.observe(time.perf_counter() - t0)
         created = delivery.record.created_at

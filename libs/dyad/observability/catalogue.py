@@ -72,11 +72,20 @@ class WorkerMetrics:
             ("outcome",),
             registry=registry,
         )
+        # A worker's slots count under each job kind it takes (DYAD_WORKER_JOB_KINDS): per
+        # kind, they are the capacity for that kind's queue; a sum over kinds counts a
+        # multi-kind worker's slots once per kind (total slots: ``max by (instance)`` first).
         self.slots: Gauge = gauge(
-            "dyad_worker_slots", "job slots of the workers running in this process", (), registry
+            "dyad_worker_slots",
+            "job slots of the workers running in this process, under each job kind they take",
+            ("kind",),
+            registry,
         )
         self.busy_slots: Gauge = gauge(
-            "dyad_worker_busy_slots", "job slots running a job now", (), registry
+            "dyad_worker_busy_slots",
+            "job slots running a job now (of any kind), under each job kind the worker takes",
+            ("kind",),
+            registry,
         )
 
 

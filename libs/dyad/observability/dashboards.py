@@ -2,9 +2,11 @@
 them into ``deploy/grafana/*.json`` (``python -m dyad.observability.grafana``).
 
 Conventions the queries follow: queue gauges are read from Redis by every exporter, so they
-aggregate with ``max``; Ray's latencies are milliseconds, shown in seconds (``/ 1000``); frames
-rendered in Ray Serve replicas arrive as ``ray_dyad_render_frames_total``; a panel's ``needs``
-names what must run for its queries to return data (``cuda``).
+aggregate with ``max`` (by ``kind``: each job kind has its own queue); a worker's slots count
+under each kind it takes, so slot panels sum per kind, never over kinds; Ray's latencies are
+milliseconds, shown in seconds (``/ 1000``); frames rendered in Ray Serve replicas arrive as
+``ray_dyad_render_frames_total``; a panel's ``needs`` names what must run for its queries to
+return data (``cuda``).
 """
 
 from __future__ import annotations
@@ -67,22 +69,23 @@ JOBS = Dashboard(
     "The job queue and the batch workers: depth, outcomes, durations, capacity.",
     (
         Panel(
-            "Queue lag by priority",
-            "Jobs enqueued and not yet delivered to a worker (what KEDA scales workers on).",
-            (_q("max by (priority) (dyad_queue_lag_jobs)", "{{priority}}"),),
+            "Queue lag by kind and priority",
+            "Jobs enqueued and not yet delivered to a worker (what KEDA scales workers on), per "
+            "job kind (each has its own queue and workers: generate, fit_avatar) and priority.",
+            (_q("max by (kind, priority) (dyad_queue_lag_jobs)", "{{kind}} {{priority}}"),),
         ),
         Panel(
-            "Jobs in flight by priority",
+            "Jobs in flight by kind and priority",
             "Delivered and not yet acked: running, or held by a worker that died (until the "
             "visibility timeout hands them to another).",
-            (_q("max by (priority) (dyad_queue_pending_jobs)", "{{priority}}"),),
+            (_q("max by (kind, priority) (dyad_queue_pending_jobs)", "{{kind}} {{priority}}"),),
         ),
         Panel(
-            "Retries waiting and dead letters",
-            "Retries waiting out their backoff; entries in the dead-letter stream.",
+            "Retries waiting and dead letters by kind",
+            "Retries waiting out their backoff; entries in the dead-letter stream; per job kind.",
             (
-                _q("max(dyad_queue_delayed_jobs)", "waiting retries"),
-                _q("max(dyad_queue_dead_letter_jobs)", "dead letters"),
+                _q("max by (kind) (dyad_queue_delayed_jobs)", "{{kind}} waiting retries"),
+                _q("max by (kind) (dyad_queue_dead_letter_jobs)", "{{kind}} dead letters"),
             ),
         ),
         Panel(
@@ -142,9 +145,13 @@ JOBS = Dashboard(
             unit="s",
         ),
         Panel(
-            "Worker slots",
-            "Job slots of running workers, and how many run a job now.",
-            (_q("sum(dyad_worker_slots)", "slots"), _q("sum(dyad_worker_busy_slots)", "busy")),
+            "Worker slots by kind",
+            "Job slots of running workers that take each job kind, and how many run a job now. "
+            "A worker taking several kinds counts under each: do not add the kinds up.",
+            (
+                _q("sum by (kind) (dyad_worker_slots)", "{{kind}} slots"),
+                _q("sum by (kind) (dyad_worker_busy_slots)", "{{kind}} busy"),
+            ),
         ),
     ),
 )

@@ -112,6 +112,13 @@ def catalogue_markdown() -> str:
         "",
         "Ray Serve's own metrics the dashboards and alerts use (latencies in milliseconds, as",
         "Ray exports them): " + ", ".join(f"`{n}`" for n in RAY_SERVE) + "; and Prometheus' `up`.",
+        "",
+        "`kind` is the job kind (`generate`, `fit_avatar`: each has its own queue). The queue",
+        "gauges are read from Redis by every exporter (a worker exports the kinds it takes, a",
+        "standalone gateway every kind): aggregate them with `max by (kind, ...)`, never `sum`.",
+        "A worker's `dyad_worker_slots` and `dyad_worker_busy_slots` count under each kind it",
+        "takes: `sum by (kind)` is a kind's capacity, and a sum over kinds counts a multi-kind",
+        "worker once per kind (all slots: `sum(max by (instance) (dyad_worker_slots))`).",
     ]
     return "\n".join(lines) + "\n"
 

@@ -33,6 +33,12 @@ def add_fit_command(cmds: argparse._SubParsersAction) -> None:
     f.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--no-refine", action="store_true", help="keep the capture's motion as is")
+    f.add_argument(
+        "--track-steps",
+        type=int,
+        default=None,
+        help="steps fitting each held-out frame's motion before scoring (default 20; 0: none)",
+    )
     f.set_defaults(func=fit)
 
 
@@ -48,6 +54,7 @@ def fit(args: argparse.Namespace) -> int:
         device=args.device,
         seed=args.seed,
         refine_motion=not args.no_refine,
+        **({} if args.track_steps is None else {"track_steps": args.track_steps}),
     )
     cfg.check()
     if args.video is not None:
@@ -117,6 +124,7 @@ def _fit_video(args: argparse.Namespace, cfg: Any) -> int:
             device=cfg.device,
             seed=cfg.seed,
             refine_motion=cfg.refine_motion,
+            track_steps=cfg.track_steps,
             resume=args.resume,
             progress=progress,
         )

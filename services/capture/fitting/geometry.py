@@ -205,7 +205,8 @@ def fit_geometry(
     k_np, width, height = _intrinsics(intrinsics)
     if frames_for_identity < 1:
         raise InvalidInput("frames_for_identity", f"must be ≥ 1, got {frames_for_identity}")
-    from dyad.services.renderer.avatars.avatar import appearance_from_dict, build_head
+    from dyad.services.renderer.avatars.avatar import build_head
+    from dyad.services.renderer.heads.appearance import appearance_from_dict
 
     corr = correspondence or load_correspondence()
     head = build_head(head_config)

@@ -117,10 +117,18 @@ def rasterise(
 
 
 def pose_frame(
-    poser: Any, motion: np.ndarray, params: FitParams, t: int, refine: bool
+    poser: Any,
+    motion: np.ndarray,
+    params: FitParams,
+    t: int,
+    refine: bool,
+    correction: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Posed vertices ``[V, 3]`` of frame ``t`` (with its correction when ``refine``)."""
-    corr = params.correction(slice(t, t + 1)) if refine else None
+    """Posed vertices ``[V, 3]`` of frame ``t``: with ``correction [1, C]`` when given, else
+    with the frame's learned correction when ``refine``."""
+    corr = correction
+    if corr is None and refine:
+        corr = params.correction(slice(t, t + 1))
     return poser.pose(motion[t : t + 1], corr)[0]
 
 
@@ -134,11 +142,12 @@ def render_view(
     background: torch.Tensor,  # [3]
     *,
     refine: bool = True,
+    correction: torch.Tensor | None = None,  # [1, C] overrides the frame's own
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """rgb ``[H, W, 3]``, alpha ``[H, W]`` and the world means ``[N, 3]`` (whose gradient
     feeds densification) of frame ``t`` seen by ``camera``."""
     g = params.gaussians
-    verts = pose_frame(poser, motion, params, t, refine)
+    verts = pose_frame(poser, motion, params, t, refine, correction)
     means, quats, scales, normals = bind(
         verts, faces, params.binding, g["xyz"], g["log_scale"], g["rot"]
     )

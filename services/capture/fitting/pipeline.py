@@ -127,13 +127,15 @@ def fit_from_video(
     device: str = "cpu",
     seed: int = 0,
     refine_motion: bool = True,
+    track_steps: int | None = None,
     resume: bool = False,
     progress: StageProgress | None = None,
 ) -> dict[str, Any]:
     """Fit an avatar to the person in ``video``; write it to ``out_dir`` (an ordinary avatar
     directory plus ``metrics.json`` and ``preview.png``). Returns the metrics (``psnr``,
     ``ssim``, ``l1``, ``iters``, ``gaussians``, ``seconds``, ``device``, …, and ``capture``:
-    tracking and geometry figures). ``iters``/``size``: ``FitConfig``'s defaults when None.
+    tracking and geometry figures). ``iters``/``size``/``track_steps`` (per held-out frame,
+    ``heldout``): ``FitConfig``'s defaults when None.
     """
     from dyad.services.renderer.avatars.avatar import create_avatar
 
@@ -148,6 +150,7 @@ def fit_from_video(
         device=device,
         seed=seed,
         refine_motion=refine_motion,
+        track_steps=defaults.track_steps if track_steps is None else track_steps,
     )
     cfg.check()  # cheap argument checks before any decoding
     _check_out(out_dir, resume)

@@ -8,7 +8,8 @@ draws one training frame and one camera at random (a per-iteration RNG seeded by
 the frame's motion plus its learned correction, and steps Adam on eq. 10–11
 (``losses``). Density control (``density``) runs every ``densify_every`` iterations inside
 the densify window. The last 10 % of the clip is held out: validated every
-``validate_every`` iterations and measured at the end.
+``validate_every`` iterations with the motion as tracked, and measured at the end after the
+held-out frames' motion is tracked photometrically with the avatar frozen (``heldout``).
 
 Output (``outputs.write_outputs``): an ordinary avatar directory plus ``metrics.json`` and
 ``preview.png``; ``config.json`` is written last, so an interrupted fit never leaves
@@ -33,6 +34,7 @@ from dyad.services.renderer.avatars.avatar import GaussianAvatar
 from . import checkpoint as ckpt
 from .data import FitData, target_image
 from .density import densify_and_prune, remap_adam, view_space_grad
+from .heldout import TRACK_STEPS, track_frames
 from .losses import (
     LAMBDA_POS,
     LAMBDA_SCALE,
@@ -76,6 +78,7 @@ class FitConfig:
     max_gaussians: int = 20_000
     max_growth: float = 0.05
     refine_motion: bool = True
+    track_steps: int = TRACK_STEPS  # per held-out frame before the final scores; 0: none
     background: tuple[float, float, float] = (1.0, 1.0, 1.0)
     val_views: int = 8  # held-out views per periodic validation
     final_views: int = 32  # held-out views in metrics.json (evenly spread)
@@ -91,6 +94,8 @@ class FitConfig:
         for name in ("validate_every", "checkpoint_every", "densify_every"):
             if getattr(self, name) < 1:
                 raise InvalidInput(name, "must be at least 1")
+        if self.track_steps < 0:
+            raise InvalidInput("--track-steps", f"must be 0 or more, got {self.track_steps}")
 
 
 @dataclass
@@ -154,16 +159,24 @@ class _Fitter:
         frame = self.data.frames[cam][t].to(self.device)
         return target_image(frame, self.matte(cam, t), self.bg)
 
-    def render(self, cam: str, t: int, refine: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    def render(
+        self,
+        cam: str,
+        t: int,
+        refine: bool,
+        correction: torch.Tensor | None = None,  # [1, C] instead of the frame's own
+        params: FitParams | None = None,  # e.g. frozen Gaussians; default: the fitted ones
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         rgb, _alpha, means = render_view(
             self.poser,
             self.faces,
             self.data.motion,
-            self.params,
+            self.params if params is None else params,
             t,
             self.data.cameras[cam],
             self.bg,
             refine=refine,
+            correction=correction,
         )
         return rgb, means
 
@@ -224,17 +237,42 @@ class _Fitter:
         self._reset_stats()
 
     # --- validation -------------------------------------------------------------------------
+    def track_held_out(self, frames: list[int], steps: int) -> dict[int, torch.Tensor]:
+        """Held-out ``frames`` → their photometrically tracked corrections ``[1, C]``: the
+        Gaussians frozen, each frame's motion fitted to it (``heldout``)."""
+        p = self.params
+        frozen = FitParams(
+            {k: v.detach() for k, v in p.gaussians.items()}, p.binding, p.units, p.turn
+        )
+        last = int(self.data.train[-1])
+        start = p.correction(slice(last, last + 1))[0].detach()  # [C]
+        targets: dict[tuple[str, int], torch.Tensor] = {}
+
+        def render_pairs(t: int, corr: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+            pairs = []
+            for cam in self.data.camera_names:
+                if (cam, t) not in targets:
+                    targets[cam, t] = self.target(cam, t)
+                rgb, _ = self.render(cam, t, False, correction=corr, params=frozen)
+                pairs.append((rgb, targets[cam, t]))
+            return pairs
+
+        return track_frames(frames, start, render_pairs, steps)
+
     @torch.no_grad()
-    def evaluate(self, max_views: int) -> tuple[dict[str, float], list[tuple[np.ndarray, ...]]]:
+    def evaluate(
+        self, max_views: int, tracked: dict[int, torch.Tensor] | None = None
+    ) -> tuple[dict[str, float], list[tuple[np.ndarray, ...]]]:
+        """Mean PSNR/SSIM/L1 over up to ``max_views`` held-out views (evenly spread), and the
+        (truth, render) pairs; each frame with its ``tracked`` correction where given, else
+        with the motion as tracked."""
         from dyad.services.renderer import image_metrics as im
 
-        views = self.data.views(self.data.held_out)
-        pick = np.unique(np.linspace(0, len(views) - 1, min(max_views, len(views))).round())
         scores: dict[str, list[float]] = {"psnr": [], "ssim": [], "l1": []}
         pairs: list[tuple[np.ndarray, ...]] = []
-        for i in pick.astype(int):
-            t, cam = views[i]
-            rgb, _ = self.render(cam, t, refine=False)
+        for t, cam in self.held_out_views(max_views):
+            corr = None if tracked is None else tracked.get(t)
+            rgb, _ = self.render(cam, t, refine=False, correction=corr)
             pred = rgb.clamp(0, 1).cpu().numpy().astype(np.float64)
             truth = self.target(cam, t).cpu().numpy().astype(np.float64)
             scores["psnr"].append(im.psnr(pred, truth))
@@ -242,6 +280,11 @@ class _Fitter:
             scores["l1"].append(im.l1(pred, truth))
             pairs.append((truth, pred))
         return {k: float(np.mean(v)) for k, v in scores.items()}, pairs
+
+    def held_out_views(self, max_views: int) -> list[tuple[int, str]]:
+        views = self.data.views(self.data.held_out)
+        pick = np.unique(np.linspace(0, len(views) - 1, min(max_views, len(views))).round())
+        return [views[i] for i in pick.astype(int)]
 
     # --- checkpoints ------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -316,10 +359,17 @@ def fit_avatar(
             ckpt.save(out, fitter.state())
         if progress is not None:
             progress(it, cfg.iters, dict(stats))
-    metrics, pairs = fitter.evaluate(cfg.final_views)
+    untracked, pairs = fitter.evaluate(cfg.final_views)
+    metrics, tracked = untracked, {}
+    if cfg.track_steps > 0:
+        frames = sorted({t for t, _cam in fitter.held_out_views(cfg.final_views)})
+        tracked = fitter.track_held_out(frames, cfg.track_steps)
+        metrics, pairs = fitter.evaluate(cfg.final_views, tracked)
     fitted = fitter.params.to_avatar(avatar)
     result = {
         **metrics,
+        "held_out_tracking_steps": cfg.track_steps,
+        "untracked": untracked,  # the same views with the held-out motion as tracked
         "iters": fitter.it,
         "gaussians": fitted.num_gaussians,
         "seconds": round(time.perf_counter() - start, 2),
@@ -330,6 +380,9 @@ def fit_avatar(
         "initial": initial,  # the same held-out views before fitting
     }
     if out is not None:
-        refined = data.motion + fitter.params.correction().detach().cpu().numpy()
+        correction = fitter.params.correction().detach().clone()  # [T, C]
+        for t, corr in tracked.items():
+            correction[t] = corr[0]
+        refined = data.motion + correction.cpu().numpy()
         write_outputs(out, fitted, result, pairs, refined, data.rig, data.folder.fps)
     return FitResult(fitted, result, out)

@@ -19,12 +19,8 @@ from dyad.services.capture.fitting.correspondence import (
 )
 from dyad.services.capture.fitting.geometry import fit_geometry
 from dyad.services.capture.fitting.shape_model import IdentityParams, LandmarkModel
-from dyad.services.renderer.avatars.avatar import (
-    appearance_from_dict,
-    build_head,
-    create_avatar,
-    load_avatar,
-)
+from dyad.services.renderer.avatars.avatar import build_head, create_avatar, load_avatar
+from dyad.services.renderer.heads.appearance import appearance_from_dict
 from dyad.services.renderer.video import head_camera
 
 PX = 256

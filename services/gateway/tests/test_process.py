@@ -20,6 +20,7 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from dyad.queue import JobQueue, Priority, QueueConfig
+from dyad.services.gateway.fitjobs import JOB_KINDS, kind_queue
 from dyad.testing import RedisServer, free_port
 from dyad.testing.grpc import wait_serving
 from dyad.v1 import job_service_pb2 as pb
@@ -28,11 +29,12 @@ from dyad.v1 import job_service_pb2_grpc as pb_grpc
 pytestmark = pytest.mark.integration
 
 
-def _scrape(port: int) -> dict[tuple[str, str], float]:
+def _scrape(port: int) -> dict[tuple[str, str, str], float]:
+    """(name, kind, priority) → value of every sample on ``/metrics``."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
         text = resp.read().decode()
     return {
-        (s.name, s.labels.get("priority", "")): s.value
+        (s.name, s.labels.get("kind", ""), s.labels.get("priority", "")): s.value
         for family in text_string_to_metric_families(text)
         for s in family.samples
     }
@@ -82,10 +84,25 @@ def test_standalone_gateway_serves_and_exports_queue_depth(
     try:
         for _ in range(3):
             queue.submit({}, priority=Priority.LOW)  # no worker anywhere: they wait
+        # Fit jobs wait on their own queue (<prefix>:fit): seen apart, under their kind.
+        fit_queue = kind_queue(queue, "fit_avatar")
+        assert fit_queue.cfg.prefix == f"{prefix}:fit"
+        for prio in (Priority.NORMAL, Priority.NORMAL, Priority.HIGH):
+            fit_queue.submit({}, priority=prio)
         samples = _scrape(metrics_port)
-        assert samples[("dyad_queue_lag_jobs", "low")] == 3
-        assert samples[("dyad_queue_lag_jobs", "high")] == 0
-        assert samples[("dyad_queue_dead_letter_jobs", "")] == 0
+        lag = {k[1:]: v for k, v in samples.items() if k[0] == "dyad_queue_lag_jobs"}
+        assert lag == {
+            ("generate", "high"): 0,
+            ("generate", "normal"): 0,
+            ("generate", "low"): 3,
+            ("fit_avatar", "high"): 1,
+            ("fit_avatar", "normal"): 2,
+            ("fit_avatar", "low"): 0,
+        }
+        for kind in JOB_KINDS:  # every kind, each labelled
+            assert samples[("dyad_queue_dead_letter_jobs", kind, "")] == 0
+            assert samples[("dyad_queue_delayed_jobs", kind, "")] == 0
+            assert samples[("dyad_queue_pending_jobs", kind, "normal")] == 0
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
         assert proc.returncode == 0, out

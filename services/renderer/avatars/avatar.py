@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,44 +26,32 @@ from safetensors.torch import load_file, save_file
 
 from dyad.errors import FailedPrecondition, InvalidInput, NotFound
 from dyad.media.audio import atomic_output
-from dyad.services.renderer.heads.appearance import Appearance, appearance_from_identity
+from dyad.services.renderer.heads.appearance import (
+    Appearance,
+    appearance_from_dict,
+    appearance_from_identity,
+    appearance_to_dict,
+)
+from dyad.services.renderer.heads.human.mouth import apply_mouth_occlusion, mouth_depth
 from dyad.services.renderer.heads.model import HeadModel, Material
 from dyad.services.renderer.heads.procedural import ProceduralHead
-from dyad.services.renderer.heads.shape import HairStyle, HeadShape
 from dyad.services.renderer.raster.scene import GaussianScene
 from dyad.timebase import FPS
 
-from .binding_fast import bind_frame
+from .binding_fast import bind_frame, shade_cull
+from .lighting import SOFT, gloss, lighting_arrays, shade
 from .offsetnet import GaussianOffsetNet, OffsetNetConfig
 from .surfels import OPACITY, fit_to_triangles, stretch_poses
 
 FORMAT = "dyad-gaussian-avatar"
 VERSION = 1
 SH_C0 = 0.28209479177387814  # the degree-0 spherical-harmonic constant (3DGS PLY colours)
-# Three-point lighting in head coordinates (DESIGN §2): a key from the upper front on the
-# subject's right (the camera's left), a weaker fill from the other side, and a rim that
-# brightens the outline against the backdrop; a little Blinn–Phong specular from the key on
-# skin, lips, eyes (the corneal highlight), teeth and metal.
-LIGHT_DIR = np.array([-0.35, 0.45, 0.82]) / np.linalg.norm([-0.35, 0.45, 0.82])
-FILL_DIR = np.array([0.6, 0.05, 0.8]) / np.linalg.norm([0.6, 0.05, 0.8])
-AMBIENT, DIFFUSE, FILL, RIM = 0.44, 0.52, 0.16, 0.22
-#: material → (specular strength, Blinn–Phong exponent)
-GLOSS = {
-    Material.SKIN: (0.05, 16.0),
-    Material.NECK: (0.04, 16.0),
-    Material.EYELID: (0.05, 16.0),
-    Material.LIPS: (0.14, 28.0),
-    Material.SCLERA: (0.55, 90.0),
-    Material.IRIS: (0.55, 90.0),
-    Material.PUPIL: (0.55, 90.0),
-    Material.TEETH: (0.12, 30.0),
-    Material.METAL: (0.55, 40.0),
-    Material.HAIR: (0.04, 10.0),
-}
 # Back-face culling keeps triangles up to this cosine past edge-on (silhouettes stay whole).
 BACKFACE_MARGIN = 0.25
-# Materials lit softer (glossy eyes and teeth look wrong with strong Lambert falloff).
-_SOFT = (Material.SCLERA, Material.IRIS, Material.PUPIL, Material.TEETH)
+#: The compiled per-frame shade + cull (``binding_fast.shade_cull``) and creation-time surfel
+#: fit (``surfels_fast``); off, their numpy references everywhere (``scenes(compiled=None)``,
+#: ``create_avatar``): ``bench.e2e --compare`` measures both in one process.
+COMPILED_PATHS = True
 
 
 @dataclass
@@ -81,6 +69,9 @@ class GaussianAvatar:
     offsetnet: GaussianOffsetNet | None = None
     anchor: torch.Tensor | None = None  # [N] long: the anchor each Gaussian takes offsets from
     _gloss_cache: tuple[np.ndarray, np.ndarray] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    _shade_cache: tuple[Any, ...] | None = field(  # shade_arrays
         default=None, init=False, repr=False, compare=False
     )
 
@@ -101,6 +92,7 @@ class GaussianAvatar:
         t0: float = 0.0,
         chunk: int = 64,
         cull_from: np.ndarray | None = None,
+        compiled: bool | None = None,
     ) -> Iterator[GaussianScene]:
         """``[T, C]`` clip of the head's rig → one ``GaussianScene`` per frame (lazily, posing
         ``chunk`` frames at a time). ``relation`` (blood, equal) and ``t0`` (seconds of frame
@@ -110,7 +102,12 @@ class GaussianAvatar:
         it: the head is a closed, outward-oriented surface, so those are hidden behind the
         front anyway. A margin keeps the ones near the silhouette; the parity test holds the
         culled frame to the full one.
+
+        ``compiled``: shade and cull in one compiled pass (``binding_fast.shade_cull``); off,
+        the numpy reference (``shade`` and a mask) — the same scenes (``test_frame_fast``);
+        None: ``COMPILED_PATHS``.
         """
+        compiled = COMPILED_PATHS if compiled is None else compiled
         clip = self.head.rig.validate(motion, field_name="motion", check_range=False)
         faces = np.ascontiguousarray(self.head.faces, np.int64)
         params = [
@@ -130,6 +127,11 @@ class GaussianAvatar:
                 means, quats, scales, normals = bind_frame(verts[i], faces, *params)
                 if offsets is not None:
                     means += offsets[i]
+                if compiled:
+                    yield GaussianScene(
+                        *shade_cull(self, means, quats, scales, opacity, normals, cull_from)
+                    )
+                    continue
                 if cull_from is None:
                     colours = self.shade(normals)
                     yield GaussianScene(means, quats, scales, opacity, colours)
@@ -154,37 +156,38 @@ class GaussianAvatar:
 
     def shade(self, normals: np.ndarray, view: np.ndarray | None = None) -> np.ndarray:
         """Colours ``[N, 3]`` of one frame from its triangle normals ``[N, 3]`` and the unit
-        directions to the camera ``[N, 3]`` (None: straight ahead, +z): albedo × (ambient +
-        key + fill) + rim + specular; soft materials flatter."""
+        directions to the camera ``[N, 3]`` (None: straight ahead, +z): ``lighting.shade``,
+        or the albedo itself for an unshaded avatar."""
         albedo = self.albedo.detach().numpy()
         if not self.shading:
             return albedo.astype(np.float32, copy=True)
-        n = normals.astype(np.float32, copy=False)
-        ahead = np.array([0.0, 0.0, 1.0], np.float32)
-        v = np.broadcast_to(ahead, n.shape) if view is None else view
-        key = np.maximum(n @ LIGHT_DIR.astype(np.float32), 0.0)
-        k = AMBIENT + DIFFUSE * key + FILL * np.maximum(n @ FILL_DIR.astype(np.float32), 0.0)
-        soft = self.soft.detach().numpy()
-        k = k + soft * (0.95 - k) * 0.7
-        facing = np.clip(np.einsum("ij,ij->i", n, v), 0.0, 1.0)
-        rim = RIM * (1.0 - facing) ** 3  # grazing angles, i.e. the outline
         strength, exponent = self._gloss()
-        half = LIGHT_DIR.astype(np.float32) + v
-        half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-6)
-        spec = strength * np.maximum(np.einsum("ij,ij->i", n, half), 0.0) ** exponent
-        spec *= key > 0.0
-        out = albedo * (k + rim)[:, None] + spec[:, None]
-        return np.clip(out, 0.0, 1.0).astype(np.float32)
+        return shade(albedo, self.soft.detach().numpy(), strength, exponent, normals, view)
+
+    def shade_arrays(self) -> tuple[Any, ...]:
+        """What the compiled ``shade`` (``binding_fast.shade_cull``) reads, as float32 numpy:
+        albedo ``[N, 3]``, soft ``[N]``, specular strength and exponent ``[N]``, key and fill
+        directions ``[3]``, (ambient, diffuse, fill, rim) ``[4]`` and the cull margin; cached
+        while ``albedo`` and ``soft`` are the same tensors."""
+        c = self._shade_cache
+        if c is None or c[0] is not self.albedo or c[1] is not self.soft:
+            f32 = np.float32
+            strength, exponent = self._gloss()
+            arrays = (
+                np.ascontiguousarray(self.albedo.detach().numpy(), f32),
+                np.ascontiguousarray(self.soft.detach().numpy(), f32),
+                np.ascontiguousarray(strength, f32),
+                np.ascontiguousarray(exponent, f32),
+                *lighting_arrays(),
+                f32(BACKFACE_MARGIN),
+            )
+            c = self._shade_cache = (self.albedo, self.soft, arrays)
+        return c[2]
 
     def _gloss(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-Gaussian specular strength and exponent ``[N]`` from its triangle's material."""
         if self._gloss_cache is None or self._gloss_cache[0].shape[0] != self.num_gaussians:
-            labels = np.asarray(self.head.face_labels)[self.binding.numpy()]
-            strength = np.zeros(labels.shape, np.float32)
-            exponent = np.ones(labels.shape, np.float32)
-            for material, (g, e) in GLOSS.items():
-                strength[labels == material], exponent[labels == material] = g, e
-            self._gloss_cache = (strength, exponent)
+            self._gloss_cache = gloss(np.asarray(self.head.face_labels)[self.binding.numpy()])
         return self._gloss_cache
 
     # --- storage ----------------------------------------------------------------------------
@@ -279,34 +282,6 @@ class GaussianAvatar:
         return Path(path)
 
 
-def appearance_to_dict(app: Appearance) -> dict[str, Any]:
-    return {
-        "shape": asdict(app.shape),
-        "hair": app.hair.value,
-        "palette": {Material(k).name.lower(): list(v) for k, v in app.palette.items()},
-        "age_band": app.age_band,
-        "gender": app.gender,
-        "descriptor": app.descriptor,
-        "extras": sorted(app.extras),
-        "person": app.person,
-    }
-
-
-def appearance_from_dict(d: dict[str, Any]) -> Appearance:
-    palette = {Material[k.upper()]: tuple(float(c) for c in v) for k, v in d["palette"].items()}
-    return Appearance(
-        HeadShape(**d["shape"]),
-        HairStyle(d["hair"]),
-        palette,
-        d.get("age_band", "adult"),
-        d.get("gender", "androgynous"),
-        d.get("descriptor", ""),
-        frozenset(d.get("extras", ())),
-        # files written before ``person`` existed seeded their hair from the descriptor
-        d.get("person", d.get("descriptor", "")),
-    )
-
-
 def build_head(head_config: dict[str, Any]) -> HeadModel:
     kind = head_config.get("kind")
     if kind == "procedural":
@@ -329,17 +304,24 @@ def build_head(head_config: dict[str, Any]) -> HeadModel:
     raise InvalidInput("avatar.head.kind", f"expected procedural, human or flame, got {kind!r}")
 
 
-def _palette_albedo(app: Appearance, labels: np.ndarray, seed: int) -> np.ndarray:
-    """Per-face albedo ``[F, 3]`` from the palette, with a little per-face variation on skin and
-    hair so large areas do not look flat."""
+def palette_albedo(app: Appearance, model: HeadModel, kind: str, seed: int = 0) -> np.ndarray:
+    """Per-face albedo ``[F, 3]`` float32 of ``model`` (a head of ``kind``) from ``app``'s
+    palette, with a little per-face variation on skin and hair so large areas do not look flat;
+    on the human head, the inside of the mouth in shadow (``heads.human.mouth``)."""
+    labels = np.asarray(model.face_labels)
     default = app.palette.get(Material.SKIN, (0.8, 0.65, 0.55))
     out = np.empty((labels.shape[0], 3), np.float32)
     for m in Material:
         out[labels == m] = app.palette.get(m, default)
     rng = np.random.default_rng(seed)
     jitter = rng.normal(0.0, 1.0, (labels.shape[0], 1)).astype(np.float32)
-    amount = np.where(np.isin(labels, (Material.HAIR, Material.BROW)), 0.06, 0.012)[:, None]
-    return np.clip(out * (1.0 + amount * jitter), 0.0, 1.0)
+    hairy = (Material.HAIR, Material.BEARD, Material.BROW)
+    amount = np.where(np.isin(labels, hairy), 0.06, 0.012).astype(np.float32)[:, None]
+    albedo = np.clip(out * (1.0 + amount * jitter), 0.0, 1.0)
+    if kind == "human":
+        depth = mouth_depth(model.neutral(), model.faces, labels)
+        albedo = apply_mouth_occlusion(albedo, labels, depth)
+    return albedo
 
 
 def create_avatar(
@@ -380,11 +362,13 @@ def create_avatar(
     model = build_head(head_config)
     labels = np.asarray(model.face_labels)
     n = labels.shape[0]
-    albedo = _palette_albedo(app, labels, seed)
-    soft = np.isin(labels, _SOFT).astype(np.float32)
+    albedo = palette_albedo(app, model, head, seed)
+    soft = np.isin(labels, SOFT).astype(np.float32)
     net = GaussianOffsetNet(OffsetNetConfig(num_anchors=n)) if offsetnet else None
     posed = torch.from_numpy(np.asarray(model.pose(stretch_poses(model.rig)), np.float32))
-    log_scale, rot = fit_to_triangles(torch.from_numpy(model.neutral()), model.faces, posed)
+    log_scale, rot = fit_to_triangles(
+        torch.from_numpy(model.neutral()), model.faces, posed, compiled=COMPILED_PATHS
+    )
     return GaussianAvatar(
         head=model,
         head_config=head_config,

@@ -19,7 +19,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 
@@ -100,6 +101,9 @@ def _descriptor_text(identity: Identity | str) -> tuple[str, str | None, str | N
     clauses = [c for c in clauses if c]
     return ",".join(clauses), None, None, ",".join(person_clauses(clauses))
 
+
+#: A clause about facial hair ("a grey beard", "a red-bearded man", "a moustache").
+_FACIAL_HAIR = re.compile(r"beard|moustache|mustache|goatee|stubble")
 
 #: Phrases with " and " inside that are one description, not two clauses.
 _JOINED = re.compile(r"\bsalt\s*(?:and|&|n)\s*pepper\b")
@@ -185,6 +189,7 @@ def appearance_from_identity(identity: Identity | str) -> Appearance:
 
     tone = r_tone
     hair_rgb: RGB | None = None
+    beard_rgb: RGB | None = None
     greying = False
     eyes: RGB = EYE_COLOURS[r_eyes]
     style: HairStyle | None = None
@@ -212,6 +217,10 @@ def appearance_from_identity(identity: Identity | str) -> Appearance:
             for s, words in STYLE_RULES:
                 if style is None and _has_word(c, words):
                     style = s
+        elif _FACIAL_HAIR.search(c):
+            # "a grey beard", "a red-bearded man": the beard's own colour, not the hair's
+            if w := find_phrase(HAIR_COLOURS, c.replace("-bearded", " bearded")):
+                beard_rgb = HAIR_COLOURS[w]
         elif not re.search(r"\bskin|\beyes?\b|eyed", c) and (w := find_phrase(HAIR_ONLY, c)):
             hair_rgb = HAIR_COLOURS[HAIR_ONLY[w]]  # "a blonde woman", "redhead"
     extras, clothing_rgb = _extras(clauses, r_clothing)
@@ -221,6 +230,8 @@ def appearance_from_identity(identity: Identity | str) -> Appearance:
         hair_rgb = HAIR_COLOURS[r_hair]
         if band == "senior":
             hair_rgb = _mix(hair_rgb, GREY, 0.75)
+        if beard_rgb is not None:  # unnamed hair leans to the named beard (a grey beard:
+            hair_rgb = _mix(hair_rgb, beard_rgb, 0.5)  # greying hair, a red one: auburn)
     if greying:
         hair_rgb = _mix(hair_rgb, GREY, 0.5)
 
@@ -235,7 +246,7 @@ def appearance_from_identity(identity: Identity | str) -> Appearance:
     }
     shape = HeadShape(**values)
     skin = skin_colour(tone)
-    palette = _palette(skin, hair_rgb, eyes, band, r_lip)
+    palette = _palette(skin, hair_rgb, eyes, band, r_lip, beard_rgb)
     palette[Material.CLOTH] = clothing_rgb
     palette[Material.METAL] = r_metal
     return Appearance(
@@ -256,7 +267,7 @@ def _extras(clauses: list[str], fallback_colour: str) -> tuple[frozenset[str], R
     found: set[str] = set()
     colour: RGB | None = None
     for c in clauses:
-        c = re.sub(r"\bon a cord\b", "", c)
+        c = re.sub(r"\bon a cord\b", "", c).replace("-bearded", " bearded")
         if (w := find_phrase(EXTRA_WORDS, c)) is None:
             continue
         found.add(EXTRA_WORDS[w])
@@ -280,8 +291,10 @@ def _default_style(gender: str | None, u: float) -> HairStyle:
 
 
 def _palette(
-    skin: RGB, hair: RGB, eyes: RGB, age_band: str, lip_shift: float
+    skin: RGB, hair: RGB, eyes: RGB, age_band: str, lip_shift: float, beard: RGB | None = None
 ) -> dict[Material, RGB]:
+    """Colours by material; the beard takes the hair's colour unless ``beard`` names one."""
+    beard = hair if beard is None else beard
     lips = _mix(_scale(skin, 0.86), (0.62, 0.26, 0.28), 0.45 + lip_shift)
     if age_band == "senior":
         lips = _mix(lips, skin, 0.25)
@@ -293,14 +306,15 @@ def _palette(
         Material.EYELID: _mix(skin, (0.70, 0.45, 0.42), 0.12),
         Material.LIPS: lips,
         Material.HAIR: hair,
-        Material.STUBBLE: _mix(skin, _scale(hair, 0.8), 0.45),
+        Material.BEARD: beard,
+        Material.STUBBLE: _mix(skin, _scale(beard, 0.8), 0.45),
         Material.BROW: brow,
         Material.SCLERA: (0.93, 0.92, 0.88) if age_band != "senior" else (0.90, 0.88, 0.80),
         Material.IRIS: eyes,
         Material.PUPIL: (0.03, 0.03, 0.03),
-        Material.TEETH: (0.93, 0.90, 0.82),
-        Material.MOUTH: (0.28, 0.08, 0.09),
-        Material.TONGUE: (0.78, 0.40, 0.42),
+        Material.TEETH: (0.88, 0.85, 0.78),
+        Material.MOUTH: (0.16, 0.05, 0.06),
+        Material.TONGUE: (0.52, 0.24, 0.26),
     }
 
 
@@ -320,3 +334,36 @@ def default_appearance() -> Appearance:
 def with_shape(appearance: Appearance, **shape: float) -> Appearance:
     """The same look with some proportions overridden (validated by ``HeadShape``)."""
     return replace(appearance, shape=replace(appearance.shape, **shape))
+
+
+def appearance_to_dict(app: Appearance) -> dict[str, Any]:
+    """``app`` as JSON values (an avatar's ``head_config["appearance"]``)."""
+    return {
+        "shape": asdict(app.shape),
+        "hair": app.hair.value,
+        "palette": {Material(k).name.lower(): list(v) for k, v in app.palette.items()},
+        "age_band": app.age_band,
+        "gender": app.gender,
+        "descriptor": app.descriptor,
+        "extras": sorted(app.extras),
+        "person": app.person,
+    }
+
+
+def appearance_from_dict(d: dict[str, Any]) -> Appearance:
+    """``appearance_to_dict``'s inverse; older files lack later keys (defaults)."""
+    palette: dict[Material, RGB] = {
+        Material[k.upper()]: (float(v[0]), float(v[1]), float(v[2]))
+        for k, v in d["palette"].items()
+    }
+    return Appearance(
+        HeadShape(**d["shape"]),
+        HairStyle(d["hair"]),
+        palette,
+        d.get("age_band", "adult"),
+        d.get("gender", "androgynous"),
+        d.get("descriptor", ""),
+        frozenset(d.get("extras", ())),
+        # files written before ``person`` existed seeded their hair from the descriptor
+        d.get("person", d.get("descriptor", "")),
+    )

@@ -36,7 +36,8 @@ class Material(IntEnum):
     NECK = 11  # skin coloured; below the jaw line
     CLOTH = 12  # clothing on the shoulders, collars
     METAL = 13  # glasses frames, earrings, a nose ring
-    STUBBLE = 14  # a shadow of beard: hair colour blended into the skin
+    STUBBLE = 14  # a shadow of beard: the beard's colour blended into the skin
+    BEARD = 15  # beard, moustache, goatee: their own colour ("a grey beard", brown hair)
 
 
 @runtime_checkable

@@ -66,19 +66,21 @@ from .descriptor_cases import (
     VISIBLE,
     WHOLE_HEAD,
     Case,
-    Shots,
     _clothing_phrases,
-    _draw,
     _params,
+    describe,
+    meaning,
+    same_hash,
+)
+from .descriptor_shots import (
+    Shots,
+    _draw,
     _triangles,
     changed,
     check_parse,
-    describe,
-    meaning,
     painted,
     part_zone,
     region_numbers,
-    same_hash,
 )
 
 

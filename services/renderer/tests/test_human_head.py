@@ -63,7 +63,8 @@ def test_loads_as_a_head_model(human: HumanHead) -> None:
 def test_every_material_but_the_added_ones_is_present(human: HumanHead) -> None:
     """The bare bust: everything but hair, clothing and metal (drawn per appearance)."""
     present = set(np.unique(human.face_labels).tolist())
-    added = {m.value for m in (Material.HAIR, Material.CLOTH, Material.METAL, Material.STUBBLE)}
+    added = {Material.HAIR, Material.CLOTH, Material.METAL, Material.STUBBLE, Material.BEARD}
+    added = {m.value for m in added}
     assert present == {m.value for m in Material} - added
 
 

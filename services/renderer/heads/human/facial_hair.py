@@ -3,7 +3,7 @@
 ``facial_hair_shell`` works like ``hair.hair_shell``: it picks the skin triangles of a kind's
 region, copies them pushed out along smoothed vertex normals by a kind-dependent thickness and
 (for anything thicker than stubble) closes the shell's edge with a rim down to the skin. Every
-triangle it returns is meant to be labelled ``Material.HAIR``.
+triangle it returns is meant to be labelled ``Material.BEARD`` (``STUBBLE`` for stubble).
 
 Head coordinates (metres, +y up, +z out of the face, +x the subject's left, origin at eye
 height mid-skull). Landmarks measured on hm08: nose tip y ≈ −0.035, z ≈ 0.104; subnasale

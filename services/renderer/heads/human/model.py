@@ -162,7 +162,7 @@ class HumanHead:
                 self._neutral, self.bust.faces, bust_labels, self.facial_hair, seed=hair_seed
             )  # faces index bust ⊕ these: shift them past the extras so far
             ff = np.where(ff >= n_b, ff + len(self._extra_rest), ff)
-            material = Material.STUBBLE if self.facial_hair == "stubble" else Material.HAIR
+            material = Material.STUBBLE if self.facial_hair == "stubble" else Material.BEARD
             self._add_extra(fv, ff, fs, np.full(len(ff), material, np.int8))
         self.clothing = next((x[9:] for x in sorted(extras) if x.startswith("clothing:")), "")
         if self.clothing:
