@@ -68,6 +68,7 @@ def fit(args: argparse.Namespace) -> int:
     avatar = create_avatar(args.identity, head="human")
     with _bar() as bar:
         task = bar.add_task("fit", total=cfg.iters, info="")
+        score = bar.add_task("score", total=1.0, info="held-out frames tracked")
 
         def progress(it: int, total: int, stats: dict[str, float]) -> None:
             info = f"loss {stats.get('loss', 0):.4f}"
@@ -78,7 +79,12 @@ def fit(args: argparse.Namespace) -> int:
                 )
             bar.update(task, completed=it, info=info)
 
-        result = fit_avatar(data, avatar, cfg, args.out, resume=args.resume, progress=progress)
+        def scoring(done: int, total: int) -> None:
+            bar.update(score, completed=done / max(total, 1))
+
+        result = fit_avatar(
+            data, avatar, cfg, args.out, resume=args.resume, progress=progress, scoring=scoring
+        )
     print(json.dumps({"out": str(args.out), **result.metrics}))
     return 0
 

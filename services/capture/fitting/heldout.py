@@ -42,10 +42,12 @@ def track_frames(
     start: torch.Tensor,  # [C] the correction to start from
     render_pairs: RenderPairs,
     steps: int = TRACK_STEPS,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[int, torch.Tensor]:
     """Each frame of ``frames`` (in order) → its fitted correction ``[1, C]`` (detached).
 
-    ``start [C]`` seeds the first frame; each later one starts where the previous ended."""
+    ``start [C]`` seeds the first frame; each later one starts where the previous ended.
+    ``progress(done, total)`` after each frame."""
     if start.dim() != 1:
         raise ValueError(f"start must be [C], got {tuple(start.shape)}")
     current = start.detach().clone()[None]  # [1, C]
@@ -66,4 +68,6 @@ def track_frames(
             opt.step()
         current = torch.cat([units, turn], dim=1).detach()
         tracked[int(t)] = current
+        if progress is not None:
+            progress(len(tracked), len(frames))
     return tracked

@@ -1,6 +1,6 @@
 """``fit_from_video``: a person's video → a fitted avatar (tracking, geometry, photometry).
 
-The three stages, each its own module:
+The stages, each its own module:
 
 1. **Tracking** (``capture.tracking``): the largest face of the video at 25 fps — landmarks,
    ARKit blendshapes and head angles per frame; the frames themselves are kept as they are
@@ -10,6 +10,8 @@ The three stages, each its own module:
 3. **Photometry** (``run.fit_avatar``): the bound Gaussians (and per-frame motion corrections)
    fitted to the frames — RSATalker eq. 10–12, density control with bindings, validation on
    the held-out last 10 %.
+4. **Scoring** (``heldout``): the held-out frames' motion tracked photometrically with the
+   avatar frozen, then the final scores (``metrics.json``).
 
 Between 2 and 3 the clip becomes an ordinary capture folder (``capture.folder``) in a work
 directory beside the output: one camera, the geometry's motion, and only the frames in which
@@ -37,7 +39,7 @@ from dyad.motion_io import save_motion
 from dyad.services.capture.folder import CameraSpec, write_cameras
 
 #: The stages, in order, as ``StageProgress`` names them.
-STAGES = ("track", "geometry", "fit")
+STAGES = ("track", "geometry", "fit", "score")
 #: Progress of the whole fit: (stage, fraction of that stage done 0–1).
 StageProgress = Callable[[str, float], None]
 #: Shortest clip worth fitting: the held-out tail is 10 % of it and must hold a few frames.
@@ -181,7 +183,13 @@ def fit_from_video(
         if progress is not None:
             progress("fit", it / total)
 
-    result = fit_avatar(data, avatar, cfg, out_dir, resume=resume, progress=fitted)
+    def scored(done: int, total: int) -> None:
+        if progress is not None:
+            progress("score", done / max(total, 1))
+
+    result = fit_avatar(data, avatar, cfg, out_dir, resume=resume, progress=fitted, scoring=scored)
+    if progress is not None:
+        progress("score", 1.0)
     metrics = {
         **result.metrics,
         "capture": summary,

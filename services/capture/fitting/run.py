@@ -237,7 +237,9 @@ class _Fitter:
         self._reset_stats()
 
     # --- validation -------------------------------------------------------------------------
-    def track_held_out(self, frames: list[int], steps: int) -> dict[int, torch.Tensor]:
+    def track_held_out(
+        self, frames: list[int], steps: int, progress: Callable[[int, int], None] | None = None
+    ) -> dict[int, torch.Tensor]:
         """Held-out ``frames`` → their photometrically tracked corrections ``[1, C]``: the
         Gaussians frozen, each frame's motion fitted to it (``heldout``)."""
         p = self.params
@@ -257,7 +259,7 @@ class _Fitter:
                 pairs.append((rgb, targets[cam, t]))
             return pairs
 
-        return track_frames(frames, start, render_pairs, steps)
+        return track_frames(frames, start, render_pairs, steps, progress)
 
     @torch.no_grad()
     def evaluate(
@@ -325,12 +327,14 @@ def fit_avatar(
     *,
     resume: bool = False,
     progress: Progress | None = None,
+    scoring: Callable[[int, int], None] | None = None,
 ) -> FitResult:
     """Fit ``avatar``'s Gaussians (and the per-frame motion corrections) to ``data``.
 
     ``out``: the avatar directory to write (checkpoints in ``out/.fit/``); None keeps
     everything in memory. ``progress(it, iters, stats)`` is called after every iteration
-    (stats: ``loss``, and ``psnr``/``ssim``/``l1``/``gaussians`` after a validation).
+    (stats: ``loss``, and ``psnr``/``ssim``/``l1``/``gaussians`` after a validation);
+    ``scoring(done, total)`` after each held-out frame tracked for the final scores.
     """
     from .outputs import write_outputs
 
@@ -363,7 +367,7 @@ def fit_avatar(
     metrics, tracked = untracked, {}
     if cfg.track_steps > 0:
         frames = sorted({t for t, _cam in fitter.held_out_views(cfg.final_views)})
-        tracked = fitter.track_held_out(frames, cfg.track_steps)
+        tracked = fitter.track_held_out(frames, cfg.track_steps, scoring)
         metrics, pairs = fitter.evaluate(cfg.final_views, tracked)
     fitted = fitter.params.to_avatar(avatar)
     result = {

@@ -42,6 +42,9 @@ def test_fit_video_writes_an_ordinary_fitted_avatar(clip_mp4: Path, tmp_path: Pa
     assert {"psnr", "ssim", "l1", "iters", "gaussians", "seconds", "device"} <= set(metrics)
     assert metrics["iters"] == 6 and metrics["device"] == "cpu"
     assert metrics["psnr"] > metrics["initial"]["psnr"]  # even six steps move towards her
+    # scored after tracking the held-out frames' motion; the motion as tracked kept beside
+    assert metrics["held_out_tracking_steps"] == 20
+    assert metrics["psnr"] >= metrics["untracked"]["psnr"] - 0.5
     avatar = load_avatar(out)
     assert avatar.head_config["kind"] == "human" and avatar.head_config.get("shape_fit")
     assert avatar.num_gaussians == metrics["gaussians"] and not avatar.shading

@@ -31,12 +31,13 @@ FIT_STAGES = ("fit", "store")
 MAX_FITTED_AVATAR_BYTES = 128 * 1024 * 1024
 
 
-def _fit_from_video() -> Any:
+def _fit_from_video() -> tuple[Any, tuple[str, ...]]:
+    """capture's ``fit_from_video`` and its ``STAGES`` (imported when a fit job runs)."""
     try:
-        from dyad.services.capture.fitting.pipeline import fit_from_video
+        from dyad.services.capture.fitting.pipeline import STAGES, fit_from_video
     except ImportError as e:
         raise FailedPrecondition(f"this worker cannot fit avatars: {e}") from None
-    return fit_from_video
+    return fit_from_video, STAGES
 
 
 def run_fit(
@@ -44,7 +45,7 @@ def run_fit(
 ) -> dict[str, Any]:
     """Fit, store the avatar as the team's ``name``; the runner's result dict (with
     ``avatar``: the stored avatar's ``AvatarInfo`` dict plus its ``uri``)."""
-    fit_from_video = _fit_from_video()
+    fit_from_video, stages = _fit_from_video()
     fit, team = spec["fit"], str(spec["team"])
     video = ArtifactRef.from_dict(fit["video"])
     report.stage("fit", 0.0)
@@ -52,8 +53,11 @@ def run_fit(
         local = store.get_file(video, Path(tmp) / "video", field="fit_avatar.video")
         out = Path(tmp) / "avatar"
 
-        def progress(message: str, fraction: float) -> None:
-            report.stage("fit", min(max(float(fraction), 0.0), 1.0), message)
+        def progress(stage: str, fraction: float) -> None:
+            # one bar over capture's stages (track, geometry, fit, score), each an equal share
+            done = min(max(float(fraction), 0.0), 1.0)
+            overall = (stages.index(stage) + done) / len(stages) if stage in stages else done
+            report.stage("fit", overall, f"{stage} {done:.0%}")
             report.check_cancelled()
 
         metrics = fit_from_video(
