@@ -22,11 +22,8 @@ from .test_human_avatar import WHO, clip, frame, green
 
 
 def test_occlusion_darkens_with_depth_and_leaves_the_rest() -> None:
-    labels = np.array(
-        [Material.SKIN, Material.LIPS, Material.TONGUE, Material.TONGUE, Material.TEETH,
-         Material.TEETH, Material.MOUTH],
-        np.int8,
-    )  # fmt: skip
+    m = Material
+    labels = np.array([m.SKIN, m.LIPS, m.TONGUE, m.TONGUE, m.TEETH, m.TEETH, m.MOUTH], np.int8)
     depth = np.array([0.0, 0.0, 0.02, 0.06, 0.012, 0.06, 0.09])
     albedo = np.tile(np.array([[0.6, 0.3, 0.3]], np.float32), (len(labels), 1))
     out = apply_mouth_occlusion(albedo, labels, depth)
