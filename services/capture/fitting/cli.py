@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dyad.errors import InvalidInput
+from dyad.progress import stage_bars
 
 
 def add_fit_command(cmds: argparse._SubParsersAction) -> None:
@@ -66,7 +67,7 @@ def fit(args: argparse.Namespace) -> int:
         raise InvalidInput("--resume", f"no checkpoint in {args.out / '.fit'}")
     data = load_fit_data(args.frames, args.size)
     avatar = create_avatar(args.identity, head="human")
-    with _bar() as bar:
+    with stage_bars() as bar:
         task = bar.add_task("fit", total=cfg.iters, info="")
         score = bar.add_task("score", total=1.0, info="held-out frames tracked")
 
@@ -89,33 +90,13 @@ def fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bar() -> Any:
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        transient=True,
-    )
-
-
 def _fit_video(args: argparse.Namespace, cfg: Any) -> int:
     """``--video``: tracking → geometry → photometry, one bar per stage."""
     from .pipeline import STAGES, fit_from_video
 
     if args.resume and not (args.out / ".fit" / "checkpoint.pt").is_file():
         raise InvalidInput("--resume", f"no checkpoint in {args.out / '.fit'}")
-    with _bar() as bar:
+    with stage_bars() as bar:
         tasks = {stage: bar.add_task(stage, total=1.0, info="") for stage in STAGES}
 
         def progress(stage: str, done: float) -> None:

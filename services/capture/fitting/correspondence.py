@@ -34,11 +34,16 @@ from dyad.services.capture.tracking.landmarker import (
 
 NUM_LANDMARKS = 478
 IRISES = tuple(range(468, 478))
-#: MediaPipe's FACE_LANDMARKS_FACE_OVAL vertices (the contour).
-FACE_OVAL = (
-    10, 21, 54, 58, 67, 93, 103, 109, 127, 132, 136, 148, 149, 150, 152, 162, 172, 176,
-    234, 251, 284, 288, 297, 323, 332, 338, 356, 361, 365, 377, 378, 379, 389, 397, 400, 454,
-)  # fmt: skip
+
+
+def face_oval() -> set[int]:
+    """The landmarks of MediaPipe's face contour (``FACE_LANDMARKS_FACE_OVAL``): they slide
+    along the silhouette as the head turns, so no surface point matches them."""
+    from mediapipe.tasks.python.vision import FaceLandmarksConnections  # heavy: when used
+
+    return {i for c in FaceLandmarksConnections.FACE_LANDMARKS_FACE_OVAL for i in (c.start, c.end)}
+
+
 DATA_FILE = Path(__file__).with_name("human_landmarks.json")
 FORMAT = "dyad-landmark-correspondence"
 BUILD_PX = 512
@@ -234,7 +239,7 @@ def _pick(
     renders: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
     camera: Any,
 ) -> Correspondence:
-    skip = set(IRISES) | set(FACE_OVAL)
+    skip = set(IRISES) | face_oval()
     kept: list[tuple[int, int, np.ndarray]] = []
     medians: list[float] = []
     by_landmark: dict[int, list[tuple[int, np.ndarray]]] = {}

@@ -9,6 +9,8 @@ import argparse
 import time
 from pathlib import Path
 
+from dyad.progress import count_bar
+
 
 def add_synth_data_command(cmds: argparse._SubParsersAction) -> None:
     c = cmds.add_parser(
@@ -25,19 +27,11 @@ def add_synth_data_command(cmds: argparse._SubParsersAction) -> None:
 
 
 def synth_data(args: argparse.Namespace) -> int:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
     from dyad.services.capture.synthdata.generate import check_args, synth_capture
 
     check_args(args.out, args.frames, args.cameras, args.size)  # before loading the avatar
     start = time.perf_counter()
-    with Progress(
-        TextColumn("synth-data"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} images"),
-        TimeRemainingColumn(),
-        transient=True,
-    ) as bar:
+    with count_bar("synth-data", "images") as bar:
         task = bar.add_task("synth-data", total=args.frames * args.cameras)
         out = synth_capture(
             args.out,

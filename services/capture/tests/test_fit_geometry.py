@@ -10,9 +10,9 @@ import torch
 
 from dyad.errors import InvalidInput
 from dyad.services.capture.fitting.correspondence import (
-    FACE_OVAL,
     IRISES,
     LandmarkReader,
+    face_oval,
     load_correspondence,
     render_view,
     view_motion,
@@ -68,7 +68,7 @@ def _intrinsics(camera) -> list[float]:
 def test_correspondence_agrees_with_a_fresh_render(reader) -> None:
     corr = load_correspondence()
     assert len(corr.landmarks) >= 300
-    assert not set(corr.landmarks.tolist()) & (set(IRISES) | set(FACE_OVAL))
+    assert not set(corr.landmarks.tolist()) & (set(IRISES) | face_oval())
     avatar = create_avatar("a middle-aged woman with olive skin", head="human")
     camera = head_camera("front", PX)
     for pitch, yaw in ((0.0, 0.0), (5.0, 15.0)):

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dyad.errors import InvalidInput
+from dyad.progress import count_bar
 
 FACES = ("largest", "left", "right", "both")
 NO_AUDIO = "the video has no audio stream: no audio.wav written"
@@ -65,9 +66,6 @@ def _check_out(out: Path) -> None:
 
 
 def track(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
     from dyad.media.image import png_bytes
     from dyad.services.capture.settings import CaptureSettings
     from dyad.services.capture.tracking import extract_audio_16k, save_track, track_video
@@ -92,16 +90,7 @@ def track(args: argparse.Namespace) -> int:
                 (d / f"{t:06d}.png").write_bytes(data)
 
         start = time.perf_counter()
-        console = Console(stderr=True)
-        with Progress(
-            TextColumn("track"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} frames"),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-            disable=not console.is_terminal,
-        ) as bar:
+        with count_bar("track", "frames") as bar:
             task = bar.add_task("track", total=None)
             tracks = track_video(
                 args.video,
