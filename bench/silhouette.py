@@ -1,5 +1,12 @@
 """Gaussians outside the head's silhouette: rendered alpha beyond the mesh outline.
 
+Video frames are matted to the mesh's outline (``raster.matte``): ``frame`` in each row is
+what a viewer gets — the frame rendered with ``render_frame`` (back faces culled from the
+camera, as videos draw it) over white and over black, α read from the two — and its stray
+count is zero in every row. The rest of this text is about the Gaussians themselves
+(``render``, unmatted: what fitting and every non-video caller sees), why they overhang the
+outline, and why the matte and not finer triangles removes it.
+
 For each head (procedural, human), expression (neutral, jawOpen, smile, a 25° turn) and
 camera (front, speaker A's three-quarter view) at 256² and 512² (the renderer's default head
 size): the mesh's own silhouette is filled from the posed triangles (a plain edge-function
@@ -53,7 +60,7 @@ from bench.common import write_result
 from dyad.domain import Identity
 from dyad.rigs import get_rig
 from dyad.services.renderer.avatars.avatar import create_avatar
-from dyad.services.renderer.raster import render
+from dyad.services.renderer.raster import render, render_frame
 from dyad.services.renderer.tests.silhouette_helpers import (
     MARGIN_PX,
     OPAQUE_ALPHA,
@@ -86,6 +93,15 @@ def clip(weights: dict[str, float]) -> np.ndarray:
     return m
 
 
+def frame_alpha(scene: Any, cam: Any, matte: bool) -> np.ndarray:
+    """``[H, W]`` α of a video frame as a viewer measures it: over white and over black."""
+    white, black = (
+        render_frame(scene, cam, background=bg, backend="cpu", matte=matte).astype(np.float32)
+        for bg in ((1.0, 1.0, 1.0), (0.0, 0.0, 0.0))
+    )
+    return 1.0 - (white - black).mean(axis=2) / 255.0
+
+
 def run() -> dict[str, Any]:
     rows = []
     for head in ("procedural", "human"):
@@ -101,10 +117,19 @@ def run() -> dict[str, Any]:
                     stats = silhouette_stats(
                         out.alpha, mesh_mask(verts, np.asarray(av.head.faces), cam)
                     )
-                    row = {"head": head, "pose": pose, "view": view, "size_px": px}
+                    row: dict[str, Any] = {"head": head, "pose": pose, "view": view, "size_px": px}
                     row |= asdict(stats)
                     row["max_alpha_outside"] = round(stats.max_alpha_outside, 3)
                     row["interior_opaque"] = round(stats.interior_opaque, 4)
+                    culled = next(av.scenes(m, cull_from=cam.position))
+                    mask = mesh_mask(verts, np.asarray(av.head.faces), cam)
+                    for key, matte in (("frame", True), ("frame_unmatted", False)):
+                        seen = silhouette_stats(frame_alpha(culled, cam, matte), mask)
+                        row[key] = {
+                            "stray_px": seen.stray_px,
+                            "max_alpha_outside": round(seen.max_alpha_outside, 3),
+                            "interior_opaque": round(seen.interior_opaque, 4),
+                        }
                     rows.append(row)
                     print(rows[-1])
     return {

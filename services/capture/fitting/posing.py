@@ -1,10 +1,11 @@
 """Differentiable posing of the human head, for per-frame motion refinement while fitting.
 
 ``HumanHead.pose`` (numpy) is linear in the face units up to two clamps (``limit_weights``)
-and the head turn: ``v = neutral + Σ w_k Δ_k``, hair and other extras carried by their skin
-vertex, then every vertex turned by ``euler_yxz(w_v · angles)`` about the neck pivot
-(``w_v`` the neck falloff). ``TorchHumanPose`` is that in torch: the clamps are applied to
-the rig motion in numpy first (they are not what a small correction should learn through),
+and the head turn: ``v = neutral + Σ w_k Δ_k``, hair and other extras carried by their
+bust vertices (``carriers``), then every vertex turned by ``euler_yxz(w_v · angles)`` about
+the neck pivot (``w_v`` the neck falloff). ``TorchHumanPose`` is that in torch: the clamps
+are applied to the rig motion in numpy first (they are not what a small correction should
+learn through),
 the rest carries gradients to the 52 weights and the 3 angles. ``test_fit_photometric``
 holds it to ``HumanHead.pose``.
 
@@ -55,7 +56,9 @@ class TorchHumanPose:
         self.num_bust = len(head._neutral)
         self.active = torch.as_tensor(head._active, dtype=torch.long, device=self.device)  # [A]
         self.deltas = torch.as_tensor(head._flat_deltas, **f32)  # [52, A·3]
-        self.skin = torch.as_tensor(head._extra_skin, dtype=torch.long, device=self.device)  # [H]
+        carriers = head._carriers  # extras move with weighted bust vertices (``carriers``)
+        self.carrier_index = torch.as_tensor(carriers.index, dtype=torch.long, device=self.device)
+        self.carrier_weight = torch.as_tensor(carriers.weight, **f32)  # [H, K]
         self.pivot = torch.as_tensor(head.neck_pivot, **f32)  # [3]
         self.weights = torch.as_tensor(head._pose_weights, **f32)  # [V]
 
@@ -70,8 +73,11 @@ class TorchHumanPose:
         moved = (clip[:, :N_UNITS] @ self.deltas).reshape(n_t, -1, 3)  # [T, A, 3]
         verts = self.neutral.expand(n_t, -1, -1).index_add(1, self.active, moved)
         bust = verts[:, : self.num_bust]
-        carried = verts[:, self.num_bust :] + (bust[:, self.skin] - self.neutral[self.skin])
-        verts = torch.cat([bust, carried], 1)  # hair etc. follow their skin vertex
+        moved_bust = bust - self.neutral[: self.num_bust]  # [T, Vb, 3]
+        carried = verts[:, self.num_bust :] + (
+            moved_bust[:, self.carrier_index] * self.carrier_weight[..., None]
+        ).sum(2)  # [T, H, K, 3] → [T, H, 3]
+        verts = torch.cat([bust, carried], 1)  # hair, shells, cut points follow the bust
         angles = clip[:, N_UNITS:]  # [T, 3]
         rot = euler_yxz_torch(angles[:, None, :] * self.weights[None, :, None])  # [T, V, 3, 3]
         rel = verts - self.pivot

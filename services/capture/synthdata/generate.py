@@ -122,20 +122,17 @@ def render_with_mask(
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Frames ``[H, W, 3]`` uint8 (``render_frame``, CPU) and masks ``[H, W]`` uint8 of a clip.
 
-    The mask is the rendered coverage with the surface closed, as the frame composites it
-    (``raster.surface.close_surface``), rounded to 0–255.
+    The mask is the frame's final coverage (cut to the mesh's outline and closed, as the
+    frame composites it: ``raster.render_frame_alpha``), rounded to 0–255.
     """
-    from dyad.services.renderer.raster.cpu import render_cpu, to_uint8_cpu
-    from dyad.services.renderer.raster.surface import solid_alpha
+    from dyad.services.renderer.raster import render_frame_alpha
 
-    colour = np.asarray(parse_colour(background), np.float32)
+    colour = parse_colour(background)
     frames, masks = [], []
     for scene in avatar.scenes(motion, cull_from=camera.position):
-        # render_frame's CPU path, unrolled to keep the alpha: drawn over black, then closed
-        # and composited over the colour in one compiled pass (the same pixels)
-        rgb, alpha, _depth = render_cpu(scene.validate(), camera, np.zeros(3))
-        masks.append(np.rint(np.clip(solid_alpha(alpha), 0, 1) * 255).astype(np.uint8))
-        frames.append(to_uint8_cpu(rgb, alpha, None, colour))
+        frame, alpha = render_frame_alpha(scene, camera, background=colour, backend="cpu")
+        masks.append(np.rint(np.clip(alpha, 0, 1) * 255).astype(np.uint8))
+        frames.append(frame)
     return frames, masks
 
 

@@ -16,9 +16,10 @@ from dyad.services.renderer.raster import render
 
 
 def test_torch_pose_matches_numpy_pose() -> None:
-    head = create_avatar("a bearded man with glasses", head="human").head
+    head = create_avatar("a bearded man with glasses in a blue shirt", head="human").head
     poser = poser_for(head)
     assert isinstance(poser, TorchHumanPose)
+    assert head.neckline_cut and head._carriers.index.shape[1] >= 2  # cut points: two ends
     rng = np.random.default_rng(0)
     motion = np.zeros((3, 55), np.float32)
     motion[:, :52] = rng.uniform(0.0, 0.7, (3, 52))

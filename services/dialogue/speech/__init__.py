@@ -5,5 +5,6 @@ flite, espeak-ng, an OpenAI-compatible endpoint); ``casting`` gives each speaker
 (``voices`` describes them); ``dsp`` applies the prosody an engine lacks; ``voicebox`` ties
 engines, casting and dsp together; ``refinement`` (IAR) sets the pauses and prosody jitter and
 times the listener's interactive words; ``acoustics`` puts both voices in one room;
-``conversation`` (DADG) lays it all out and writes the tracks, the mix and ``timeline.json``.
+``layout`` lays sentences and words on one timeline (a serial reference and a pipelined path);
+``conversation`` (DADG) puts it all together and writes the tracks, the mix and ``timeline.json``.
 """

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -194,27 +195,55 @@ def _noise(kind: str, n: int, fs: int, rng: np.random.Generator) -> np.ndarray:
     return x / max(float(np.sqrt(np.mean(x**2))), 1e-12)
 
 
+def _track_noise(spec: RoomSpec, n: int, fs: int, seed: int, track: int) -> list[np.ndarray]:
+    """[n] noise terms added to one track, in the order they are added: the pink floor, then
+    the environment's own noise (none in a quiet room)."""
+    rng = np.random.default_rng([seed, ENVIRONMENTS.index(spec.name), 1 + track])  # per track
+    terms = [10 ** (FLOOR_DBFS / 20) * _noise("pink", n, fs, rng)]
+    if spec.noise:
+        terms.append(10 ** (spec.noise_dbfs / 20) * _noise(spec.noise, n, fs, rng))
+    return terms
+
+
 def render_room(
-    dry_a: np.ndarray, dry_b: np.ndarray, environment: str, seed: int, *, sample_rate: int = 16000
+    dry_a: np.ndarray,
+    dry_b: np.ndarray,
+    environment: str,
+    seed: int,
+    *,
+    sample_rate: int = 16000,
+    parallel: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Both dry tracks (equal length, 1-D) through the same room → (track A, track B), float32,
-    same length as the input, peaks ≤ 0.95, A/B level ratio kept. Deterministic per seed."""
+    same length as the input, peaks ≤ 0.95, A/B level ratio kept. Deterministic per seed.
+
+    ``parallel``: the two convolutions and the two tracks' noise on two threads (numpy's and
+    scipy's FFTs release the GIL); each is the same computation as on one thread, so the
+    result is the same to the sample (``parallel=False`` is the reference)."""
     xa, xb = _check_pair(dry_a, dry_b, ("dry_a", "dry_b"))
     spec = _check_env(environment)
     seed = _check_seed(seed)
     fs = check_rate(sample_rate, "sample_rate")
     h_a, h_b = _rirs(spec.name, seed, fs)
     n = xa.size
-    wet = [fftconvolve(x, h.astype(np.float64))[:n] for x, h in ((xa, h_a), (xb, h_b))]
+    jobs: list[Callable[[], list[np.ndarray]]] = [
+        lambda: [fftconvolve(xa, h_a.astype(np.float64))[:n]],
+        lambda: [fftconvolve(xb, h_b.astype(np.float64))[:n]],
+        lambda: _track_noise(spec, n, fs, seed, 0),
+        lambda: _track_noise(spec, n, fs, seed, 1),
+    ]
+    if parallel:
+        with ThreadPoolExecutor(2, thread_name_prefix="dyad-room") as pool:
+            done = list(pool.map(lambda job: job(), jobs))
+    else:
+        done = [job() for job in jobs]
+    wet, noise = [done[0][0], done[1][0]], done[2:]
     peak = max(float(np.abs(w).max()) for w in wet)
     if peak > 1e-4:  # quieter than −80 dBFS is silence: do not blow it up
         wet = [w * (SPEECH_PEAK / peak) for w in wet]
-    env_i = ENVIRONMENTS.index(spec.name)
-    for track, w in enumerate(wet):
-        rng = np.random.default_rng([seed, env_i, 1 + track])  # independent per track
-        w += 10 ** (FLOOR_DBFS / 20) * _noise("pink", n, fs, rng)
-        if spec.noise:
-            w += 10 ** (spec.noise_dbfs / 20) * _noise(spec.noise, n, fs, rng)
+    for w, terms in zip(wet, noise, strict=True):
+        for term in terms:
+            w += term
     peak = max(float(np.abs(w).max()) for w in wet)
     gain = MAX_PEAK / peak if peak > MAX_PEAK else 1.0
     return (wet[0] * gain).astype(np.float32), (wet[1] * gain).astype(np.float32)

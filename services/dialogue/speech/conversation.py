@@ -19,21 +19,33 @@ from pathlib import Path
 
 import numpy as np
 
-from dyad.domain import Dialogue, Emotion, Segment, SpeakerId, Timeline
+from dyad.domain import Dialogue, SpeakerId, Timeline
 from dyad.media import write_wav
-from dyad.services.dialogue.speech.acoustics import render_room, stereo_mix
-from dyad.services.dialogue.speech.engines import check_no_markup, check_text
-from dyad.services.dialogue.speech.refinement import (
-    BACKCHANNEL_EMOTION,
-    pick_interactive_word,
-    place_backchannel,
-    refine_emotions,
+from dyad.services.dialogue.speech.acoustics import (
+    render_room,
+    room_impulse_responses,
+    stereo_mix,
 )
+from dyad.services.dialogue.speech.engines import check_no_markup, check_text
+from dyad.services.dialogue.speech.layout import (
+    LEAD_IN_S,
+    TAIL_S,
+    layout_pipelined,
+    layout_serial,
+)
+from dyad.services.dialogue.speech.refinement import refine_emotions
 from dyad.services.dialogue.speech.voicebox import SpeechEngine
-from dyad.services.dialogue.speech.voices import CastVoice
 from dyad.timebase import SAMPLE_RATE
 
-LEAD_IN_S, TAIL_S = 0.4, 0.6
+__all__ = [
+    "LEAD_IN_S",
+    "OUTPUT_FILES",
+    "SAMPLE_RATE",
+    "TAIL_S",
+    "Conversation",
+    "check_dialogue_text",
+    "speak",
+]
 OUTPUT_FILES = ("speaker_a.wav", "speaker_b.wav", "mix.wav", "timeline.json")
 
 
@@ -66,19 +78,9 @@ class Conversation:
 
 
 #: Sentences synthesised at once: the engines run outside the GIL (onnxruntime, the WORLD
-#: vocoder, engine subprocesses), so on 2 cores two at a time take about 0.6× as long.
+#: vocoder, engine subprocesses), so on 2 cores two at a time take about 0.6× as long. The
+#: calling thread speaks the interactive words alongside them (``layout``).
 _SPEECH_THREADS = max(1, min(4, os.cpu_count() or 1))
-
-
-def _synthesize_all(
-    engine: SpeechEngine, sentences: list[tuple[str, CastVoice, Emotion]]
-) -> list[np.ndarray]:
-    """Each ``(text, voice, emotion)`` spoken, in order (every engine is deterministic per
-    sentence, so the threads change nothing but the time)."""
-    if _SPEECH_THREADS == 1 or len(sentences) < 2:
-        return [engine.synthesize(*s) for s in sentences]
-    with ThreadPoolExecutor(_SPEECH_THREADS, thread_name_prefix="dyad-speech") as pool:
-        return list(pool.map(lambda s: engine.synthesize(*s), sentences))
 
 
 def speak(
@@ -89,49 +91,41 @@ def speak(
     p_inter: float = 0.5,
     room: bool = True,
     voices: Mapping[SpeakerId, tuple[str, str]] | None = None,
+    reference: bool = False,
 ) -> Conversation:
     """Synthesise ``dialogue`` as an interactive two-track conversation (deterministic per seed).
 
     ``voices``: speaker → (voice id, the field it came from), overriding casting. Every
-    sentence's text is checked (no markup) before anything is synthesised."""
+    sentence's text is checked (no markup) before anything is synthesised. ``reference``:
+    one thing at a time (``layout.layout_serial``, the room on one thread), the slow path
+    the default one must equal sample for sample."""
     check_dialogue_text(dialogue)
     rng = np.random.default_rng(seed)
     dialogue = refine_emotions(dialogue, rng)
     speakers = {"a": dialogue.speaker_a, "b": dialogue.speaker_b}
     cast = engine.cast(speakers, dialogue.dialogue_id, voices)
-    placed: list[tuple[Segment, np.ndarray]] = []
-    spoken = iter(
-        _synthesize_all(
-            engine,
-            [
-                (s.text, cast[turn.speaker], s.emotion)
-                for turn in dialogue.turns
-                for s in turn.sentences
-            ],
-        )
-    )
-    t = LEAD_IN_S
-    for ti, turn in enumerate(dialogue.turns):
-        if ti > 0:
-            t += float(rng.uniform(0.15, 0.45))  # turn-taking gap
-        for si, sentence in enumerate(turn.sentences):
-            audio = next(spoken)
-            end = t + audio.size / SAMPLE_RATE
-            seg = Segment(turn.speaker, "sentence", sentence.text, t, end, sentence.emotion, ti)
-            placed.append((seg, audio))
-            t = end + (sentence.emotion.pause_s if si < len(turn.sentences) - 1 else 0.0)
-    duration = t + TAIL_S
-    for seg, audio in [p for p in placed if p[0].kind == "sentence"]:
-        word = pick_interactive_word(p_inter, rng)
-        if word is None:
-            continue
-        listener: SpeakerId = "b" if seg.speaker == "a" else "a"
-        bc_audio = engine.synthesize(word, cast[listener], BACKCHANNEL_EMOTION)
-        start = place_backchannel(audio, seg.start_s, bc_audio.size / SAMPLE_RATE, SAMPLE_RATE, rng)
-        if start is not None:
-            end = start + bc_audio.size / SAMPLE_RATE
-            placed.append(
-                (Segment(listener, "backchannel", word, start, end, BACKCHANNEL_EMOTION), bc_audio)
+    if reference:
+        placed, duration = layout_serial(dialogue, engine, cast, rng, p_inter)
+    else:
+        # Work that needs no speech runs meanwhile, on the core that otherwise idles while
+        # the first sentence loads a voice model (~1 s): the engine's preparation (Piper
+        # phonemises every sentence) and the room's impulse responses (up to ~0.8 s, café).
+        # Neither changes a sample; a bad environment or seed fails again in render_room.
+        prepare = getattr(engine, "prepare", None)
+        with ThreadPoolExecutor(2, thread_name_prefix="dyad-early") as early:
+            if prepare is not None:
+                early.submit(
+                    prepare,
+                    [
+                        (s.text, cast[turn.speaker])
+                        for turn in dialogue.turns
+                        for s in turn.sentences
+                    ],
+                )
+            if room:
+                early.submit(room_impulse_responses, dialogue.environment, seed)
+            placed, duration = layout_pipelined(
+                dialogue, engine, cast, rng, p_inter, _SPEECH_THREADS
             )
     n = int(np.ceil(duration * SAMPLE_RATE))
     dry = {"a": np.zeros(n, np.float32), "b": np.zeros(n, np.float32)}
@@ -139,7 +133,9 @@ def speak(
         i = round(seg.start_s * SAMPLE_RATE)
         dry[seg.speaker][i : i + audio.size] += audio[: n - i]
     if room:
-        track_a, track_b = render_room(dry["a"], dry["b"], dialogue.environment, seed)
+        track_a, track_b = render_room(
+            dry["a"], dry["b"], dialogue.environment, seed, parallel=not reference
+        )
     else:
         track_a, track_b = dry["a"], dry["b"]
     segments = tuple(sorted((p[0] for p in placed), key=lambda s: (s.start_s, s.speaker)))

@@ -85,6 +85,13 @@ class Voicebox:
                     setting, f"no installed voice {value!r} (installed: {sorted(known)})"
                 )
 
+    @property
+    def deterministic(self) -> bool:
+        """Whether the same text, voice and emotion always give the same samples (a
+        conversation then speaks each repeated interactive word once): true when every
+        engine says so; a remote server or a sampling Piper does not."""
+        return all(getattr(e, "deterministic", False) for e in self.engines.values())
+
     def voices(self) -> tuple[VoiceInfo, ...]:
         return self._voices
 
@@ -99,6 +106,21 @@ class Voicebox:
         the configured defaults."""
         wanted = {**self.defaults, **{s: r for s, r in (requested or {}).items() if r[0].strip()}}
         return cast(speakers, self._voices, key=key, requested=wanted)
+
+    def prepare(self, items: Sequence[tuple[str, CastVoice]]) -> None:
+        """Get ready to speak ``(text, voice)`` (Piper phonemises ahead, with no model), so
+        this can run while a model loads. Best effort: what fails here fails again later, in
+        ``synthesize``."""
+        todo: dict[str, list[tuple[str, CastVoice]]] = {}
+        for text, voice in items:
+            try:
+                todo.setdefault(voice.info.engine, []).append((check_text(text), voice))
+            except InvalidInput:
+                continue
+        for name, mine in todo.items():
+            ready = getattr(self.engines.get(name), "prepare", None)
+            if ready is not None:
+                ready(mine)
 
     def synthesize(self, text: str, voice: CastVoice | VoiceSpec, emotion: Emotion) -> np.ndarray:
         """One sentence → [N] float32 at 16 kHz, finished (trimmed, faded, peak-safe)."""

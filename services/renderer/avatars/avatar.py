@@ -127,21 +127,21 @@ class GaussianAvatar:
                 means, quats, scales, normals = bind_frame(verts[i], faces, *params)
                 if offsets is not None:
                     means += offsets[i]
+                surface = (verts[i], faces)  # video frames are matted to its outline
                 if compiled:
-                    yield GaussianScene(
-                        *shade_cull(self, means, quats, scales, opacity, normals, cull_from)
-                    )
+                    drawn = shade_cull(self, means, quats, scales, opacity, normals, cull_from)
+                    yield GaussianScene(*drawn, surface=surface)
                     continue
                 if cull_from is None:
                     colours = self.shade(normals)
-                    yield GaussianScene(means, quats, scales, opacity, colours)
+                    yield GaussianScene(means, quats, scales, opacity, colours, surface)
                     continue
                 view = cull_from.astype(np.float32) - means  # [N, 3]
                 colours = self.shade(normals, view / np.linalg.norm(view, axis=1, keepdims=True))
                 facing = np.einsum("ij,ij->i", normals, view)
                 keep = facing > -BACKFACE_MARGIN * np.linalg.norm(view, axis=1)
                 yield GaussianScene(
-                    means[keep], quats[keep], scales[keep], opacity[keep], colours[keep]
+                    means[keep], quats[keep], scales[keep], opacity[keep], colours[keep], surface
                 )
 
     def _offsets(
@@ -293,6 +293,7 @@ def build_head(head_config: dict[str, Any]) -> HeadModel:
         return human_head(
             appearance_from_dict(head_config["appearance"]),
             tuple(sorted((str(k), float(v)) for k, v in fit.items())),
+            bool(head_config.get("neckline_cut", False)),  # absent: made before the cut
         )
     if kind == "flame":
         from dyad.services.renderer.heads.flame import FlameHead  # scipy, only for FLAME
@@ -344,6 +345,8 @@ def create_avatar(
     head_config: dict[str, Any]
     if head in ("procedural", "human"):
         head_config = {"kind": head, "appearance": appearance_to_dict(app)}
+        if head == "human":
+            head_config["neckline_cut"] = True
         if shape_fit and head == "human":
             head_config["shape_fit"] = {str(k): float(v) for k, v in sorted(shape_fit.items())}
     elif head == "flame":

@@ -28,6 +28,7 @@ import numpy as np
 from dyad.errors import FailedPrecondition, InvalidInput
 
 from .camera import Camera
+from .matte import apply_matte, matte_reference
 from .reference import render_reference
 from .scene import GaussianScene
 from .surface import close_surface
@@ -145,33 +146,72 @@ def render_frame(
     plate: np.ndarray | None = None,
     backend: str = "auto",
     parallel: bool = True,
+    matte: bool = True,
 ) -> np.ndarray:
-    """One video frame ``[H, W, 3]`` uint8 of ``scene``: the Gaussians drawn over black, the
-    head's surface closed (``surface.close_surface``: what the front surfels leave 75–99 %
-    opaque is made opaque, the outline untouched), then ``rgb + (1 − α')·back`` over a
+    """One video frame ``[H, W, 3]`` uint8 of ``scene``: the Gaussians drawn over black;
+    cut to the silhouette of the scene's surface where it has one and ``matte`` is on
+    (``matte``: nothing of the head beyond 2 px outside its mesh); the head's surface
+    closed (``surface.close_surface``: what the front surfels leave 75–99 % opaque is made
+    opaque, the outline untouched); then ``rgb + (1 − α')·back`` over a
     ``plate`` ``[H, W, 3]`` float in [0, 1] or the ``background`` colour.
 
     The reference is that in numpy on ``render``'s output, which every backend but ``cpu``
-    takes; ``cpu`` fuses closing, compositing and rounding into one compiled pass with the
-    same numbers (``test_raster_fast_paths``). ``parallel`` (``cpu`` only):
-    off draws the frame on the calling thread alone, so threads can draw frames at once.
+    takes; ``cpu`` fuses cutting, closing, compositing and rounding into one compiled pass
+    with the same numbers (``test_raster_fast_paths``, ``test_matte``). ``parallel`` (``cpu``
+    only): off draws the frame on the calling thread alone, so threads can draw frames at
+    once.
     """
+    frame, _alpha = render_frame_alpha(
+        scene,
+        camera,
+        background=background,
+        plate=plate,
+        backend=backend,
+        parallel=parallel,
+        matte=matte,
+    )
+    return frame
+
+
+def render_frame_alpha(
+    scene: GaussianScene,
+    camera: Camera,
+    *,
+    background: Sequence[float] | np.ndarray = (1.0, 1.0, 1.0),
+    plate: np.ndarray | None = None,
+    backend: str = "auto",
+    parallel: bool = True,
+    matte: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``render_frame`` and the frame's final α ``[H, W]`` float32 (cut, closed): the
+    coverage it composited the background with (a synthetic capture's mask)."""
     colour = _background(background)
     if plate is not None:
         shape = (camera.height, camera.width, 3)
         if plate.shape != shape:
             raise InvalidInput("background", f"plate is {plate.shape}, frames are {shape}")
     black = np.zeros(3)
+    if isinstance(scene, GaussianScene):
+        scene.validate()  # the surface too, before a kernel indexes it
+    surface = scene.surface if matte and isinstance(scene, GaussianScene) else None
+    cover = None
+    if surface is not None:  # the compiled coverage on every backend (the same pixels as
+        from .frame_kernels import frame_coverage  # ``matte.coverage_reference``)
+
+        cover = frame_coverage(camera, *surface)
     if resolve_backend(backend) == "cpu" and isinstance(scene, GaussianScene):
         from .cpu import render_cpu, to_uint8_cpu
 
-        scene.validate()
         rgb, alpha, _depth = render_cpu(scene, camera, black, parallel=parallel)
-        return to_uint8_cpu(rgb, alpha, plate, colour)
+        final = np.empty_like(alpha)
+        return to_uint8_cpu(rgb, alpha, plate, colour, cover, final), final
     out = render(scene, camera, background=black, backend=backend)
-    closed, alpha = close_surface(out.rgb, out.alpha, black)
+    rgb, alpha = out.rgb, out.alpha
+    if cover is not None:
+        rgb, alpha = apply_matte(rgb, alpha, matte_reference(cover.astype(bool)))
+    closed, alpha = close_surface(rgb, alpha, black)
     back = colour.astype(np.float32)[None, None, :] if plate is None else plate
-    return to_uint8(closed + (1.0 - alpha)[..., None] * back.astype(np.float32))
+    return to_uint8(closed + (1.0 - alpha)[..., None] * back.astype(np.float32)), alpha
 
 
 def to_uint8(rgb: np.ndarray) -> np.ndarray:

@@ -47,8 +47,9 @@ from .cpu_kernels import (
     _project,
     _rasterise,
     _stripe,
-    _to_uint8,
 )
+from .frame_kernels import _to_uint8, frame_coverage
+from .matte import FEATHER, FULL_RINGS
 from .projection import depth_order
 from .scene import GaussianScene
 from .surface import SOLID_AT, SOLID_FROM
@@ -72,6 +73,8 @@ def pixel_boxes(means2d: np.ndarray, extents: np.ndarray, width: int, height: in
 
 _LOCK = threading.Lock()  # one parallel kernel at a time; each already uses every core
 _NO_PLATE = np.zeros((0, 0, 3), np.float32)
+_NO_COVER = np.zeros((0, 0), np.uint8)
+_NO_ALPHA = np.zeros((0, 0), np.float32)
 
 
 def project_compiled(scene: GaussianScene, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
@@ -136,21 +139,32 @@ def render_cpu(
 
 
 def to_uint8_cpu(
-    rgb: np.ndarray, alpha: np.ndarray, plate: np.ndarray | None, colour: np.ndarray
+    rgb: np.ndarray,
+    alpha: np.ndarray,
+    plate: np.ndarray | None,
+    colour: np.ndarray,
+    cover: np.ndarray | None = None,
+    alpha_out: np.ndarray | None = None,
 ) -> np.ndarray:
     """``[H, W, 3]`` uint8 video pixels of a frame, in one compiled pass: ``rgb`` drawn over
-    black, its surface closed (``surface.close_surface``) and composited over ``plate`` or,
-    without one, the ``colour`` ``[3]``. The same numbers as ``raster.render_frame``'s numpy
-    path (``test_raster_fast_paths``)."""
+    black, cut to the matte of ``cover`` ``[H, W]`` uint8 (the head's coverage,
+    ``frame_kernels.frame_coverage``) where given (``matte``), its surface
+    closed (``surface.close_surface``) and composited over ``plate`` or, without one, the
+    ``colour`` ``[3]``. The same numbers as ``raster.render_frame``'s numpy path
+    (``test_raster_fast_paths``, ``test_matte``). ``alpha_out`` ``[H, W]`` float32, where
+    given, receives the frame's final α (cut and closed)."""
     out = np.empty(rgb.shape, np.uint8)
     p = _NO_PLATE if plate is None else np.ascontiguousarray(plate, np.float32)
     back = np.asarray(colour, np.float32).reshape(3)
-    _to_uint8(rgb, alpha, p, back, SOLID_FROM, SOLID_AT, out)
+    c = _NO_COVER if cover is None else np.ascontiguousarray(cover, np.uint8)
+    a = _NO_ALPHA if alpha_out is None else alpha_out
+    _to_uint8(rgb, alpha, p, back, c, FULL_RINGS, FEATHER, SOLID_FROM, SOLID_AT, out, a)
     return out
 
 
 def warm_up() -> None:
-    """Compile (or load from the cache) both kernels with a one-Gaussian frame."""
+    """Compile (or load from the cache) every kernel of a video frame with a one-Gaussian,
+    one-triangle frame."""
     scene = GaussianScene(
         means=np.array([[0.0, 0.0, 0.0]]),
         quats=np.array([[1.0, 0.0, 0.0, 0.0]]),
@@ -160,4 +174,6 @@ def warm_up() -> None:
     )
     cam = Camera.look_at((0.0, 0.0, 2.0), (0.0, 0.0, 0.0), width=TILE_H, height=TILE_H)
     rgb, alpha, _depth = render_cpu(scene, cam, np.ones(3))
-    to_uint8_cpu(rgb, alpha, np.zeros_like(rgb), np.zeros(3))
+    to_uint8_cpu(rgb, alpha, np.zeros_like(rgb), np.zeros(3), np.ones(alpha.shape, np.uint8))
+    to_uint8_cpu(rgb, alpha, None, np.zeros(3))
+    frame_coverage(cam, np.eye(3), np.array([[0, 1, 2]]))

@@ -6,10 +6,9 @@
   Gaussians (serial);
 - ``_rasterise``: the tiles, ``prange`` over stripes of tiles (float32), front to back with
   the row-span and forward-difference evaluation described in ``cpu.py``;
-- ``_boxes``: ``cpu.pixel_boxes`` (the numpy original) for the projected rows, in one pass;
-- ``_to_uint8``: a frame's video pixels, ``rint(255·clip(rgb·α'/α + (1 − α')·back))`` for
-  ``rgb`` drawn over black, ``α' = surface.solid_alpha(α)`` and ``back`` the plate or the
-  colour, in one pass (``raster.render_frame``'s numpy path the original).
+- ``_boxes``: ``cpu.pixel_boxes`` (the numpy original) for the projected rows, in one pass.
+
+A frame's video pixels are composited by ``frame_kernels``.
 
 All release the GIL (``nogil``): both heads of a conversation and the encoders run in threads.
 
@@ -350,44 +349,3 @@ def _boxes(proj: np.ndarray, width: int, height: int, rect: np.ndarray) -> None:
         rect[g, 1] = min(max(np.floor(mx + ex - 0.5) + 1.0, 0.0), width)
         rect[g, 2] = min(max(np.ceil(my - ey - 0.5), 0.0), height)
         rect[g, 3] = min(max(np.floor(my + ey - 0.5) + 1.0, 0.0), height)
-
-
-@_jit(nogil=True)
-def _to_uint8(
-    rgb: np.ndarray,  # [H, W, 3] f4 drawn over black
-    alpha: np.ndarray,  # [H, W] f4
-    plate: np.ndarray,  # [H, W, 3] f4, or [0, 0, 3]: none, then ``colour`` behind
-    colour: np.ndarray,  # [3] f4
-    solid_from: float,  # ``surface.SOLID_FROM``, ``SOLID_AT``: the surface closing rule
-    solid_at: float,
-    out: np.ndarray,  # [H, W, 3] u1
-) -> None:
-    n = alpha.size
-    v = rgb.reshape(n * 3)  # flat, so that LLVM vectorises the loops
-    o = out.reshape(n * 3)
-    a = alpha.reshape(n)
-    top = np.float32(255.0)
-    has_plate = plate.shape[0] != 0
-    p = plate.reshape(plate.size)
-    lo, span = np.float32(solid_from), np.float32(solid_at - solid_from)
-    c0, c1, c2 = colour[0], colour[1], colour[2]
-    for j in range(n):
-        aj = min(max(a[j], _F32_ZERO), _F32_ONE)
-        # surface.close_surface: α' rises to 1 between SOLID_FROM and SOLID_AT, colour kept
-        t = min(max((aj - lo) / span, _F32_ZERO), _F32_ONE)
-        closed = aj + (_F32_ONE - aj) * t
-        gain = closed / aj if aj > _F32_ZERO else _F32_ONE
-        behind = _F32_ONE - closed
-        i = 3 * j
-        # The three channels written out (no inner loop, the background fetched once, no
-        # clamp after the clip: x is already in [0, 255]): 6× faster, the same bytes.
-        if has_plate:
-            b0, b1, b2 = p[i], p[i + 1], p[i + 2]
-        else:
-            b0, b1, b2 = c0, c1, c2
-        x = min(max(v[i] * gain + behind * b0, _F32_ZERO), _F32_ONE)
-        o[i] = np.uint8(np.rint(x * top))
-        x = min(max(v[i + 1] * gain + behind * b1, _F32_ZERO), _F32_ONE)
-        o[i + 1] = np.uint8(np.rint(x * top))
-        x = min(max(v[i + 2] * gain + behind * b2, _F32_ZERO), _F32_ONE)
-        o[i + 2] = np.uint8(np.rint(x * top))

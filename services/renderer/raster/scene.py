@@ -25,6 +25,10 @@ class GaussianScene:
     scales: np.ndarray  # [N, 3] float32 linear standard deviations (≥ 0; 0 = flat axis)
     opacities: np.ndarray  # [N] float32 in [0, 1]
     colors: np.ndarray  # [N, 3] float32 RGB in [0, 1]
+    #: The surface the Gaussians are bound to, posed for this frame: vertices ``[V, 3]`` and
+    #: faces ``[F, 3]``; video frames are matted to its silhouette (``matte``). None: no
+    #: surface (loose Gaussians), no matte.
+    surface: tuple[np.ndarray, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         for name in _FIELDS:
@@ -53,6 +57,14 @@ class GaussianScene:
                 raise InvalidInput(name, f"expected shape {expected}, got {arr.shape}")
             if not np.all(np.isfinite(arr)):
                 raise InvalidInput(name, "must be finite")
+        if self.surface is not None:
+            verts, faces = (np.asarray(x) for x in self.surface)
+            if verts.ndim != 2 or verts.shape[1] != 3 or faces.ndim != 2 or faces.shape[1] != 3:
+                raise InvalidInput(
+                    "surface", f"expected [V, 3] and [F, 3], got {verts.shape}, {faces.shape}"
+                )
+            if faces.size and (faces.min() < 0 or faces.max() >= len(verts)):
+                raise InvalidInput("surface", "a face indexes a vertex that does not exist")
         if n == 0:
             return self
         if np.any(np.einsum("ij,ij->i", self.quats, self.quats) <= 0.0):
@@ -77,12 +89,18 @@ class GaussianScene:
 
     @classmethod
     def concat(cls, scenes: Iterable[GaussianScene]) -> GaussianScene:
-        """All Gaussians of ``scenes`` in one scene (order kept); no scenes → empty."""
+        """All Gaussians of ``scenes`` in one scene (order kept); no scenes → empty. The
+        scenes' surfaces are dropped (a frame of several heads is matted per head or not)."""
         parts = list(scenes)
         if not parts:
             return cls.empty()
-        return cls(**{name: np.concatenate([getattr(s, name) for s in parts]) for name in _FIELDS})
+        means, quats, scales, opacities, colors = (
+            np.concatenate([getattr(s, name) for s in parts]) for name in _FIELDS
+        )
+        return cls(means, quats, scales, opacities, colors)
 
     def subset(self, index: np.ndarray | slice) -> GaussianScene:
-        """The Gaussians selected by ``index`` (boolean mask, indices or slice)."""
-        return GaussianScene(**{name: getattr(self, name)[index] for name in _FIELDS})
+        """The Gaussians selected by ``index`` (boolean mask, indices or slice), on the
+        same surface."""
+        means, quats, scales, opacities, colors = (getattr(self, n)[index] for n in _FIELDS)
+        return GaussianScene(means, quats, scales, opacities, colors, self.surface)

