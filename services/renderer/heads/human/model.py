@@ -40,8 +40,9 @@ DM_TO_M = 0.1
 #: of the neck, shoulders), 1 at or above ``_NECK_HI`` (the jaw line), smoothstep between.
 _NECK_LO = -0.45
 _NECK_HI = 0.1
-#: Round the clothing's edge (``_cut_neckline``): the band (m from the line) whose triangles
-#: are split, and the longest edge they keep (m: ≈ 4 px at the renderer's 512² head size).
+#: Round the clothing's edge (``_cut_neckline``): triangles reaching within this of the line
+#: (m, beyond half their longest edge) are split until no edge is longer than ``_CUT_EDGE_M``
+#: (m: ≈ 11 px at the renderer's 512² head size, where a sliver's Gaussian no longer streaks).
 _CUT_BAND_M = 0.004
 _CUT_EDGE_M = 0.008
 #: Face-unit file names that differ from ARKit's (none in faceunits01; kept for other packs).
