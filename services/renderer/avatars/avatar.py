@@ -32,6 +32,8 @@ from dyad.services.renderer.heads.appearance import (
     appearance_from_identity,
     appearance_to_dict,
 )
+from dyad.services.renderer.heads.human import HumanHead
+from dyad.services.renderer.heads.human.lashes import soften_lower_lashes
 from dyad.services.renderer.heads.human.mouth import apply_mouth_occlusion, mouth_depth
 from dyad.services.renderer.heads.model import HeadModel, Material
 from dyad.services.renderer.heads.procedural import ProceduralHead
@@ -308,7 +310,8 @@ def build_head(head_config: dict[str, Any]) -> HeadModel:
 def palette_albedo(app: Appearance, model: HeadModel, kind: str, seed: int = 0) -> np.ndarray:
     """Per-face albedo ``[F, 3]`` float32 of ``model`` (a head of ``kind``) from ``app``'s
     palette, with a little per-face variation on skin and hair so large areas do not look flat;
-    on the human head, the inside of the mouth in shadow (``heads.human.mouth``)."""
+    on the human head, the inside of the mouth in shadow (``heads.human.mouth``) and the lower
+    lashes mostly skin (``heads.human.lashes``)."""
     labels = np.asarray(model.face_labels)
     default = app.palette.get(Material.SKIN, (0.8, 0.65, 0.55))
     out = np.empty((labels.shape[0], 3), np.float32)
@@ -322,6 +325,8 @@ def palette_albedo(app: Appearance, model: HeadModel, kind: str, seed: int = 0) 
     if kind == "human":
         depth = mouth_depth(model.neutral(), model.faces, labels)
         albedo = apply_mouth_occlusion(albedo, labels, depth)
+        if isinstance(model, HumanHead):
+            albedo = soften_lower_lashes(albedo, model.lower_lash_faces, default)
     return albedo
 
 

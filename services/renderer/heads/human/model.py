@@ -33,6 +33,7 @@ from .facial_hair import KINDS as FACIAL_HAIR
 from .facial_hair import facial_hair_shell
 from .hair import hair_shell
 from .identity import fitted_offsets, identity_offsets
+from .lashes import LOWER_GROUPS
 
 _N_BLENDSHAPES = len(ARKIT_BLENDSHAPES)  # 52
 DM_TO_M = 0.1
@@ -246,6 +247,14 @@ class HumanHead:
         self._carriers = self._carriers.with_midpoints(fine.new_from, n_b)
         self.faces = fine.faces
         self.face_labels = labels[fine.face_parent]
+
+    @property
+    def lower_lash_faces(self) -> np.ndarray:
+        """``[F]`` bool: the lower lashes' triangles (bust triangles keep their index through
+        every extra and cut: ``lashes``)."""
+        out = np.zeros(len(self.faces), bool)
+        out[: len(self.bust.faces)] = self.bust.faces_in(*LOWER_GROUPS)
+        return out
 
     @property
     def num_vertices(self) -> int:
