@@ -60,11 +60,12 @@ from bench.common import write_result
 from dyad.domain import Identity
 from dyad.rigs import get_rig
 from dyad.services.renderer.avatars.avatar import create_avatar
-from dyad.services.renderer.raster import render, render_frame
+from dyad.services.renderer.raster import render
 from dyad.services.renderer.tests.silhouette_helpers import (
     MARGIN_PX,
     OPAQUE_ALPHA,
     STRAY_ALPHA,
+    frame_alpha,
     mesh_mask,
     silhouette_stats,
 )
@@ -91,15 +92,6 @@ def clip(weights: dict[str, float]) -> np.ndarray:
     for name, value in weights.items():
         m[0, rig.channels.index(name)] = value
     return m
-
-
-def frame_alpha(scene: Any, cam: Any, matte: bool) -> np.ndarray:
-    """``[H, W]`` α of a video frame as a viewer measures it: over white and over black."""
-    white, black = (
-        render_frame(scene, cam, background=bg, backend="cpu", matte=matte).astype(np.float32)
-        for bg in ((1.0, 1.0, 1.0), (0.0, 0.0, 0.0))
-    )
-    return 1.0 - (white - black).mean(axis=2) / 255.0
 
 
 def run() -> dict[str, Any]:

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from dyad.domain import Identity
+from dyad.services.renderer.raster import render_frame
 from dyad.services.renderer.raster.camera import Camera
 from dyad.services.renderer.raster.matte import coverage_reference, grow
+from dyad.services.renderer.raster.scene import GaussianScene
 
 #: The identity and poses the silhouette tests draw (hair, beard, glasses: thin and large
 #: triangles on the outline).
@@ -68,3 +70,13 @@ def silhouette_stats(alpha: np.ndarray, mask: np.ndarray) -> SilhouetteStats:
         interior_px=int(interior.sum()),
         interior_opaque=float((alpha[interior] >= OPAQUE_ALPHA).mean()) if interior.any() else 1.0,
     )
+
+
+def frame_alpha(scene: GaussianScene, cam: Camera, matte: bool = True) -> np.ndarray:
+    """``[H, W]`` α of a video frame as a viewer measures it: the frame over white and over
+    black (``render_frame``, CPU)."""
+    white, black = (
+        render_frame(scene, cam, background=bg, backend="cpu", matte=matte).astype(np.float32)
+        for bg in ((1.0, 1.0, 1.0), (0.0, 0.0, 0.0))
+    )
+    return 1.0 - (white - black).mean(axis=2) / 255.0

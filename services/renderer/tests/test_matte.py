@@ -33,7 +33,14 @@ from dyad.services.renderer.raster.scene import GaussianScene
 from dyad.services.renderer.raster.surface import close_surface
 from dyad.services.renderer.video import head_camera
 
-from .silhouette_helpers import MARGIN_PX, POSES, WALTER, mesh_mask, silhouette_stats
+from .silhouette_helpers import (
+    MARGIN_PX,
+    POSES,
+    WALTER,
+    frame_alpha,
+    mesh_mask,
+    silhouette_stats,
+)
 
 PX = 128
 
@@ -52,13 +59,6 @@ def posed_scene(
         motion[0, rig.channels.index(name)] = value
     cam = head_camera(view, px)
     return next(avatar.scenes(motion, cull_from=cam.position)), cam
-
-
-def frame_alpha(scene: GaussianScene, cam: Camera, matte: bool = True) -> np.ndarray:
-    """α of a video frame as a viewer measures it: the frame over white and over black."""
-    white = render_frame(scene, cam, background=(1, 1, 1), backend="cpu", matte=matte)
-    black = render_frame(scene, cam, background=(0, 0, 0), backend="cpu", matte=matte)
-    return 1.0 - (white.astype(np.float32) - black.astype(np.float32)).mean(axis=2) / 255.0
 
 
 @pytest.mark.parametrize("view", ["front", "a"])
